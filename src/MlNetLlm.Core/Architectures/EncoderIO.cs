@@ -1,0 +1,78 @@
+using static TorchSharp.torch;
+
+namespace MlNetLlm.Modeling.Architectures;
+
+/// <summary>A padded batch for an encoder: ids and mask are [batch, seq] int64; token types optional.</summary>
+public sealed record EncoderInput(Tensor InputIds, Tensor AttentionMask, Tensor? TokenTypeIds = null);
+
+/// <summary>Encoder result: last hidden state [batch, seq, hidden] and, where the checkpoint has one, the pooler [batch, hidden].</summary>
+public sealed class EncoderOutput(Tensor lastHiddenState, Tensor? poolerOutput) : IDisposable
+{
+    public Tensor LastHiddenState { get; } = lastHiddenState;
+    public Tensor? PoolerOutput { get; } = poolerOutput;
+
+    public void Dispose()
+    {
+        LastHiddenState.Dispose();
+        PoolerOutput?.Dispose();
+    }
+}
+
+/// <summary>Base of every encoder architecture: the checkpoint-named module tree plus its config.</summary>
+public abstract class TransformerEncoder : nn.Module<EncoderInput, EncoderOutput>
+{
+    protected TransformerEncoder(string name, Checkpoints.TransformerConfig config) : base(name) => Config = config;
+
+    public Checkpoints.TransformerConfig Config { get; }
+
+    /// <summary>True when the module has a pooler (dense + tanh over the first token).</summary>
+    public abstract bool HasPooler { get; }
+
+    /// <summary>Top-level child names (embeddings, encoder, pooler, transformer): keys under them belong to the encoder.</summary>
+    public abstract IReadOnlyList<string> KeyNamespaces { get; }
+}
+
+/// <summary>Attention pieces shared by every architecture.</summary>
+public static class AttentionOps
+{
+    /// <summary>
+    /// Additive mask [batch, 1, 1, seq] from a 0/1 mask: 0 where attended, the dtype's most negative value where padded.
+    /// Only keys are masked, as in Hugging Face, so padded query rows still hold finite values.
+    /// </summary>
+    public static Tensor AdditiveKeyMask(Tensor attentionMask, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        double min = dtype switch
+        {
+            ScalarType.Float16 => -65504.0,
+            ScalarType.BFloat16 => -3.3895313892515355e38,
+            ScalarType.Float64 => double.MinValue,
+            _ => float.MinValue,
+        };
+        var padded = attentionMask.eq(0).unsqueeze(1).unsqueeze(1);
+        return zeros(padded.shape, dtype, attentionMask.device).masked_fill(padded, min).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>[batch, seq, hidden] → [batch, heads, seq, head_dim].</summary>
+    public static Tensor SplitHeads(Tensor x, int heads)
+    {
+        long b = x.shape[0], s = x.shape[1], h = x.shape[2];
+        return x.view(b, s, heads, h / heads).transpose(1, 2);
+    }
+
+    /// <summary>[batch, heads, seq, head_dim] → [batch, seq, hidden].</summary>
+    public static Tensor MergeHeads(Tensor x)
+    {
+        long b = x.shape[0], heads = x.shape[1], s = x.shape[2], d = x.shape[3];
+        return x.transpose(1, 2).contiguous().view(b, s, heads * d);
+    }
+
+    /// <summary>Fused scaled-dot-product attention with an additive mask.</summary>
+    public static Tensor Attend(Tensor q, Tensor k, Tensor v, int heads, Tensor additiveMask, double dropout)
+    {
+        using var scope = NewDisposeScope();
+        var ctx = nn.functional.scaled_dot_product_attention(
+            SplitHeads(q, heads), SplitHeads(k, heads), SplitHeads(v, heads), additiveMask, dropout);
+        return MergeHeads(ctx).MoveToOuterDisposeScope();
+    }
+}

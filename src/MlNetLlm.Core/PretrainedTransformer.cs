@@ -1,0 +1,72 @@
+using MlNetLlm.Modeling.Architectures;
+using MlNetLlm.Modeling.Checkpoints;
+using MlNetLlm.Modeling.Runtime;
+using MlNetLlm.Modeling.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MlNetLlm.Modeling;
+
+/// <summary>
+/// A Hugging Face encoder checkpoint loaded offline from a model folder: config.json, model.safetensors (or shards)
+/// and the tokenizer files, on the device <see cref="DeviceOptions"/> picks.
+/// </summary>
+public sealed class PretrainedTransformer : IDisposable
+{
+    private PretrainedTransformer(string folder, TransformerConfig config, TransformerEncoder encoder, TextTokenizer tokenizer,
+        EncoderLoadReport report, Device device)
+    {
+        Folder = folder;
+        Config = config;
+        Encoder = encoder;
+        Tokenizer = tokenizer;
+        LoadReport = report;
+        Device = device;
+    }
+
+    public string Folder { get; }
+    public TransformerConfig Config { get; }
+    public TransformerEncoder Encoder { get; }
+    public TextTokenizer Tokenizer { get; }
+    public EncoderLoadReport LoadReport { get; }
+    public Device Device { get; }
+
+    /// <summary>Loads config, tokenizer and weights (tokenizer first, so a missing file fails before weights are read).</summary>
+    public static PretrainedTransformer Load(string folder, DeviceOptions? device = null)
+    {
+        var torchDevice = (device ?? DeviceOptions.Cpu).Resolve();
+        if (!Directory.Exists(folder))
+            throw new CheckpointException($"Checkpoint folder '{folder}' does not exist.", folder);
+        var config = TransformerConfig.Load(Path.Combine(folder, "config.json"));
+        var tokenizer = TokenizerLoader.Load(folder, config);
+        var (encoder, report) = EncoderCheckpoint.Load(folder);
+        if (torchDevice.type != DeviceType.CPU)
+            encoder.to(torchDevice);
+        return new PretrainedTransformer(folder, config, encoder, tokenizer, report, torchDevice);
+    }
+
+    /// <summary>Tokenizes texts (and optional second texts of pairs) into one right-padded batch.</summary>
+    public TokenBatch Tokenize(IReadOnlyList<string> texts, IReadOnlyList<string>? pairs = null, int? maxLength = null)
+    {
+        if (pairs is not null && pairs.Count != texts.Count)
+            throw new ArgumentException($"{texts.Count} texts but {pairs.Count} pair texts.", nameof(pairs));
+        var rows = new EncodedText[texts.Count];
+        for (int i = 0; i < rows.Length; i++)
+            rows[i] = Tokenizer.Encode(texts[i], pairs?[i], maxLength);
+        return TokenBatch.Pad(rows, Tokenizer.Special.Padding);
+    }
+
+    /// <summary>Runs the encoder without gradients. The caller disposes the output (or runs inside a dispose scope).</summary>
+    public EncoderOutput Forward(TokenBatch batch)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var input = batch.ToEncoderInput(Device, withTokenTypes: Config.TypeVocabSize > 0);
+        var output = Encoder.forward(input);
+        output.LastHiddenState.MoveToOuterDisposeScope();
+        output.PoolerOutput?.MoveToOuterDisposeScope();
+        return output;
+    }
+
+    public void Dispose() => Encoder.Dispose();
+}

@@ -1,0 +1,108 @@
+using System.Text.Json;
+using MlNetLlm.Modeling.Checkpoints;
+
+namespace MlNetLlm.Modeling.Tokenization;
+
+/// <summary>Finds and loads the tokenizer files of a Hugging Face model folder for its model_type.</summary>
+public static class TokenizerLoader
+{
+    public static TextTokenizer Load(string folder, TransformerConfig config)
+    {
+        var tc = ReadTokenizerConfig(folder);
+        var specials = new TokenizerSpecialTokens(
+            SpecialToken(tc, "cls_token") ?? SpecialToken(tc, "bos_token"),
+            SpecialToken(tc, "sep_token") ?? SpecialToken(tc, "eos_token"),
+            SpecialToken(tc, "pad_token"),
+            SpecialToken(tc, "unk_token"),
+            SpecialToken(tc, "mask_token"));
+        int maxLength = ModelMaxLength(config, tc);
+        try
+        {
+            switch (config.ModelType)
+            {
+                case "bert":
+                case "distilbert":
+                    return WordPieceTextTokenizer.Create(
+                        Require(folder, config, "vocab.txt"),
+                        lowerCase: Bool(tc, "do_lower_case") ?? true,
+                        stripAccents: Bool(tc, "strip_accents"),
+                        tokenizeChineseChars: Bool(tc, "tokenize_chinese_chars") ?? true,
+                        modelMaxLength: maxLength,
+                        specials: specials);
+                case "roberta":
+                case "camembert" when File.Exists(Path.Combine(folder, "vocab.json")):
+                    return ByteLevelBpeTextTokenizer.Create(
+                        Require(folder, config, "vocab.json"), Require(folder, config, "merges.txt"), maxLength, specials);
+                case "xlm-roberta":
+                case "camembert":
+                    return XlmRobertaTextTokenizer.Create(Require(folder, config, "sentencepiece.bpe.model"), maxLength);
+                default:
+                    throw new CheckpointException($"No tokenizer is known for model_type \"{config.ModelType}\" in '{folder}'.", folder);
+            }
+        }
+        catch (Exception e) when (e is not CheckpointException)
+        {
+            throw new CheckpointException($"The tokenizer files in '{folder}' could not be read: {e.Message}", folder, inner: e);
+        }
+    }
+
+    private static string Require(string folder, TransformerConfig config, string file)
+    {
+        string path = Path.Combine(folder, file);
+        if (File.Exists(path)) return path;
+        string hint = File.Exists(Path.Combine(folder, "tokenizer.json"))
+            ? " The folder has only tokenizer.json (fast-tokenizer format); save the slow tokenizer files too (tokenizer.save_pretrained with legacy_format=True)."
+            : "";
+        throw new CheckpointException(
+            $"Tokenizer file '{file}' is missing from '{folder}': a {config.ModelType} checkpoint needs {NeededFiles(config.ModelType)}.{hint}", path);
+    }
+
+    public static string NeededFiles(string modelType) => modelType switch
+    {
+        "bert" or "distilbert" => "vocab.txt (and optionally tokenizer_config.json)",
+        "roberta" => "vocab.json and merges.txt",
+        _ => "sentencepiece.bpe.model",
+    };
+
+    private static int ModelMaxLength(TransformerConfig config, JsonElement? tc)
+    {
+        // RoBERTa's table reserves padding_idx + 1 leading positions.
+        int fromPositions = config.Family == EncoderFamily.Roberta
+            ? config.MaxPositionEmbeddings - config.PadTokenId - 1
+            : config.MaxPositionEmbeddings;
+        if (tc is { } t && t.TryGetProperty("model_max_length", out var m) && m.ValueKind == JsonValueKind.Number
+            && m.TryGetDouble(out double v) && v > 0 && v < fromPositions)
+            return (int)v;
+        return fromPositions;
+    }
+
+    private static JsonElement? ReadTokenizerConfig(string folder)
+    {
+        string path = Path.Combine(folder, "tokenizer_config.json");
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            return doc.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw new CheckpointException($"'{path}' is not valid JSON: {e.Message}", path, inner: e);
+        }
+    }
+
+    private static bool? Bool(JsonElement? e, string name) =>
+        e is { } o && o.TryGetProperty(name, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : null;
+
+    // Special tokens appear as plain strings or as AddedToken objects {"content": "..."}.
+    private static string? SpecialToken(JsonElement? e, string name)
+    {
+        if (e is not { } o || !o.TryGetProperty(name, out var v)) return null;
+        return v.ValueKind switch
+        {
+            JsonValueKind.String => v.GetString(),
+            JsonValueKind.Object when v.TryGetProperty("content", out var c) => c.GetString(),
+            _ => null,
+        };
+    }
+}
