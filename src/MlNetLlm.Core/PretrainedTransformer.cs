@@ -45,8 +45,8 @@ public sealed class PretrainedTransformer : IDisposable
         return new PretrainedTransformer(folder, config, encoder, tokenizer, report, torchDevice);
     }
 
-    /// <summary>Tokenizes texts (and optional second texts of pairs) into one right-padded batch.</summary>
-    public TokenBatch Tokenize(IReadOnlyList<string> texts, IReadOnlyList<string>? pairs = null, int? maxLength = null)
+    /// <summary>Tokenizes texts (and optional second texts of pairs; a null entry means no pair) into one right-padded batch.</summary>
+    public TokenBatch Tokenize(IReadOnlyList<string> texts, IReadOnlyList<string?>? pairs = null, int? maxLength = null)
     {
         if (pairs is not null && pairs.Count != texts.Count)
             throw new ArgumentException($"{texts.Count} texts but {pairs.Count} pair texts.", nameof(pairs));

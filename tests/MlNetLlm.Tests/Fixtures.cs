@@ -33,6 +33,7 @@ public static class Fixtures
 public sealed class ReferenceOutputs
 {
     public required string[] Texts { get; init; }
+    public string?[]? TextPairs { get; init; }
     public required long[][] InputIds { get; init; }
     public required long[][] AttentionMask { get; init; }
     public long[][]? TokenTypeIds { get; init; }
