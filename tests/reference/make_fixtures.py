@@ -19,6 +19,7 @@ import unicodedata
 import torch
 import torch.nn as nn
 
+sys.dont_write_bytecode = True  # no __pycache__ next to the sources
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import hf_reference as ref  # noqa: E402
