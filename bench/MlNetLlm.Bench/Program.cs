@@ -32,7 +32,7 @@ foreach (var shape in opt.Shapes)
 }
 
 Console.WriteLine();
-Console.WriteLine("| shape | engine | s/batch | sequences/s | tokens/s | TorchSharp speed ÷ engine speed | note |");
+Console.WriteLine("| shape | engine | s/batch | sequences/s | tokens/s | MlNetLlm speed ÷ engine speed (>1: MlNetLlm faster) | note |");
 Console.WriteLine("|---|---|---:|---:|---:|---:|---|");
 foreach (var r in rows)
 {

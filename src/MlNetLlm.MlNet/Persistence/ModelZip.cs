@@ -1,0 +1,141 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+
+[assembly: IgnoresAccessChecksTo("Microsoft.ML.Core")]
+[assembly: IgnoresAccessChecksTo("Microsoft.ML.Data")]
+[assembly: LoadableClass(typeof(MlNetLlm.MlNet.Persistence.PersistableTransformer), null, typeof(SignatureLoadModel),
+    "MlNetLlm transformer", MlNetLlm.MlNet.Persistence.PersistableTransformer.LoaderSignature)]
+
+namespace MlNetLlm.MlNet.Persistence;
+
+/// <summary>
+/// Base of every MlNetLlm transformer that goes into an ML.NET model zip. This file is the only code that touches
+/// ML.NET's internal persistence API; derived transformers write and read named entries through
+/// <see cref="ModelWriter"/> / <see cref="ModelReader"/>, and plain <c>mlContext.Model.Load</c> finds them again
+/// in a fresh process (the entry records the concrete type, whose assembly the application references).
+/// </summary>
+public abstract class PersistableTransformer : ITransformer, ICanSaveModel
+{
+    public abstract bool IsRowToRowMapper { get; }
+    public abstract DataViewSchema GetOutputSchema(DataViewSchema inputSchema);
+    public abstract IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema);
+    public abstract IDataView Transform(IDataView input);
+
+    public const string LoaderSignature = "MlNetLlmTransformer";
+    private const string ModelSignature = "MLNLLMTR";
+
+    private static VersionInfo GetVersionInfo() => new(
+        modelSignature: ModelSignature,
+        verWrittenCur: 0x00010001,
+        verReadableCur: 0x00010001,
+        verWeCanReadBack: 0x00010001,
+        loaderSignature: LoaderSignature,
+        loaderAssemblyName: typeof(PersistableTransformer).Assembly.FullName);
+
+    /// <summary>Writes the transformer's state (weights, config, tokenizer files, label names) as named entries.</summary>
+    protected abstract void SaveState(ModelWriter writer);
+
+    void ICanSaveModel.Save(ModelSaveContext ctx)
+    {
+        ctx.CheckAtModel();
+        ctx.SetVersionInfo(GetVersionInfo());
+        var type = GetType();
+        ctx.Writer.Write($"{type.FullName}, {type.Assembly.GetName().Name}");
+        SaveState(new ModelWriter(ctx));
+    }
+
+    // Found by ML.NET's component catalog through the LoadableClass attribute above.
+    private static PersistableTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        ctx.CheckAtModel(GetVersionInfo());
+        string typeName = ctx.Reader.ReadString();
+        var type = Type.GetType(typeName, throwOnError: false)
+                   ?? throw new InvalidDataException($"The model zip holds an MlNetLlm transformer of type '{typeName}', which this process cannot load: reference its assembly.");
+        var load = type.GetMethod("LoadState", System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic,
+                       [typeof(IHostEnvironment), typeof(ModelReader)])
+                   ?? throw new InvalidDataException($"Type '{typeName}' has no static LoadState(IHostEnvironment, ModelReader).");
+        try
+        {
+            return (PersistableTransformer)load.Invoke(null, [env, new ModelReader(ctx)])!;
+        }
+        catch (System.Reflection.TargetInvocationException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+            throw;
+        }
+    }
+}
+
+/// <summary>Writes named binary entries into the transformer's folder of the model zip.</summary>
+public sealed class ModelWriter
+{
+    private readonly ModelSaveContext _ctx;
+    internal ModelWriter(ModelSaveContext ctx) => _ctx = ctx;
+
+    public void WriteBytes(string name, byte[] data) => _ctx.SaveBinaryStream(name, w => w.Write(data));
+
+    public void WriteStream(string name, Action<Stream> write) => _ctx.SaveBinaryStream(name, w =>
+    {
+        w.Flush();
+        write(w.BaseStream);
+    });
+
+    public void WriteJson<T>(string name, T value) => WriteBytes(name, JsonSerializer.SerializeToUtf8Bytes(value, JsonOptions.Default));
+
+    /// <summary>Copies the files of a folder (for example tokenizer files) under <paramref name="prefix"/>.</summary>
+    public void WriteFiles(string prefix, IEnumerable<string> paths)
+    {
+        var names = new List<string>();
+        foreach (var p in paths)
+        {
+            string name = Path.GetFileName(p);
+            WriteBytes(prefix + name, File.ReadAllBytes(p));
+            names.Add(name);
+        }
+        WriteJson(prefix + "files.json", names);
+    }
+}
+
+/// <summary>Reads the named entries a <see cref="ModelWriter"/> wrote; a missing entry is an error naming it.</summary>
+public sealed class ModelReader
+{
+    private readonly ModelLoadContext _ctx;
+    internal ModelReader(ModelLoadContext ctx) => _ctx = ctx;
+
+    public bool Exists(string name) => _ctx.TryLoadBinaryStream(name, _ => { });
+
+    public byte[] ReadBytes(string name)
+    {
+        byte[]? data = null;
+        if (!_ctx.TryLoadBinaryStream(name, r => data = ReadToEnd(r.BaseStream)))
+            throw new InvalidDataException($"The model zip is missing entry '{name}' of an MlNetLlm transformer (was it saved by an older version, or edited?).");
+        return data!;
+    }
+
+    public T ReadJson<T>(string name) =>
+        JsonSerializer.Deserialize<T>(ReadBytes(name), JsonOptions.Default)
+        ?? throw new InvalidDataException($"Model zip entry '{name}' is empty.");
+
+    /// <summary>Restores files written by <see cref="ModelWriter.WriteFiles"/> into <paramref name="folder"/>.</summary>
+    public void ReadFiles(string prefix, string folder)
+    {
+        Directory.CreateDirectory(folder);
+        foreach (var name in ReadJson<List<string>>(prefix + "files.json"))
+            File.WriteAllBytes(Path.Combine(folder, name), ReadBytes(prefix + name));
+    }
+
+    private static byte[] ReadToEnd(Stream s)
+    {
+        using var ms = new MemoryStream();
+        s.CopyTo(ms);
+        return ms.ToArray();
+    }
+}
+
+internal static class JsonOptions
+{
+    public static readonly JsonSerializerOptions Default = new() { IncludeFields = true, WriteIndented = false };
+}
