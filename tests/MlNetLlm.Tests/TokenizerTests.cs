@@ -107,3 +107,29 @@ public class TokenizerTests
         Assert.Equal([101, 7592, 102, 0, 0], batch.InputIds.Take(batch.SequenceLength));
     }
 }
+
+/// <summary>Real XLM-R ships a Unigram SentencePiece model: ids must match the sentencepiece library's.</summary>
+[Trait("Category", "Reference")]
+public class UnigramSentencePieceTests
+{
+    private sealed record Expected(string[] Texts, int[][] ExpectedIds);
+
+    [Fact]
+    public void Unigram_model_gives_sentencepiece_ids_with_the_fairseq_offset()
+    {
+        string folder = Path.Combine(Fixtures.Root, "tokenizers", "xlmr-unigram");
+        var expected = System.Text.Json.JsonSerializer.Deserialize<Expected>(File.ReadAllText(Path.Combine(folder, "expected.json")),
+            new System.Text.Json.JsonSerializerOptions { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower })!;
+        var tokenizer = XlmRobertaTextTokenizer.Create(Path.Combine(folder, "sentencepiece.bpe.model"));
+        for (int i = 0; i < expected.Texts.Length; i++)
+            Assert.Equal(expected.ExpectedIds[i], tokenizer.Encode(expected.Texts[i]).InputIds);
+    }
+
+    [Fact]
+    public void Runs_of_unknown_characters_become_one_unk_as_in_sentencepiece()
+    {
+        // sentencepiece 0.1.97 on the tiny-xlmr BPE model: 'x 42 qqzz ©®' -> [56,107,56,0,56,105,105,87,87,56,0] (0 = unk).
+        var tokenizer = XlmRobertaTextTokenizer.Create(Path.Combine(Fixtures.Checkpoint("tiny-xlmr"), "sentencepiece.bpe.model"));
+        Assert.Equal([0, 57, 108, 57, 3, 57, 106, 106, 88, 88, 57, 3, 2], tokenizer.Encode("x 42 qqzz ©®").InputIds);
+    }
+}

@@ -28,9 +28,19 @@ public sealed class XlmRobertaTextTokenizer : TextTokenizer
     public override IReadOnlyList<int> TokenizeToIds(string text)
     {
         var ids = _spm.EncodeToIds(text, addBeginningOfSentence: false, addEndOfSentence: false);
-        var result = new int[ids.Count];
-        for (int i = 0; i < result.Length; i++)
-            result[i] = ids[i] == _spm.UnknownId ? FairseqUnk : ids[i] + FairseqOffset;
+        var result = new List<int>(ids.Count);
+        for (int i = 0; i < ids.Count; i++)
+        {
+            if (ids[i] == _spm.UnknownId)
+            {
+                // SentencePiece (and so transformers) emits one <unk> for a run of unknown characters ("42" -> <unk>);
+                // Microsoft.ML.Tokenizers emits one per character.
+                if (result.Count == 0 || result[^1] != FairseqUnk || ids[i - 1] != _spm.UnknownId)
+                    result.Add(FairseqUnk);
+            }
+            else
+                result.Add(ids[i] + FairseqOffset);
+        }
         return result;
     }
 }
