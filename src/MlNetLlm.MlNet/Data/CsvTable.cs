@@ -1,0 +1,178 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MlNetLlm.MlNet.Data;
+
+/// <summary>A CSV file or text that cannot be read; the message names the file and the line.</summary>
+public sealed class CsvFormatException(string message, string source, int line) : FormatException(message)
+{
+    public string Source { get; } = source;
+    public int Line { get; } = line;
+}
+
+/// <summary>
+/// A CSV table read strictly (RFC 4180): a header row, comma-separated fields, double-quoted fields that may hold
+/// commas, doubled quotes and newlines. A malformed file (an unterminated quote, a stray quote, a row with the wrong
+/// number of fields) fails with the file name and line number instead of silently becoming missing values.
+/// </summary>
+public sealed class CsvTable
+{
+    private CsvTable(string source, string[] header, List<string[]> rows)
+    {
+        Source = source;
+        Header = header;
+        Rows = rows;
+    }
+
+    public string Source { get; }
+    public IReadOnlyList<string> Header { get; }
+    public IReadOnlyList<string[]> Rows { get; }
+
+    public int ColumnIndex(string name, string option = "column")
+    {
+        int i = Array.IndexOf((string[])Header, name);
+        if (i < 0)
+            throw new ArgumentException($"{option} '{name}' is not a column of '{Source}' (columns: {string.Join(", ", Header)}).");
+        return i;
+    }
+
+    public string[] Column(string name) => Rows.Select(r => r[ColumnIndex(name)]).ToArray();
+
+    public static CsvTable Load(string path)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Data file '{path}' does not exist.", path);
+        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        return Parse(reader, path);
+    }
+
+    public static CsvTable Parse(TextReader reader, string source = "<text>")
+    {
+        var records = ReadRecords(reader, source).ToList();
+        if (records.Count == 0)
+            throw new CsvFormatException($"'{source}' is empty: a header row is needed.", source, 1);
+        var (header, headerLine) = records[0];
+        var dup = header.GroupBy(h => h).FirstOrDefault(g => g.Count() > 1);
+        if (dup is not null)
+            throw new CsvFormatException($"'{source}' line {headerLine}: column name '{dup.Key}' appears more than once in the header.", source, headerLine);
+        var rows = new List<string[]>(records.Count - 1);
+        foreach (var (fields, line) in records.Skip(1))
+        {
+            if (fields.Length == 1 && fields[0].Length == 0) continue; // blank line
+            if (fields.Length != header.Length)
+                throw new CsvFormatException($"'{source}' line {line}: {fields.Length} fields, but the header has {header.Length}.", source, line);
+            rows.Add(fields);
+        }
+        return new CsvTable(source, header, rows);
+    }
+
+    /// <summary>Yields each record with the line number it starts on.</summary>
+    private static IEnumerable<(string[] Fields, int Line)> ReadRecords(TextReader reader, string source)
+    {
+        var fields = new List<string>();
+        var field = new StringBuilder();
+        int line = 1, recordLine = 1;
+        bool inQuotes = false, fieldWasQuoted = false, any = false;
+        int c;
+        while ((c = reader.Read()) != -1)
+        {
+            any = true;
+            char ch = (char)c;
+            if (inQuotes)
+            {
+                if (ch == '"')
+                {
+                    if (reader.Peek() == '"') { reader.Read(); field.Append('"'); }
+                    else inQuotes = false;
+                }
+                else
+                {
+                    if (ch == '\n') line++;
+                    field.Append(ch);
+                }
+                continue;
+            }
+            switch (ch)
+            {
+                case '"':
+                    if (field.Length > 0 || fieldWasQuoted)
+                        throw new CsvFormatException($"'{source}' line {line}: a quote inside an unquoted field (quote the whole field and double inner quotes).", source, line);
+                    inQuotes = true;
+                    fieldWasQuoted = true;
+                    break;
+                case ',':
+                    fields.Add(field.ToString());
+                    field.Clear();
+                    fieldWasQuoted = false;
+                    break;
+                case '\r':
+                    break;
+                case '\n':
+                    fields.Add(field.ToString());
+                    field.Clear();
+                    fieldWasQuoted = false;
+                    yield return (fields.ToArray(), recordLine);
+                    fields.Clear();
+                    line++;
+                    recordLine = line;
+                    any = false;
+                    break;
+                default:
+                    if (fieldWasQuoted)
+                        throw new CsvFormatException($"'{source}' line {line}: text after a closing quote.", source, line);
+                    field.Append(ch);
+                    break;
+            }
+        }
+        if (inQuotes)
+            throw new CsvFormatException($"'{source}' line {recordLine}: a quoted field is never closed.", source, recordLine);
+        if (any)
+        {
+            fields.Add(field.ToString());
+            yield return (fields.ToArray(), recordLine);
+        }
+    }
+
+    /// <summary>True when every non-empty value of the column parses as a number (empty = missing).</summary>
+    public bool IsNumeric(string column)
+    {
+        int i = ColumnIndex(column);
+        bool sawValue = false;
+        foreach (var r in Rows)
+        {
+            var v = r[i].Trim();
+            if (v.Length == 0 || v == "NA" || v == "NaN") continue;
+            if (!float.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out _)) return false;
+            sawValue = true;
+        }
+        return sawValue;
+    }
+
+    /// <summary>
+    /// An IDataView over the table: the named columns (all when null) as Single where <see cref="IsNumeric"/> holds
+    /// (missing → NaN) and as text otherwise, unless <paramref name="textColumns"/> forces text.
+    /// </summary>
+    public IDataView ToDataView(MLContext ml, IEnumerable<string>? columns = null, IEnumerable<string>? textColumns = null)
+    {
+        var forcedText = new HashSet<string>(textColumns ?? []);
+        var names = (columns ?? Header).ToList();
+        var builder = new InMemoryDataViewBuilder(Rows.Count);
+        foreach (var name in names)
+        {
+            var values = Column(name);
+            if (!forcedText.Contains(name) && IsNumeric(name))
+                builder.AddFloat(name, values.Select(ParseFloat).ToArray());
+            else
+                builder.AddText(name, values);
+        }
+        return builder.Build();
+    }
+
+    private static float ParseFloat(string s)
+    {
+        s = s.Trim();
+        return s.Length == 0 || s == "NA" ? float.NaN : float.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture);
+    }
+}
