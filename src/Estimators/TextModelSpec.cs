@@ -1,0 +1,93 @@
+using System.Text.Json;
+using MlNetLlm.Modeling.Architectures;
+using MlNetLlm.Modeling.Checkpoints;
+using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Modeling.Training;
+using static TorchSharp.torch;
+
+namespace MlNetLlm.Estimators;
+
+/// <summary>Everything needed to rebuild a trained text model besides its weights and tokenizer files; saved as JSON in the zip.</summary>
+public sealed record TextModelSpec
+{
+    public required TaskKind Task { get; init; }
+    public required string[] TextColumns { get; init; }
+    public required TextEncoderKind Encoder { get; init; }
+    public Pooling Pooling { get; init; } = Pooling.Mean;
+    public required int Outputs { get; init; }
+    /// <summary>Class names in key order (multiclass) or [false, true] (binary); empty for regression.</summary>
+    public string[] LabelNames { get; init; } = [];
+    /// <summary>Regression targets are trained standardised; predictions are mapped back with these.</summary>
+    public float LabelMean { get; init; }
+    public float LabelStd { get; init; } = 1;
+    public required int MaxLength { get; init; }
+    public int PredictionBatchSize { get; init; } = 64;
+    public double Dropout { get; init; } = 0.1;
+    public TransformerConfig? Transformer { get; init; }
+    public bool EncoderHasPooler { get; init; }
+    public LstmConfig? Lstm { get; init; }
+    /// <summary>"checkpoint": the checkpoint's own tokenizer files; "words": a vocab.txt learned from the training text.</summary>
+    public required string TokenizerKind { get; init; }
+
+    internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
+
+    /// <summary>A fresh (untrained) model of this shape.</summary>
+    public TextHeadModel CreateModel()
+    {
+        PooledTextEncoder body = Encoder switch
+        {
+            TextEncoderKind.Lstm => new LstmTextEncoder(Lstm ?? throw new InvalidDataException("The model spec has no LSTM config.")),
+            _ => new TransformerTextEncoder(EncoderCheckpoint.Create(Transformer ?? throw new InvalidDataException("The model spec has no transformer config."), EncoderHasPooler), Pooling),
+        };
+        return new TextHeadModel(body, Outputs, Dropout);
+    }
+
+    /// <summary>The tokenizer from files restored into <paramref name="folder"/>.</summary>
+    public TextTokenizer CreateTokenizer(string folder) => TokenizerKind switch
+    {
+        "words" => WordPieceTextTokenizer.Create(Path.Combine(folder, "vocab.txt"), lowerCase: true, modelMaxLength: MaxLength),
+        _ => TokenizerLoader.Load(folder, Transformer ?? throw new InvalidDataException("The model spec has no transformer config.")),
+    };
+}
+
+/// <summary>Loads weights saved with <see cref="SafeTensorsWriter"/> into a model, strictly.</summary>
+internal static class ModelWeights
+{
+    public static byte[] Save(nn.Module model)
+    {
+        using var ms = new MemoryStream();
+        SafeTensorsWriter.Write(ms, model.state_dict());
+        return ms.ToArray();
+    }
+
+    public static void Load(nn.Module model, byte[] safetensors, string entryName)
+    {
+        string tmp = Path.Combine(Path.GetTempPath(), $"mlnetllm-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            File.WriteAllBytes(tmp, safetensors);
+            using var file = SafeTensorsFile.Open(tmp);
+            var expected = model.state_dict();
+            var missing = expected.Keys.Where(k => !file.Tensors.ContainsKey(k)).ToList();
+            var extra = file.Tensors.Keys.Where(k => !expected.ContainsKey(k)).ToList();
+            if (missing.Count > 0 || extra.Count > 0)
+                throw new InvalidDataException($"Model zip entry '{entryName}' does not fit the saved model spec (missing: {string.Join(", ", missing.Take(3))}; unexpected: {string.Join(", ", extra.Take(3))}).");
+            using var noGrad = no_grad();
+            foreach (var (k, p) in expected)
+            {
+                using var t = file.Read(k);
+                if (!t.shape.SequenceEqual(p.shape))
+                    throw new InvalidDataException($"Model zip entry '{entryName}': tensor '{k}' has shape [{string.Join(", ", t.shape)}], the spec implies [{string.Join(", ", p.shape)}].");
+                p.copy_(t);
+            }
+        }
+        catch (CheckpointException e)
+        {
+            throw new InvalidDataException($"Model zip entry '{entryName}' is corrupt: {e.Message}", e);
+        }
+        finally
+        {
+            File.Delete(tmp);
+        }
+    }
+}

@@ -1,0 +1,147 @@
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using MlNetLlm.MlNet;
+using MlNetLlm.MlNet.Persistence;
+using MlNetLlm.Modeling.Runtime;
+using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Modeling.Training;
+using static TorchSharp.torch;
+
+namespace MlNetLlm.Estimators;
+
+/// <summary>
+/// A fitted text classifier or regressor. Output columns follow ML.NET conventions so the catalog's Evaluate works
+/// unchanged: multiclass adds Score (class probabilities, slot names = classes) and PredictedLabel (key with the
+/// label's key values); binary adds Score (logit), Probability and PredictedLabel (bool); regression adds Score.
+/// Empty texts are scored (the model sees only its special tokens), never skipped.
+/// </summary>
+public sealed class TextPredictionTransformer : TextScoringTransformer, IDisposable
+{
+    private const string SpecEntry = "spec.json";
+    private const string WeightsEntry = "weights.safetensors";
+    private const string TokenizerPrefix = "tokenizer/";
+    private const string TrainingEntry = "training.json";
+
+    private readonly TextHeadModel _model;
+    private readonly TextTokenizer _tokenizer;
+    private readonly Device _device;
+    private readonly IReadOnlyDictionary<string, byte[]> _tokenizerFiles;
+    private readonly IReadOnlyList<OutputColumn> _outputs;
+
+    internal TextPredictionTransformer(TextModelSpec spec, TextHeadModel model, TextTokenizer tokenizer, IReadOnlyDictionary<string, byte[]> tokenizerFiles,
+        Device device, TrainingResult? training)
+        : base(spec.TextColumns, spec.PredictionBatchSize)
+    {
+        Spec = spec;
+        _model = model;
+        _tokenizer = tokenizer;
+        _tokenizerFiles = tokenizerFiles;
+        _device = device;
+        Training = training;
+        _model.eval();
+        _outputs = BuildOutputs(spec);
+    }
+
+    public TextModelSpec Spec { get; }
+    /// <summary>Per-epoch reports of the training run (also after loading from a zip).</summary>
+    public TrainingResult? Training { get; }
+    public override IReadOnlyList<OutputColumn> OutputColumns => _outputs;
+    public TextTokenizer Tokenizer => _tokenizer;
+    public TextHeadModel Model => _model;
+
+    private static List<OutputColumn> BuildOutputs(TextModelSpec spec) => spec.Task switch
+    {
+        TaskKind.Multiclass =>
+        [
+            new("Score", new VectorDataViewType(NumberDataViewType.Single, spec.Outputs), SchemaShapes.NamesAnnotation(SchemaShapes.SlotNamesKind, spec.LabelNames)),
+            new("PredictedLabel", new KeyDataViewType(typeof(uint), spec.Outputs), SchemaShapes.NamesAnnotation(SchemaShapes.KeyValuesKind, spec.LabelNames)),
+        ],
+        TaskKind.Binary =>
+        [
+            new("Score", NumberDataViewType.Single),
+            new("Probability", NumberDataViewType.Single),
+            new("PredictedLabel", BooleanDataViewType.Instance),
+        ],
+        _ => [new("Score", NumberDataViewType.Single)],
+    };
+
+    public override Array[] ScoreBatch(IReadOnlyList<string[]> rows)
+    {
+        var encoded = new EncodedText[rows.Count];
+        for (int i = 0; i < rows.Count; i++)
+            encoded[i] = _tokenizer.Encode(rows[i][0], rows[i].Length > 1 ? rows[i][1] : null, Spec.MaxLength);
+        var raw = TrainingLoop.Predict(_model, encoded, BatchSize, _tokenizer.Special.Padding, _device);
+        return Spec.Task switch
+        {
+            TaskKind.Multiclass => MulticlassOutputs(raw),
+            TaskKind.Binary => BinaryOutputs(raw),
+            _ => [raw.Select(r => r[0] * Spec.LabelStd + Spec.LabelMean).ToArray()],
+        };
+    }
+
+    private static Array[] MulticlassOutputs(float[][] raw)
+    {
+        var scores = new VBuffer<float>[raw.Length];
+        var predicted = new uint[raw.Length];
+        for (int i = 0; i < raw.Length; i++)
+        {
+            var logits = raw[i];
+            float max = logits.Max();
+            var p = logits.Select(v => MathF.Exp(v - max)).ToArray();
+            float sum = p.Sum();
+            for (int k = 0; k < p.Length; k++) p[k] /= sum;
+            scores[i] = new VBuffer<float>(p.Length, p);
+            predicted[i] = (uint)Array.IndexOf(logits, max) + 1; // keys are 1-based; 0 is missing
+        }
+        return [scores, predicted];
+    }
+
+    private static Array[] BinaryOutputs(float[][] raw)
+    {
+        var score = raw.Select(r => r[0]).ToArray();
+        var probability = score.Select(z => 1f / (1f + MathF.Exp(-z))).ToArray();
+        var predicted = score.Select(z => z > 0).ToArray();
+        return [score, probability, predicted];
+    }
+
+    protected override void SaveState(ModelWriter writer)
+    {
+        writer.WriteBytes(SpecEntry, JsonSerializer.SerializeToUtf8Bytes(Spec, TextModelSpec.Json));
+        writer.WriteBytes(WeightsEntry, ModelWeights.Save(_model));
+        foreach (var (name, bytes) in _tokenizerFiles)
+            writer.WriteBytes(TokenizerPrefix + name, bytes);
+        writer.WriteJson(TokenizerPrefix + "files.json", _tokenizerFiles.Keys.ToList());
+        if (Training is not null)
+            writer.WriteBytes(TrainingEntry, JsonSerializer.SerializeToUtf8Bytes(Training, TextModelSpec.Json));
+    }
+
+    // Called by the persistence dispatcher when mlContext.Model.Load meets this type.
+    private static TextPredictionTransformer LoadState(IHostEnvironment env, ModelReader reader)
+    {
+        var spec = JsonSerializer.Deserialize<TextModelSpec>(reader.ReadBytes(SpecEntry), TextModelSpec.Json)
+                   ?? throw new InvalidDataException($"Model zip entry '{SpecEntry}' is empty.");
+        var files = reader.ReadJson<List<string>>(TokenizerPrefix + "files.json").ToDictionary(n => n, n => reader.ReadBytes(TokenizerPrefix + n));
+        string folder = Directory.CreateTempSubdirectory("mlnetllm-tokenizer-").FullName;
+        TextTokenizer tokenizer;
+        try
+        {
+            foreach (var (name, bytes) in files) File.WriteAllBytes(Path.Combine(folder, name), bytes);
+            tokenizer = spec.CreateTokenizer(folder);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        var device = DeviceOptions.Cpu.Resolve();
+        var model = spec.CreateModel();
+        ModelWeights.Load(model, reader.ReadBytes(WeightsEntry), WeightsEntry);
+        TrainingResult? training = reader.Exists(TrainingEntry)
+            ? JsonSerializer.Deserialize<TrainingResult>(reader.ReadBytes(TrainingEntry), TextModelSpec.Json)
+            : null;
+        return new TextPredictionTransformer(spec, model, tokenizer, files, device, training);
+    }
+
+    public void Dispose() => _model.Dispose();
+}

@@ -1,0 +1,281 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetLlm.MlNet;
+using MlNetLlm.Modeling;
+using MlNetLlm.Modeling.Checkpoints;
+using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Modeling.Training;
+
+namespace MlNetLlm.Estimators;
+
+/// <summary>
+/// Trains a text classifier (multiclass: key label; binary: Boolean label) or regressor (Single label) on one or two
+/// text columns with the encoder the options choose. Schema problems are reported at Fit, naming the column.
+/// </summary>
+public sealed class TextTrainerEstimator : IEstimator<TextPredictionTransformer>
+{
+    private readonly TaskKind _task;
+    private readonly TextTrainerOptions _options;
+
+    public TextTrainerEstimator(TaskKind task, TextTrainerOptions options)
+    {
+        _task = task;
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _options.Validate();
+    }
+
+    private string[] TextColumns => _options.SecondTextColumnName is { } second ? [_options.TextColumnName, second] : [_options.TextColumnName];
+
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        foreach (var c in TextColumns) SchemaShapes.RequireText(inputSchema, c);
+        if (!inputSchema.TryFind(_options.LabelColumnName, out var label))
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{_options.LabelColumnName}' is not in the input.");
+        var scalar = SchemaShape.Column.VectorKind.Scalar;
+        return _task switch
+        {
+            TaskKind.Multiclass when !label.IsKey => throw LabelTypeError(label.ItemType),
+            TaskKind.Multiclass => SchemaShapes.Append(inputSchema,
+                new SchemaShapes.ColumnSpec("Score", SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, HasSlotNames: true),
+                new SchemaShapes.ColumnSpec("PredictedLabel", scalar, label.ItemType, true, HasKeyValues: true)),
+            TaskKind.Binary when label.ItemType is not BooleanDataViewType || label.Kind != scalar => throw LabelTypeError(label.ItemType),
+            TaskKind.Binary => SchemaShapes.Append(inputSchema,
+                new SchemaShapes.ColumnSpec("Score", scalar, NumberDataViewType.Single, false),
+                new SchemaShapes.ColumnSpec("Probability", scalar, NumberDataViewType.Single, false),
+                new SchemaShapes.ColumnSpec("PredictedLabel", scalar, BooleanDataViewType.Instance, false)),
+            _ when label.ItemType != NumberDataViewType.Single || label.Kind != scalar => throw LabelTypeError(label.ItemType),
+            _ => SchemaShapes.Append(inputSchema, new SchemaShapes.ColumnSpec("Score", scalar, NumberDataViewType.Single, false)),
+        };
+    }
+
+    private ArgumentOutOfRangeException LabelTypeError(DataViewType actual) => new(nameof(actual), _task switch
+    {
+        TaskKind.Multiclass => $"Label column '{_options.LabelColumnName}' must be a key type for multiclass classification (use mlContext.Transforms.Conversion.MapValueToKey); it is {actual}.",
+        TaskKind.Binary => $"Label column '{_options.LabelColumnName}' must be Boolean for binary classification; it is {actual}.",
+        _ => $"Label column '{_options.LabelColumnName}' must be Single (float) for regression; it is {actual}.",
+    });
+
+    public TextPredictionTransformer Fit(IDataView input)
+    {
+        GetOutputSchema(SchemaShapes.FromSchema(input.Schema));
+        var labelColumn = input.Schema[_options.LabelColumnName];
+        var labelInfo = LabelInfo.From(_task, labelColumn, _options.LabelColumnName);
+        var train = ReadRows(input, labelInfo, "training data");
+        if (train.Count == 0)
+            throw new InvalidOperationException($"The training data has no rows with a label in column '{_options.LabelColumnName}'.");
+        labelInfo.CheckTrainingLabels(train.Select(r => r.Label), _options.LabelColumnName);
+
+        List<Row>? validation = null;
+        if (_options.ValidationSet is { } vs)
+        {
+            GetOutputSchema(SchemaShapes.FromSchema(vs.Schema));
+            validation = ReadRows(vs, labelInfo, "validation data");
+        }
+
+        var device = _options.Device.Resolve();
+        TorchSharp.torch.manual_seed(_options.Seed); // the initial weights come from the seed too
+        var built = TextModelFactory.Build(_options, _task, labelInfo.Outputs, TextColumns, train.Select(r => r.Texts[0]).Concat(train.Where(r => r.Texts.Length > 1).Select(r => r.Texts[1])));
+        try
+        {
+            float mean = 0, std = 1;
+            if (_task == TaskKind.Regression)
+            {
+                mean = (float)train.Average(r => r.Label);
+                std = (float)Math.Sqrt(train.Average(r => (r.Label - mean) * (r.Label - mean)));
+                if (!(std > 1e-12f)) std = 1; // constant label: nothing to scale
+            }
+            List<TrainingExample> ToExamples(List<Row> rows) => rows.Select(r => new TrainingExample(
+                built.Tokenizer.Encode(r.Texts[0], r.Texts.Length > 1 ? r.Texts[1] : null, _options.MaxLength),
+                _task == TaskKind.Regression ? (r.Label - mean) / std : r.Label)).ToList();
+
+            var result = TrainingLoop.Train(built.Model, _task, ToExamples(train), validation is null ? null : ToExamples(validation),
+                _options.ToTrainingOptions(), built.Tokenizer.Special.Padding, device,
+                _options.EpochProgress, _options.BatchProgress, _options.CancellationToken);
+
+            var spec = built.Spec with { LabelNames = labelInfo.Names, LabelMean = mean, LabelStd = std };
+            return new TextPredictionTransformer(spec, built.Model, built.Tokenizer, built.TokenizerFiles, device, result);
+        }
+        catch
+        {
+            built.Model.Dispose();
+            throw;
+        }
+    }
+
+    private sealed record Row(string[] Texts, float Label);
+
+    /// <summary>Reads texts and labels; rows whose label is missing (key 0, NaN) are skipped, empty texts kept.</summary>
+    private List<Row> ReadRows(IDataView data, LabelInfo label, string what)
+    {
+        var textCols = TextColumns.Select(n => data.Schema[n]).ToArray();
+        var labelCol = data.Schema[_options.LabelColumnName];
+        using var cursor = data.GetRowCursor(textCols.Append(labelCol));
+        var getters = textCols.Select(c => cursor.GetGetter<ReadOnlyMemory<char>>(c)).ToArray();
+        var readLabel = label.Getter(cursor, labelCol);
+        var rows = new List<Row>();
+        ReadOnlyMemory<char> text = default;
+        while (cursor.MoveNext())
+        {
+            _options.CancellationToken.ThrowIfCancellationRequested();
+            float y = readLabel();
+            if (float.IsNaN(y)) continue;
+            var texts = new string[getters.Length];
+            for (int i = 0; i < getters.Length; i++)
+            {
+                getters[i](ref text);
+                texts[i] = text.ToString();
+            }
+            rows.Add(new Row(texts, y));
+        }
+        return rows;
+    }
+
+    /// <summary>How a label column becomes training targets: class index (key - 1), 0/1, or the value.</summary>
+    private sealed class LabelInfo
+    {
+        public required TaskKind Task { get; init; }
+        public required int Outputs { get; init; }
+        public required string[] Names { get; init; }
+
+        public static LabelInfo From(TaskKind task, DataViewSchema.Column column, string name)
+        {
+            switch (task)
+            {
+                case TaskKind.Multiclass:
+                {
+                    var key = (KeyDataViewType)column.Type;
+                    if (key.Count > int.MaxValue || key.Count < 1)
+                        throw new ArgumentOutOfRangeException(nameof(column), $"Label column '{name}' has a key type with {key.Count} values: a classifier needs a known, finite number of classes.");
+                    int k = (int)key.Count;
+                    string[] names = Enumerable.Range(1, k).Select(i => i.ToString()).ToArray();
+                    if (column.Annotations.Schema.GetColumnOrNull(SchemaShapes.KeyValuesKind) is { } kv && kv.Type is VectorDataViewType { ItemType: TextDataViewType })
+                    {
+                        VBuffer<ReadOnlyMemory<char>> values = default;
+                        column.Annotations.GetValue(SchemaShapes.KeyValuesKind, ref values);
+                        var dense = values.DenseValues().Select(v => v.ToString()).ToArray();
+                        if (dense.Length == k) names = dense;
+                    }
+                    return new LabelInfo { Task = task, Outputs = k, Names = names };
+                }
+                case TaskKind.Binary:
+                    return new LabelInfo { Task = task, Outputs = 1, Names = ["False", "True"] };
+                default:
+                    return new LabelInfo { Task = task, Outputs = 1, Names = [] };
+            }
+        }
+
+        /// <summary>A getter returning the target, or NaN where the label is missing.</summary>
+        public Func<float> Getter(DataViewRowCursor cursor, DataViewSchema.Column column)
+        {
+            switch (Task)
+            {
+                case TaskKind.Multiclass:
+                {
+                    var g = cursor.GetGetter<uint>(column);
+                    uint v = 0;
+                    return () => { g(ref v); return v == 0 ? float.NaN : v - 1; };
+                }
+                case TaskKind.Binary:
+                {
+                    var g = cursor.GetGetter<bool>(column);
+                    bool v = false;
+                    return () => { g(ref v); return v ? 1f : 0f; };
+                }
+                default:
+                {
+                    var g = cursor.GetGetter<float>(column);
+                    float v = 0;
+                    return () => { g(ref v); return float.IsFinite(v) ? v : float.NaN; };
+                }
+            }
+        }
+
+        public void CheckTrainingLabels(IEnumerable<float> labels, string column)
+        {
+            if (Task == TaskKind.Regression) return;
+            var distinct = labels.Distinct().ToList();
+            if (distinct.Count < 2)
+                throw new InvalidOperationException(
+                    $"Label column '{column}' has only one class ('{(Task == TaskKind.Multiclass ? Names[(int)distinct[0]] : distinct[0] == 1 ? "True" : "False")}') in the training data: a classifier needs at least two.");
+        }
+    }
+}
+
+/// <summary>Builds the untrained model and tokenizer the options describe.</summary>
+internal static class TextModelFactory
+{
+    public sealed record Built(TextModelSpec Spec, TextHeadModel Model, TextTokenizer Tokenizer, IReadOnlyDictionary<string, byte[]> TokenizerFiles);
+
+    public static Built Build(TextTrainerOptions o, TaskKind task, int outputs, string[] textColumns, IEnumerable<string> trainingTexts)
+    {
+        var baseSpec = new TextModelSpec
+        {
+            Task = task, TextColumns = textColumns, Encoder = o.Encoder, Pooling = o.Pooling, Outputs = outputs,
+            MaxLength = o.MaxLength, PredictionBatchSize = o.PredictionBatchSize, Dropout = o.Dropout, TokenizerKind = "words",
+        };
+        switch (o.Encoder)
+        {
+            case TextEncoderKind.Checkpoint:
+            {
+                var pretrained = PretrainedTransformer.Load(o.CheckpointPath!);
+                var spec = baseSpec with { Transformer = pretrained.Config, EncoderHasPooler = pretrained.Encoder.HasPooler, TokenizerKind = "checkpoint" };
+                var model = new TextHeadModel(new TransformerTextEncoder(pretrained.Encoder, o.Pooling), outputs, o.Dropout);
+                if (o.FreezeEncoder) model.FreezeBody();
+                return new Built(spec, model, pretrained.Tokenizer, TokenizerFiles(o.CheckpointPath!, pretrained.Config.ModelType));
+            }
+            case TextEncoderKind.Transformer:
+            {
+                var (tokenizer, files, vocab) = WordTokenizer(o, trainingTexts);
+                var config = new TransformerConfig
+                {
+                    ModelType = "bert", Family = EncoderFamily.Bert, VocabSize = vocab.Count, HiddenSize = o.TransformerHiddenSize,
+                    NumLayers = o.TransformerLayers, NumHeads = o.TransformerHeads, IntermediateSize = 4 * o.TransformerHiddenSize,
+                    MaxPositionEmbeddings = o.MaxLength, TypeVocabSize = 2, PadTokenId = 0, HiddenDropout = o.Dropout, AttentionDropout = o.Dropout,
+                };
+                config.Validate("TextTrainerOptions");
+                var spec = baseSpec with { Transformer = config, EncoderHasPooler = false };
+                return new Built(spec, spec.CreateModel(), tokenizer, files);
+            }
+            default:
+            {
+                var (tokenizer, files, vocab) = WordTokenizer(o, trainingTexts);
+                Dictionary<string, float[]>? glove = null;
+                int embeddingSize = o.LstmEmbeddingSize;
+                if (o.GlovePath is not null)
+                {
+                    (glove, embeddingSize) = GloveVectors.Load(o.GlovePath, vocab.ToHashSet());
+                }
+                var lstm = new LstmConfig(vocab.Count, embeddingSize, o.LstmHiddenSize, o.LstmLayers, o.LstmBidirectional, o.Dropout, 0);
+                var spec = baseSpec with { Lstm = lstm };
+                var model = spec.CreateModel();
+                if (glove is not null)
+                    ((LstmTextEncoder)model.Body).InitializeEmbeddings(vocab.Select((w, i) => (w, i)).Where(x => glove.ContainsKey(x.w)).ToDictionary(x => x.i, x => glove[x.w]));
+                return new Built(spec, model, tokenizer, files);
+            }
+        }
+    }
+
+    private static (TextTokenizer, Dictionary<string, byte[]>, List<string>) WordTokenizer(TextTrainerOptions o, IEnumerable<string> texts)
+    {
+        var vocab = WordVocabulary.Build(texts, o.MaxVocabularySize, o.MinWordCount);
+        string folder = Directory.CreateTempSubdirectory("mlnetllm-vocab-").FullName;
+        try
+        {
+            string path = Path.Combine(folder, "vocab.txt");
+            WordVocabulary.Write(path, vocab);
+            var tokenizer = WordPieceTextTokenizer.Create(path, lowerCase: true, modelMaxLength: o.MaxLength);
+            return (tokenizer, new Dictionary<string, byte[]> { ["vocab.txt"] = File.ReadAllBytes(path) }, vocab);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>The checkpoint's tokenizer files (and config.json, which the tokenizer loader reads) to store in the zip.</summary>
+    private static Dictionary<string, byte[]> TokenizerFiles(string folder, string modelType)
+    {
+        string[] names = ["config.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt", "sentencepiece.bpe.model"];
+        return names.Select(n => Path.Combine(folder, n)).Where(File.Exists).ToDictionary(Path.GetFileName!, File.ReadAllBytes);
+    }
+}

@@ -1,0 +1,111 @@
+using MlNetLlm.Modeling.Runtime;
+using MlNetLlm.Modeling.Training;
+using Microsoft.ML;
+
+namespace MlNetLlm.Estimators;
+
+/// <summary>Which encoder reads the text.</summary>
+public enum TextEncoderKind
+{
+    /// <summary>A Hugging Face checkpoint folder (<see cref="TextTrainerOptions.CheckpointPath"/>): fine-tuned, or frozen with only the head trained.</summary>
+    Checkpoint,
+    /// <summary>A small BERT-shaped transformer trained from scratch, with a word vocabulary learned from the training text.</summary>
+    Transformer,
+    /// <summary>Word embeddings (optionally from a GloVe file) and a (Bi)LSTM: the cheap classic.</summary>
+    Lstm,
+}
+
+/// <summary>Options of the text classification and regression trainers (one set for every task and encoder).</summary>
+public sealed class TextTrainerOptions
+{
+    public string LabelColumnName { get; set; } = "Label";
+    public string TextColumnName { get; set; } = "Text";
+    /// <summary>Second text of a sentence pair (separators / token types as the checkpoint expects); null for single texts.</summary>
+    public string? SecondTextColumnName { get; set; }
+
+    public TextEncoderKind Encoder { get; set; } = TextEncoderKind.Checkpoint;
+    /// <summary>Hugging Face model folder (config.json, model.safetensors, tokenizer files) for <see cref="TextEncoderKind.Checkpoint"/>.</summary>
+    public string? CheckpointPath { get; set; }
+    /// <summary>Train only the head on top of a frozen checkpoint encoder.</summary>
+    public bool FreezeEncoder { get; set; }
+    /// <summary>How token states become one vector (checkpoint and from-scratch transformer).</summary>
+    public Pooling Pooling { get; set; } = Pooling.Mean;
+    /// <summary>GloVe text file (.txt or .txt.gz) whose vectors initialise the LSTM's word embeddings.</summary>
+    public string? GlovePath { get; set; }
+
+    /// <summary>Tokens per example including special tokens; longer texts are truncated.</summary>
+    public int MaxLength { get; set; } = 128;
+    public int Epochs { get; set; } = 3;
+    public int BatchSize { get; set; } = 16;
+    /// <summary>Null picks a default for the encoder: 5e-5 fine-tuning, 1e-3 frozen or LSTM, 5e-4 from-scratch transformer.</summary>
+    public double? LearningRate { get; set; }
+    public double WeightDecay { get; set; } = 0.01;
+    public double WarmupRatio { get; set; } = 0.1;
+    public double MaxGradNorm { get; set; } = 1.0;
+    public int GradientAccumulationSteps { get; set; } = 1;
+    public int Seed { get; set; } = 1;
+    public double Dropout { get; set; } = 0.1;
+
+    /// <summary>Validation data (same columns) for per-epoch metrics and early stopping.</summary>
+    public IDataView? ValidationSet { get; set; }
+    /// <summary>Epochs without validation improvement before stopping (best weights are restored); null: train all epochs.</summary>
+    public int? EarlyStoppingPatience { get; set; }
+
+    /// <summary>Word vocabulary size for the LSTM and from-scratch transformer.</summary>
+    public int MaxVocabularySize { get; set; } = 20000;
+    /// <summary>Words seen fewer times than this in the training text become [UNK].</summary>
+    public int MinWordCount { get; set; } = 2;
+    public int LstmEmbeddingSize { get; set; } = 100;
+    public int LstmHiddenSize { get; set; } = 128;
+    public int LstmLayers { get; set; } = 1;
+    public bool LstmBidirectional { get; set; } = true;
+    public int TransformerLayers { get; set; } = 2;
+    public int TransformerHiddenSize { get; set; } = 128;
+    public int TransformerHeads { get; set; } = 4;
+
+    public DeviceOptions Device { get; set; } = new();
+    /// <summary>Rows scored together by the fitted transformer's Transform.</summary>
+    public int PredictionBatchSize { get; set; } = 64;
+
+    public IProgress<EpochReport>? EpochProgress { get; set; }
+    public IProgress<BatchReport>? BatchProgress { get; set; }
+    /// <summary>Cancels Fit within one batch (OperationCanceledException).</summary>
+    public CancellationToken CancellationToken { get; set; }
+
+    internal double EffectiveLearningRate => LearningRate ?? Encoder switch
+    {
+        TextEncoderKind.Checkpoint => FreezeEncoder ? 1e-3 : 5e-5,
+        TextEncoderKind.Transformer => 5e-4,
+        _ => 1e-3,
+    };
+
+    internal TrainingOptions ToTrainingOptions() => new()
+    {
+        Epochs = Epochs,
+        BatchSize = BatchSize,
+        LearningRate = EffectiveLearningRate,
+        WeightDecay = WeightDecay,
+        WarmupRatio = WarmupRatio,
+        MaxGradNorm = MaxGradNorm,
+        GradientAccumulationSteps = GradientAccumulationSteps,
+        Seed = Seed,
+        EarlyStoppingPatience = EarlyStoppingPatience,
+    };
+
+    /// <summary>Checks the options that do not depend on data; messages name the option.</summary>
+    internal void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(TextColumnName)) throw new ArgumentException("TextColumnName must be set.", nameof(TextColumnName));
+        if (string.IsNullOrWhiteSpace(LabelColumnName)) throw new ArgumentException("LabelColumnName must be set.", nameof(LabelColumnName));
+        if (MaxLength < 3) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "MaxLength must be at least 3 (special tokens plus one text token).");
+        if (PredictionBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(PredictionBatchSize), PredictionBatchSize, "PredictionBatchSize must be at least 1.");
+        if (Dropout is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "Dropout must be in [0, 1).");
+        if (Encoder == TextEncoderKind.Checkpoint && string.IsNullOrWhiteSpace(CheckpointPath))
+            throw new ArgumentException("Encoder is Checkpoint but CheckpointPath is not set: give a Hugging Face model folder, or choose Encoder = Transformer or Lstm.", nameof(CheckpointPath));
+        if (GlovePath is not null && Encoder != TextEncoderKind.Lstm)
+            throw new ArgumentException("GlovePath initialises the LSTM's embeddings; set Encoder = Lstm or remove GlovePath.", nameof(GlovePath));
+        if (Encoder == TextEncoderKind.Transformer && TransformerHiddenSize % TransformerHeads != 0)
+            throw new ArgumentException($"TransformerHiddenSize {TransformerHiddenSize} must be divisible by TransformerHeads {TransformerHeads}.", nameof(TransformerHiddenSize));
+        ToTrainingOptions().Validate();
+    }
+}

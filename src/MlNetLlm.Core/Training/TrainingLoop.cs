@@ -1,0 +1,245 @@
+using System.Diagnostics;
+using MlNetLlm.Modeling.Tokenization;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MlNetLlm.Modeling.Training;
+
+/// <summary>A training row: the encoded text(s) and the target (class index, 0/1, or the standardised value).</summary>
+public sealed record TrainingExample(EncodedText Input, float Target);
+
+/// <summary>
+/// The one training loop (nanoGPT style: one obvious loop for every encoder and head). AdamW with decoupled weight
+/// decay on matrices only, linear warm-up then linear decay, gradient clipping and accumulation, per-epoch shuffling
+/// from the seed, dynamic padding with length bucketing, optional validation with early stopping that restores the
+/// best weights, progress per batch and per epoch, cancellation checked at every batch, and a clear error on NaN loss.
+/// Same seed, same data, CPU: same numbers.
+/// </summary>
+public static class TrainingLoop
+{
+    public static TrainingResult Train(
+        TextHeadModel model, TaskKind task,
+        IReadOnlyList<TrainingExample> train, IReadOnlyList<TrainingExample>? validation,
+        TrainingOptions options, int padId, Device device,
+        IProgress<EpochReport>? epochProgress = null, IProgress<BatchReport>? batchProgress = null,
+        CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        if (train.Count == 0) throw new ArgumentException("There are no training rows.", nameof(train));
+        if (options.EarlyStoppingPatience is not null && (validation is null || validation.Count == 0))
+            throw new ArgumentException("EarlyStoppingPatience needs a validation set.", nameof(validation));
+
+        torch.manual_seed(options.Seed);
+        model.to(device);
+        var trainable = model.parameters().Where(p => p.requires_grad).ToList();
+        if (trainable.Count == 0) throw new InvalidOperationException("The model has no trainable parameters.");
+        // Decoupled weight decay on weight matrices only; biases, LayerNorm and embeddings of size 1 rows keep theirs.
+        var groups = new List<AdamW.ParamGroup>
+        {
+            new(trainable.Where(p => p.dim() >= 2), new AdamW.Options { weight_decay = options.WeightDecay, LearningRate = options.LearningRate }),
+            new(trainable.Where(p => p.dim() < 2), new AdamW.Options { weight_decay = 0, LearningRate = options.LearningRate }),
+        };
+        using var optimizer = optim.AdamW(groups, lr: options.LearningRate, weight_decay: options.WeightDecay);
+
+        int batchesPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
+        int stepsPerEpoch = (batchesPerEpoch + options.GradientAccumulationSteps - 1) / options.GradientAccumulationSteps;
+        int totalSteps = stepsPerEpoch * options.Epochs;
+        int warmupSteps = (int)Math.Round(options.WarmupRatio * totalSteps);
+        string metricName = task == TaskKind.Regression ? "neg_mse" : "accuracy";
+
+        var reports = new List<EpochReport>();
+        Dictionary<string, Tensor>? best = null;
+        double bestMetric = double.NegativeInfinity;
+        int bestEpoch = 0, sinceBest = 0, step = 0;
+        bool stoppedEarly = false;
+        try
+        {
+            for (int epoch = 1; epoch <= options.Epochs; epoch++)
+            {
+                var sw = Stopwatch.StartNew();
+                model.train();
+                var batches = MakeBatches(train.Select(e => e.Input.Length).ToList(), options.BatchSize, options.LengthBucketing, new Random(options.Seed * 7919 + epoch));
+                double lossSum = 0;
+                int lossCount = 0;
+                optimizer.zero_grad();
+                for (int b = 0; b < batches.Count; b++)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    using var scope = NewDisposeScope();
+                    var rows = batches[b].Select(i => train[i]).ToList();
+                    var loss = Loss(model, task, rows, padId, device);
+                    double value = loss.item<float>();
+                    if (!double.IsFinite(value))
+                        throw new TrainingDivergedException(
+                            $"The training loss became {value} at epoch {epoch}, batch {b + 1} (optimizer step {step + 1}) with learning rate {CurrentLearningRate(optimizer):G3}. Lower LearningRate, check the labels for NaN/Infinity, or raise MaxGradNorm clipping.");
+                    (loss / options.GradientAccumulationSteps).backward();
+                    lossSum += value * rows.Count;
+                    lossCount += rows.Count;
+                    bool lastOfEpoch = b == batches.Count - 1;
+                    if ((b + 1) % options.GradientAccumulationSteps == 0 || lastOfEpoch)
+                    {
+                        step++;
+                        SetLearningRate(optimizer, options.LearningRate * Schedule(step, warmupSteps, totalSteps));
+                        if (options.MaxGradNorm > 0)
+                            nn.utils.clip_grad_norm_(trainable, options.MaxGradNorm);
+                        optimizer.step();
+                        optimizer.zero_grad();
+                    }
+                    batchProgress?.Report(new BatchReport(epoch, b + 1, batches.Count, value));
+                }
+
+                double? valLoss = null, valMetric = null;
+                if (validation is { Count: > 0 })
+                    (valLoss, valMetric) = Evaluate(model, task, validation, options.BatchSize, padId, device);
+                double metric = valMetric ?? -lossSum / lossCount;
+                bool isBest = metric > bestMetric;
+                if (isBest)
+                {
+                    bestMetric = metric;
+                    bestEpoch = epoch;
+                    sinceBest = 0;
+                    if (options.EarlyStoppingPatience is not null)
+                        best = Snapshot(model, best);
+                }
+                else sinceBest++;
+                var report = new EpochReport(epoch, options.Epochs, lossSum / lossCount, valLoss, valMetric, metricName, sw.Elapsed.TotalSeconds, step, isBest);
+                reports.Add(report);
+                epochProgress?.Report(report);
+                if (options.EarlyStoppingPatience is { } patience && sinceBest >= patience && epoch < options.Epochs)
+                {
+                    stoppedEarly = true;
+                    break;
+                }
+            }
+            if (best is not null && bestEpoch != reports.Count)
+                Restore(model, best);
+        }
+        finally
+        {
+            if (best is not null) foreach (var t in best.Values) t.Dispose();
+            model.eval();
+        }
+        return new TrainingResult(reports, bestEpoch, stoppedEarly);
+    }
+
+    /// <summary>Raw outputs (logits or standardised values) for every input, in input order, scored in length-sorted batches.</summary>
+    public static float[][] Predict(TextHeadModel model, IReadOnlyList<EncodedText> inputs, int batchSize, int padId, Device device)
+    {
+        var result = new float[inputs.Count][];
+        if (inputs.Count == 0) return result;
+        model.eval();
+        using var noGrad = no_grad();
+        // Sort by length so each batch pads little; results go back to their original rows.
+        var order = Enumerable.Range(0, inputs.Count).OrderBy(i => inputs[i].Length).ToArray();
+        for (int start = 0; start < order.Length; start += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            var idx = order.Skip(start).Take(batchSize).ToArray();
+            var batch = TokenBatch.Pad(idx.Select(i => inputs[i]).ToList(), padId);
+            var output = model.forward(batch.ToEncoderInput(device, model.Body.UsesTokenTypes)).cpu();
+            var flat = output.data<float>().ToArray();
+            int k = (int)output.shape[1];
+            for (int r = 0; r < idx.Length; r++)
+                result[idx[r]] = flat.AsSpan(r * k, k).ToArray();
+        }
+        return result;
+    }
+
+    private static Tensor Loss(TextHeadModel model, TaskKind task, List<TrainingExample> rows, int padId, Device device)
+    {
+        var batch = TokenBatch.Pad(rows.Select(r => r.Input).ToList(), padId);
+        var logits = model.forward(batch.ToEncoderInput(device, model.Body.UsesTokenTypes));
+        var targets = rows.Select(r => r.Target).ToArray();
+        return task switch
+        {
+            TaskKind.Multiclass => nn.functional.cross_entropy(logits, tensor(targets.Select(t => (long)t).ToArray(), device: device)),
+            TaskKind.Binary => nn.functional.binary_cross_entropy_with_logits(logits.squeeze(1), tensor(targets, device: device)),
+            _ => nn.functional.mse_loss(logits.squeeze(1), tensor(targets, device: device)),
+        };
+    }
+
+    /// <summary>Validation loss and metric (accuracy, or -MSE for regression).</summary>
+    public static (double Loss, double Metric) Evaluate(TextHeadModel model, TaskKind task, IReadOnlyList<TrainingExample> rows, int batchSize, int padId, Device device)
+    {
+        var outputs = Predict(model, rows.Select(r => r.Input).ToList(), batchSize, padId, device);
+        double loss = 0, correct = 0;
+        for (int i = 0; i < rows.Count; i++)
+        {
+            float[] o = outputs[i];
+            float y = rows[i].Target;
+            switch (task)
+            {
+                case TaskKind.Multiclass:
+                    float max = o.Max();
+                    double logSum = max + Math.Log(o.Sum(v => Math.Exp(v - max)));
+                    loss += logSum - o[(int)y];
+                    correct += Array.IndexOf(o, max) == (int)y ? 1 : 0;
+                    break;
+                case TaskKind.Binary:
+                    double z = o[0];
+                    loss += Math.Max(z, 0) - z * y + Math.Log(1 + Math.Exp(-Math.Abs(z))); // stable BCE with logits
+                    correct += (z > 0 ? 1 : 0) == (int)y ? 1 : 0;
+                    break;
+                default:
+                    double d = o[0] - y;
+                    loss += d * d;
+                    break;
+            }
+        }
+        loss /= rows.Count;
+        return (loss, task == TaskKind.Regression ? -loss : correct / rows.Count);
+    }
+
+    /// <summary>
+    /// Batches of row indices. With bucketing, rows are shuffled, cut into pools of 50 batches, each pool sorted by length
+    /// and cut into batches, and the batch order shuffled again: little padding, still random.
+    /// </summary>
+    public static List<int[]> MakeBatches(IReadOnlyList<int> lengths, int batchSize, bool bucketing, Random rng)
+    {
+        var idx = Enumerable.Range(0, lengths.Count).ToArray();
+        rng.Shuffle(idx);
+        var batches = new List<int[]>();
+        if (!bucketing)
+        {
+            for (int s = 0; s < idx.Length; s += batchSize) batches.Add(idx.Skip(s).Take(batchSize).ToArray());
+            return batches;
+        }
+        int pool = batchSize * 50;
+        for (int p = 0; p < idx.Length; p += pool)
+        {
+            var sorted = idx.Skip(p).Take(pool).OrderBy(i => lengths[i]).ToArray();
+            for (int s = 0; s < sorted.Length; s += batchSize) batches.Add(sorted.Skip(s).Take(batchSize).ToArray());
+        }
+        var order = batches.ToArray();
+        rng.Shuffle(order);
+        return order.ToList();
+    }
+
+    /// <summary>Linear warm-up to 1, then linear decay to 0 at the last step.</summary>
+    public static double Schedule(int step, int warmupSteps, int totalSteps)
+    {
+        if (warmupSteps > 0 && step <= warmupSteps) return (double)step / warmupSteps;
+        return Math.Max(0.0, (double)(totalSteps - step + 1) / Math.Max(1, totalSteps - warmupSteps));
+    }
+
+    private static void SetLearningRate(optim.Optimizer optimizer, double lr)
+    {
+        foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+    }
+
+    private static double CurrentLearningRate(optim.Optimizer optimizer) => optimizer.ParamGroups.First().LearningRate;
+
+    private static Dictionary<string, Tensor> Snapshot(nn.Module model, Dictionary<string, Tensor>? previous)
+    {
+        if (previous is not null) foreach (var t in previous.Values) t.Dispose();
+        using var noGrad = no_grad();
+        return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
+    }
+
+    private static void Restore(nn.Module model, Dictionary<string, Tensor> snapshot)
+    {
+        using var noGrad = no_grad();
+        foreach (var (k, v) in model.state_dict()) v.copy_(snapshot[k]);
+    }
+}

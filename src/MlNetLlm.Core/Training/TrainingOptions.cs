@@ -1,0 +1,58 @@
+namespace MlNetLlm.Modeling.Training;
+
+/// <summary>What the head predicts.</summary>
+public enum TaskKind
+{
+    /// <summary>K classes, cross-entropy on K logits.</summary>
+    Multiclass,
+    /// <summary>Two classes, binary cross-entropy on one logit.</summary>
+    Binary,
+    /// <summary>One real value, mean squared error on the standardised label.</summary>
+    Regression,
+}
+
+/// <summary>Hyper-parameters of the one training loop every encoder and head share.</summary>
+public sealed class TrainingOptions
+{
+    public int Epochs { get; set; } = 3;
+    public int BatchSize { get; set; } = 16;
+    public double LearningRate { get; set; } = 5e-5;
+    public double WeightDecay { get; set; } = 0.01;
+    /// <summary>Fraction of all optimizer steps spent warming the learning rate up from 0; then it decays linearly to 0.</summary>
+    public double WarmupRatio { get; set; } = 0.1;
+    /// <summary>Gradient norm clip; 0 or less disables clipping.</summary>
+    public double MaxGradNorm { get; set; } = 1.0;
+    /// <summary>Batches whose gradients are summed before one optimizer step.</summary>
+    public int GradientAccumulationSteps { get; set; } = 1;
+    public int Seed { get; set; } = 1;
+    /// <summary>Epochs without validation improvement before stopping; null trains all epochs. Needs a validation set.</summary>
+    public int? EarlyStoppingPatience { get; set; }
+    /// <summary>Group rows of similar length into batches (shuffled per epoch) so padding stays small.</summary>
+    public bool LengthBucketing { get; set; } = true;
+
+    /// <summary>Checks every value; the message names the option.</summary>
+    public void Validate()
+    {
+        if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be at least 1.");
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be a positive number.");
+        if (WeightDecay < 0) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be 0 or more.");
+        if (WarmupRatio is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(WarmupRatio), WarmupRatio, "WarmupRatio must be in [0, 1).");
+        if (GradientAccumulationSteps < 1) throw new ArgumentOutOfRangeException(nameof(GradientAccumulationSteps), GradientAccumulationSteps, "GradientAccumulationSteps must be at least 1.");
+        if (EarlyStoppingPatience is < 1) throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "EarlyStoppingPatience must be at least 1 (or null to disable).");
+    }
+}
+
+/// <summary>One epoch's numbers. Metric is accuracy for classification and -MSE (standardised) for regression: higher is better.</summary>
+public sealed record EpochReport(
+    int Epoch, int Epochs, double TrainLoss, double? ValidationLoss, double? ValidationMetric, string MetricName,
+    double Seconds, int OptimizerSteps, bool IsBest);
+
+/// <summary>One batch's numbers (for progress bars).</summary>
+public sealed record BatchReport(int Epoch, int Batch, int BatchesPerEpoch, double Loss);
+
+/// <summary>The loss stopped being a finite number; the message names the epoch, step and learning rate.</summary>
+public sealed class TrainingDivergedException(string message) : Exception(message);
+
+/// <summary>What training did.</summary>
+public sealed record TrainingResult(IReadOnlyList<EpochReport> Epochs, int BestEpoch, bool StoppedEarly);

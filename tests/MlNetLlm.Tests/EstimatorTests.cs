@@ -1,0 +1,277 @@
+using System.IO.Compression;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetLlm.Estimators;
+using MlNetLlm.Modeling.Training;
+using TorchSharp;
+
+namespace MlNetLlm.Tests;
+
+/// <summary>The trainers inside ML.NET pipelines: fit, evaluate, save, load, predict, and bad input.</summary>
+public class EstimatorTests
+{
+    private sealed class Prediction
+    {
+        public float[] Score { get; set; } = [];
+        [ColumnName("PredictedLabelValue")] public string PredictedLabel { get; set; } = "";
+    }
+
+    private sealed class SyncProgress<T>(Action<T> action) : IProgress<T>
+    {
+        public void Report(T value) => action(value);
+    }
+
+    private static TextTrainerOptions Lstm(int epochs = 4) => new()
+    {
+        Encoder = TextEncoderKind.Lstm, Epochs = epochs, BatchSize = 16, LstmEmbeddingSize = 32, LstmHiddenSize = 32,
+        MinWordCount = 1, LearningRate = 5e-3, Seed = 3, PredictionBatchSize = 8,
+    };
+
+    private static IEstimator<ITransformer> MulticlassPipeline(MLContext ml, TextTrainerOptions o) =>
+        ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.MulticlassClassification.Trainers.TextClassifier(o))
+            .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabelValue", "PredictedLabel"));
+
+    [Fact]
+    public void Lstm_multiclass_learns_and_evaluates_with_the_ml_net_evaluator()
+    {
+        var ml = new MLContext(seed: 1);
+        var train = ml.Data.LoadFromEnumerable(TextData.Topics3(240, seed: 1));
+        var test = ml.Data.LoadFromEnumerable(TextData.Topics3(60, seed: 2));
+        var reports = new List<EpochReport>();
+        var o = Lstm();
+        o.EpochProgress = new SyncProgress<EpochReport>(reports.Add);
+        var model = MulticlassPipeline(ml, o).Fit(train);
+        var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
+        Assert.True(metrics.MacroAccuracy > 0.9, $"macro accuracy {metrics.MacroAccuracy:F3}");
+        Assert.Equal(4, reports.Count);
+        Assert.True(reports[^1].TrainLoss < reports[0].TrainLoss);
+    }
+
+    [Fact]
+    public void Same_seed_same_data_gives_the_same_numbers()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(TextData.Topics3(90, seed: 4));
+        double[] Run()
+        {
+            var reports = new List<EpochReport>();
+            var o = Lstm(epochs: 2);
+            o.EpochProgress = new SyncProgress<EpochReport>(reports.Add);
+            MulticlassPipeline(ml, o).Fit(data);
+            return reports.Select(r => r.TrainLoss).ToArray();
+        }
+        Assert.Equal(Run(), Run());
+    }
+
+    [Fact]
+    public void Checkpoint_binary_pairs_fit_and_evaluate()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(TextData.SameTopicPairs(64, seed: 5));
+        var o = new TextTrainerOptions
+        {
+            Encoder = TextEncoderKind.Checkpoint, CheckpointPath = Fixtures.Checkpoint("tiny-bert"), SecondTextColumnName = "Text2",
+            Epochs = 1, BatchSize = 16, MaxLength = 32,
+        };
+        var model = ml.BinaryClassification.Trainers.TextClassifier(o).Fit(data);
+        var metrics = ml.BinaryClassification.Evaluate(model.Transform(data));
+        Assert.InRange(metrics.Accuracy, 0, 1);
+        Assert.Equal(1, model.Training!.Epochs.Count);
+        Assert.Equal("checkpoint", model.Spec.TokenizerKind);
+    }
+
+    [Fact]
+    public void Transformer_from_scratch_regression_learns()
+    {
+        var ml = new MLContext(seed: 1);
+        var train = ml.Data.LoadFromEnumerable(TextData.CountGreat(300, seed: 6));
+        var test = ml.Data.LoadFromEnumerable(TextData.CountGreat(80, seed: 7));
+        var o = new TextTrainerOptions
+        {
+            Encoder = TextEncoderKind.Transformer, TransformerHiddenSize = 32, TransformerHeads = 2, TransformerLayers = 1,
+            MinWordCount = 1, Epochs = 8, BatchSize = 16, LearningRate = 2e-3, MaxLength = 24, Seed = 2,
+        };
+        var model = ml.Regression.Trainers.TextRegressor(o).Fit(train);
+        var metrics = ml.Regression.Evaluate(model.Transform(test));
+        Assert.True(metrics.RSquared > 0.5, $"R² {metrics.RSquared:F3}");
+    }
+
+    [Fact]
+    public void Early_stopping_restores_the_best_epoch()
+    {
+        var ml = new MLContext(seed: 1);
+        var trainRows = TextData.Topics3(150, seed: 8);
+        // Validation labels rotated: the better the model fits the training labels, the worse it does here.
+        string[] topics = ["sports", "food", "tech"];
+        var valRows = TextData.Topics3(60, seed: 9).Select(r => new TextData.Row { Text = r.Text, Label = topics[(Array.IndexOf(topics, r.Label) + 1) % 3] }).ToList();
+        var key = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(trainRows));
+        var train = key.Transform(ml.Data.LoadFromEnumerable(trainRows));
+        var validation = key.Transform(ml.Data.LoadFromEnumerable(valRows));
+        var o = Lstm(epochs: 6);
+        o.ValidationSet = validation;
+        o.EarlyStoppingPatience = 1;
+        var model = ml.MulticlassClassification.Trainers.TextClassifier(o).Fit(train);
+        var result = model.Training!;
+        Assert.True(result.StoppedEarly);
+        Assert.True(result.Epochs.Count < 6);
+        var best = result.Epochs.Single(e => e.Epoch == result.BestEpoch);
+        var metrics = ml.MulticlassClassification.Evaluate(model.Transform(validation));
+        Assert.Equal(best.ValidationMetric!.Value, metrics.MicroAccuracy, 6);
+    }
+
+    [Fact]
+    public void Saved_model_scores_identically_after_load_in_this_and_a_fresh_process()
+    {
+        using var dir = new Fixtures.TempDir();
+        var ml = new MLContext(seed: 1);
+        var rows = TextData.Topics3(60, seed: 10);
+        rows.Add(new TextData.Row { Text = "", Label = "food" }); // empty text: scored, not skipped
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var model = MulticlassPipeline(ml, Lstm(epochs: 1)).Fit(data);
+        string zip = dir.File("model.zip");
+        ml.Model.Save(model, data.Schema, zip);
+
+        var before = Program.ScoredColumns(model.Transform(data));
+        var loaded = new MLContext().Model.Load(zip, out _);
+        var after = Program.ScoredColumns(loaded.Transform(data));
+        Assert.Equal(before["Score"], after["Score"]);
+        Assert.Equal(rows.Count, before["Score"].Count);
+
+        string csv = dir.File("input.csv");
+        File.WriteAllLines(csv, ["Text,Label", .. rows.Select(r => $"\"{r.Text}\",{r.Label}")]);
+        var fresh = Program.ScoreInFreshProcess(zip, csv);
+        Assert.Equal(before["Score"], fresh["Score"]);
+    }
+
+    [Fact]
+    public void Prediction_engines_on_several_threads_match_batched_transform()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = TextData.Topics3(40, seed: 11);
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var model = MulticlassPipeline(ml, Lstm(epochs: 1)).Fit(data);
+        var batched = Program.ScoredColumns(model.Transform(data))["Score"];
+        var results = new float[rows.Count][];
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, t =>
+        {
+            var engine = ml.Model.CreatePredictionEngine<TextData.Row, Prediction>(model);
+            for (int i = t; i < rows.Count; i += 4)
+                results[i] = engine.Predict(rows[i]).Score;
+        });
+        for (int i = 0; i < rows.Count; i++)
+            Assert.Equal(batched[i], results[i], new FloatComparer(1e-5f));
+        var one = ml.Model.CreatePredictionEngine<TextData.Row, Prediction>(model).Predict(rows[0]);
+        Assert.Contains(one.PredictedLabel, new[] { "sports", "food", "tech" });
+    }
+
+    private sealed class FloatComparer(float tolerance) : IEqualityComparer<float[]>
+    {
+        public bool Equals(float[]? a, float[]? b) => a!.Length == b!.Length && a.Zip(b).All(p => Math.Abs(p.First - p.Second) <= tolerance);
+        public int GetHashCode(float[] obj) => 0;
+    }
+
+    [Fact]
+    public void Transform_leaves_no_live_tensors_behind()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(TextData.Topics3(30, seed: 12));
+        var model = MulticlassPipeline(ml, Lstm(epochs: 1)).Fit(data);
+        Program.ScoredColumns(model.Transform(data));
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (int i = 0; i < 20; i++) Program.ScoredColumns(model.Transform(data));
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
+    public void Unseen_test_labels_do_not_break_scoring_or_evaluation()
+    {
+        var ml = new MLContext(seed: 1);
+        var train = TextData.Topics3(60, seed: 13);
+        var test = TextData.Topics3(12, seed: 14);
+        test.Add(new TextData.Row { Text = "a brand new topic entirely", Label = "music" });
+        var model = MulticlassPipeline(ml, Lstm(epochs: 1)).Fit(ml.Data.LoadFromEnumerable(train));
+        var scored = model.Transform(ml.Data.LoadFromEnumerable(test));
+        Assert.Equal(test.Count, Program.ScoredColumns(scored)["Score"].Count);
+        var metrics = ml.MulticlassClassification.Evaluate(scored);
+        Assert.InRange(metrics.MicroAccuracy, 0, 1);
+    }
+
+    [Fact]
+    public void Wrong_label_type_missing_column_and_single_class_name_the_column()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(TextData.Topics3(30, seed: 15));
+        var notKey = Assert.Throws<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.Trainers.TextClassifier(Lstm()).Fit(data));
+        Assert.Contains("'Label'", notKey.Message);
+        Assert.Contains("MapValueToKey", notKey.Message);
+
+        var o = Lstm();
+        o.TextColumnName = "Review";
+        var missing = Assert.Throws<ArgumentOutOfRangeException>(() => MulticlassPipeline(ml, o).Fit(data));
+        Assert.Contains("'Review'", missing.Message);
+
+        var oneClass = ml.Data.LoadFromEnumerable(TextData.Topics3(30, seed: 16).Select(r => new TextData.Row { Text = r.Text, Label = "food" }));
+        var single = Assert.Throws<InvalidOperationException>(() => MulticlassPipeline(ml, Lstm()).Fit(oneClass));
+        Assert.Contains("only one class", single.Message);
+        Assert.Contains("'food'", single.Message);
+
+        var regression = ml.Data.LoadFromEnumerable(TextData.Topics3(30, seed: 16));
+        Assert.Contains("Single", Assert.Throws<ArgumentOutOfRangeException>(() => ml.Regression.Trainers.TextRegressor(Lstm()).Fit(regression)).Message);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    public void Max_length_zero_or_negative_is_rejected(int maxLength)
+    {
+        var ml = new MLContext();
+        var o = Lstm();
+        o.MaxLength = maxLength;
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.Trainers.TextClassifier(o));
+        Assert.Equal("MaxLength", ex.ParamName);
+    }
+
+    [Fact]
+    public void Exploding_loss_stops_with_epoch_and_batch_named()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(TextData.CountGreat(64, seed: 17));
+        var o = Lstm(epochs: 3);
+        o.LearningRate = 1e12;
+        o.MaxGradNorm = 0;
+        o.WarmupRatio = 0;
+        var ex = Assert.Throws<TrainingDivergedException>(() => ml.Regression.Trainers.TextRegressor(o).Fit(data));
+        Assert.Contains("epoch", ex.Message);
+        Assert.Contains("batch", ex.Message);
+    }
+
+    [Fact]
+    public void Cancellation_stops_within_a_batch()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(TextData.Topics3(160, seed: 18));
+        using var cts = new CancellationTokenSource();
+        int batches = 0;
+        var o = Lstm(epochs: 5);
+        o.CancellationToken = cts.Token;
+        o.BatchProgress = new SyncProgress<BatchReport>(b => { if (++batches == 3) cts.Cancel(); });
+        Assert.ThrowsAny<OperationCanceledException>(() => MulticlassPipeline(ml, o).Fit(data));
+        Assert.Equal(3, batches);
+    }
+
+    [Fact]
+    public void Zip_missing_its_weights_entry_is_reported()
+    {
+        using var dir = new Fixtures.TempDir();
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(TextData.Topics3(30, seed: 19));
+        var model = MulticlassPipeline(ml, Lstm(epochs: 1)).Fit(data);
+        string zip = dir.File("model.zip");
+        ml.Model.Save(model, data.Schema, zip);
+        using (var archive = ZipFile.Open(zip, ZipArchiveMode.Update))
+            archive.Entries.Single(e => e.FullName.EndsWith("weights.safetensors", StringComparison.Ordinal)).Delete();
+        var ex = Assert.ThrowsAny<Exception>(() => new MLContext().Model.Load(zip, out _));
+        Assert.Contains("weights.safetensors", ex.ToString());
+    }
+}

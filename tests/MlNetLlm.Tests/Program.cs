@@ -1,0 +1,63 @@
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetLlm.MlNet.Data;
+
+namespace MlNetLlm.Tests;
+
+/// <summary>
+/// Entry point used when tests run this assembly as a separate program, to prove a saved model loads with plain
+/// <c>mlContext.Model.Load</c> in a fresh process:
+///   dotnet MlNetLlm.Tests.dll score MODEL.zip INPUT.csv OUTPUT.json
+/// writes every Single or Single-vector output column of the transformed data as JSON. (The test host does not
+/// use this Main.)
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        if (args.Length == 4 && args[0] == "score")
+        {
+            var ml = new MLContext(seed: 0);
+            var model = ml.Model.Load(args[1], out _);
+            var data = CsvTable.Load(args[2]).ToDataView(ml, textColumns: CsvTable.Load(args[2]).Header);
+            File.WriteAllText(args[3], JsonSerializer.Serialize(ScoredColumns(model.Transform(data))));
+            return 0;
+        }
+        Console.Error.WriteLine("usage: score MODEL.zip INPUT.csv OUTPUT.json");
+        return 2;
+    }
+
+    /// <summary>Float and float-vector columns of the last occurrence of each name, as rows of numbers.</summary>
+    public static Dictionary<string, List<float[]>> ScoredColumns(IDataView data)
+    {
+        var result = new Dictionary<string, List<float[]>>();
+        var columns = data.Schema.Where(c => !c.IsHidden && (c.Type == NumberDataViewType.Single || c.Type is VectorDataViewType { ItemType: NumberDataViewType { } n } && n == NumberDataViewType.Single)).ToList();
+        foreach (var c in columns) result[c.Name] = [];
+        using var cursor = data.GetRowCursor(columns);
+        var getters = columns.Select(c => c.Type is VectorDataViewType
+            ? (Func<float[]>)(() => { VBuffer<float> v = default; cursor.GetGetter<VBuffer<float>>(c)(ref v); return v.DenseValues().ToArray(); })
+            : () => { float v = 0; cursor.GetGetter<float>(c)(ref v); return [v]; }).ToList();
+        while (cursor.MoveNext())
+            for (int i = 0; i < columns.Count; i++) result[columns[i].Name].Add(getters[i]());
+        return result;
+    }
+
+    /// <summary>Runs this test assembly as a program in a new process and returns its parsed output.</summary>
+    public static Dictionary<string, List<float[]>> ScoreInFreshProcess(string zip, string inputCsv)
+    {
+        string output = Path.Combine(Path.GetDirectoryName(zip)!, "fresh-process-output.json");
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            ArgumentList = { typeof(Program).Assembly.Location, "score", zip, inputCsv, output },
+        };
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        string stderr = p.StandardError.ReadToEnd();
+        p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"fresh process failed ({p.ExitCode}): {stderr}");
+        return JsonSerializer.Deserialize<Dictionary<string, List<float[]>>>(File.ReadAllText(output))!;
+    }
+}
