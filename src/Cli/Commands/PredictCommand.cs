@@ -1,0 +1,71 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetLlm.MlNet.Data;
+
+namespace MlNetLlm.Cli.Commands;
+
+/// <summary><c>mlnet-llm predict</c>: scores a CSV with a saved model.zip.</summary>
+public sealed class PredictCommand : ICliCommand
+{
+    public Command Build()
+    {
+        var model = new Option<string>("--model") { Description = "model.zip written by train.", Required = true };
+        var dataset = new Option<string>("--dataset") { Description = "CSV with the model's text column(s).", Required = true };
+        var output = new Option<string>("--output") { Description = "CSV to write: row, predicted label (or value), score.", Required = true };
+        var cmd = new Command("predict", "Score a CSV with a saved model.") { model, dataset, output };
+        cmd.SetAction(parse => CliErrors.Run(() => Predict(parse.GetRequiredValue(model), parse.GetRequiredValue(dataset), parse.GetRequiredValue(output))));
+        return cmd;
+    }
+
+    internal static int Predict(string modelPath, string datasetPath, string outputPath)
+    {
+        if (!File.Exists(modelPath)) throw new FileNotFoundException($"--model '{modelPath}' does not exist.", modelPath);
+        var ml = new MLContext();
+        ITransformer model;
+        try
+        {
+            model = ml.Model.Load(modelPath, out _);
+        }
+        catch (Exception e) when (e is not InvalidDataException)
+        {
+            throw new InvalidDataException($"--model '{modelPath}' could not be loaded as an ML.NET model: {e.Message}", e);
+        }
+        var table = CsvTable.Load(datasetPath);
+        var scored = model.Transform(table.ToDataView(ml, textColumns: table.Header));
+        var schema = scored.Schema;
+        var predicted = schema.GetColumnOrNull("PredictedLabelValue");
+        var score = schema.GetColumnOrNull("Score") ?? throw new InvalidDataException($"--model '{modelPath}' produces no Score column.");
+        var probability = schema.GetColumnOrNull("Probability");
+        var cols = new[] { predicted, score, probability }.Where(c => c is not null).Select(c => c!.Value).ToList();
+        using var cursor = scored.GetRowCursor(cols);
+        var sb = new StringBuilder(predicted is null ? "row,prediction\n" : "row,predicted_label,score\n");
+        var getLabel = predicted is { } p ? cursor.GetGetter<ReadOnlyMemory<char>>(p) : null;
+        Func<float> getScore = score.Type is VectorDataViewType
+            ? MaxOf(cursor.GetGetter<VBuffer<float>>(score))
+            : probability is { } pr ? Scalar(cursor.GetGetter<float>(pr)) : Scalar(cursor.GetGetter<float>(score));
+        ReadOnlyMemory<char> labelValue = default;
+        while (cursor.MoveNext())
+        {
+            sb.Append(cursor.Position.ToString(CultureInfo.InvariantCulture)).Append(',');
+            if (getLabel is not null)
+            {
+                getLabel(ref labelValue);
+                sb.Append(Quote(labelValue.ToString())).Append(',');
+            }
+            sb.Append(getScore().ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+        }
+        File.WriteAllText(outputPath, sb.ToString());
+        Console.WriteLine($"wrote {table.Rows.Count} predictions to {outputPath}");
+        return 0;
+    }
+
+    private static Func<float> Scalar(ValueGetter<float> g) => () => { float v = 0; g(ref v); return v; };
+
+    // Multiclass: the probability of the predicted class.
+    private static Func<float> MaxOf(ValueGetter<VBuffer<float>> g) => () => { VBuffer<float> v = default; g(ref v); return v.DenseValues().Max(); };
+
+    private static string Quote(string s) => s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
+}

@@ -1,0 +1,154 @@
+using System.CommandLine;
+using System.Text.Json;
+using Microsoft.ML;
+using MlNetLlm.Estimators;
+using MlNetLlm.Estimators.Jobs;
+using MlNetLlm.Modeling.Runtime;
+using MlNetLlm.Modeling.Training;
+using Spectre.Console;
+
+namespace MlNetLlm.Cli.Commands;
+
+/// <summary><c>mlnet-llm train</c>: one encoder on one CSV, writing model.zip and metrics.json.</summary>
+public sealed class TrainCommand : ICliCommand
+{
+    public Command Build()
+    {
+        var dataset = new Option<string>("--dataset") { Description = "Training CSV (header row; quoted fields may hold commas and newlines).", Required = true };
+        var label = new Option<string>("--label-col") { Description = "Label column.", Required = true };
+        var text = new Option<string[]>("--text-col") { Description = "Text column; give it twice for sentence pairs.", Required = true, AllowMultipleArgumentsPerToken = false };
+        var testDataset = new Option<string?>("--test-dataset") { Description = "Test CSV; otherwise --test-fraction of the data is held out." };
+        var splitCol = new Option<string?>("--split-col") { Description = "Column whose value 'test' marks test rows (a given split)." };
+        var testFraction = new Option<double>("--test-fraction") { Description = "Hold-out fraction (stratified for classification).", DefaultValueFactory = _ => 0.2 };
+        var encoder = new Option<string>("--encoder") { Description = "lstm | transformer | tfidf | checkpoint:DIR", DefaultValueFactory = _ => "lstm" };
+        var task = new Option<string>("--task") { Description = "auto | multiclass | binary | regression", DefaultValueFactory = _ => "auto" };
+        var positive = new Option<string?>("--positive-class") { Description = "Binary: the class that is 'true' (default: the second in ordinal order)." };
+        var maxClasses = new Option<int?>("--max-classes") { Description = "Keep only the N most frequent classes." };
+        var glove = new Option<string?>("--glove") { Description = "GloVe text file (.txt/.txt.gz) for the LSTM's embeddings." };
+        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 3 };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
+        var lr = new Option<double?>("--learning-rate") { Description = "Default depends on the encoder." };
+        var maxLength = new Option<int>("--max-length") { DefaultValueFactory = _ => 128 };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
+        var device = new Option<string>("--device") { Description = "cpu | cuda | cuda:N | auto", DefaultValueFactory = _ => "cpu" };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch." };
+        var output = new Option<string>("--output") { Description = "Folder for model.zip and metrics.json.", Required = true };
+
+        var cmd = new Command("train", "Train a text classifier or regressor and evaluate it on held-out data.")
+        {
+            dataset, label, text, testDataset, splitCol, testFraction, encoder, task, positive, maxClasses, glove, epochs, batch, lr, maxLength, seed, device, threads, output,
+        };
+        cmd.SetAction(parse =>
+        {
+            var options = new TextJobOptions
+            {
+                Dataset = parse.GetRequiredValue(dataset),
+                LabelColumn = parse.GetRequiredValue(label),
+                TextColumns = parse.GetRequiredValue(text),
+                TestDataset = parse.GetValue(testDataset),
+                TestFraction = parse.GetValue(testFraction),
+                SplitColumn = parse.GetValue(splitCol),
+                Encoder = parse.GetValue(encoder)!,
+                Task = parse.GetValue(task)!,
+                PositiveClass = parse.GetValue(positive),
+                MaxClasses = parse.GetValue(maxClasses),
+                GlovePath = parse.GetValue(glove),
+                Seed = parse.GetValue(seed),
+                Trainer = new TextTrainerOptions
+                {
+                    Epochs = parse.GetValue(epochs),
+                    BatchSize = parse.GetValue(batch),
+                    LearningRate = parse.GetValue(lr),
+                    MaxLength = parse.GetValue(maxLength),
+                    Device = DeviceOptions.Parse(parse.GetValue(device)!, parse.GetValue(threads)),
+                },
+            };
+            return CliErrors.Run(() => Train(options, parse.GetRequiredValue(output)));
+        });
+        return cmd;
+    }
+
+    internal static int Train(TextJobOptions options, string outputDir)
+    {
+        Directory.CreateDirectory(outputDir);
+        var ml = new MLContext(seed: options.Seed);
+        TextTrainingJob.Result result = null!;
+        if (options.Encoder == "tfidf" || !AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            // Plain lines where there is no terminal to redraw (CI, pipes).
+            options.Trainer.EpochProgress = new InlineProgress<EpochReport>(r => AnsiConsole.MarkupLineInterpolated($"epoch {r.Epoch}/{r.Epochs}: train loss {r.TrainLoss:F4}{(r.ValidationMetric is { } v ? $", {r.MetricName} {v:F4}" : "")} ({r.Seconds:F1} s)"));
+            AnsiConsole.MarkupLineInterpolated($"[grey]training {options.Encoder} on {options.Dataset}...[/]");
+            result = TextTrainingJob.Run(ml, options);
+        }
+        else
+        {
+            AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn()).Start(ctx =>
+            {
+                var epochsTask = ctx.AddTask("epochs", maxValue: options.Trainer.Epochs);
+                var batchTask = ctx.AddTask("batches");
+                options.Trainer.BatchProgress = new InlineProgress<BatchReport>(b =>
+                {
+                    batchTask.MaxValue = b.BatchesPerEpoch;
+                    batchTask.Value = b.Batch;
+                    batchTask.Description = $"epoch {b.Epoch} batch loss {b.Loss:F3}";
+                });
+                options.Trainer.EpochProgress = new InlineProgress<EpochReport>(r =>
+                {
+                    epochsTask.Value = r.Epoch;
+                    epochsTask.Description = $"epoch {r.Epoch}: loss {r.TrainLoss:F3}";
+                });
+                result = TextTrainingJob.Run(ml, options);
+                epochsTask.Value = epochsTask.MaxValue;
+            });
+        }
+        string zip = Path.Combine(outputDir, "model.zip");
+        ml.Model.Save(result.Model, result.InputSchema, zip);
+        string metricsPath = Path.Combine(outputDir, "metrics.json");
+        File.WriteAllText(metricsPath, JsonSerializer.Serialize(result.Metrics, CliJson.Options));
+        var m = result.Metrics;
+        var table = new Table().AddColumns("metric", "value");
+        void Row(string name, double? v) { if (v is { } x) table.AddRow(name, x.ToString("F4")); }
+        Row("accuracy", m.Accuracy); Row("macroF1", m.MacroF1); Row("logLoss", m.LogLoss); Row("auc", m.Auc); Row("rSquared", m.RSquared); Row("mae", m.Mae);
+        table.AddRow("trainSeconds", m.TrainSeconds.ToString("F1"));
+        table.AddRow("rows (train/test)", $"{m.Rows}/{m.TestRows}");
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLineInterpolated($"wrote [green]{zip}[/] and [green]{metricsPath}[/]");
+        return 0;
+    }
+}
+
+/// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool, out of order).</summary>
+public sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}
+
+public static class CliJson
+{
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+    };
+}
+
+/// <summary>Turns expected failures (bad file, bad option) into one red line and exit code 1, not a stack trace.</summary>
+public static class CliErrors
+{
+    public static int Run(Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or FileNotFoundException or InvalidOperationException
+                                       or InvalidDataException or MlNetLlm.Modeling.Checkpoints.CheckpointException or TrainingDivergedException
+                                       or OperationCanceledException or TorchLoadException)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,302 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetLlm.MlNet.Data;
+using MlNetLlm.Modeling.Training;
+
+namespace MlNetLlm.Estimators.Jobs;
+
+/// <summary>What <see cref="TextTrainingJob"/> trains; the CLI's <c>train</c> options map onto it one to one.</summary>
+public sealed class TextJobOptions
+{
+    public required string Dataset { get; init; }
+    public required string LabelColumn { get; init; }
+    public required IReadOnlyList<string> TextColumns { get; init; }
+    public string? TestDataset { get; init; }
+    /// <summary>A column whose value "test" marks test rows (other values: training rows), for data sets with a given split.</summary>
+    public string? SplitColumn { get; init; }
+    /// <summary>Used when no test file is given: a stratified (classification) or random (regression) hold-out.</summary>
+    public double TestFraction { get; init; } = 0.2;
+    /// <summary>lstm, transformer, tfidf or checkpoint:DIR.</summary>
+    public string Encoder { get; init; } = "lstm";
+    /// <summary>auto (numeric label with more than 10 values → regression; 2 classes → binary; else multiclass), multiclass, binary, regression.</summary>
+    public string Task { get; init; } = "auto";
+    /// <summary>Binary only: the class that becomes true (default: the second in ordinal order).</summary>
+    public string? PositiveClass { get; init; }
+    /// <summary>Keep only rows of the N most frequent classes (before splitting).</summary>
+    public int? MaxClasses { get; init; }
+    public string? GlovePath { get; init; }
+    public int Seed { get; init; } = 1;
+    /// <summary>Trainer options for the neural encoders (Encoder, CheckpointPath, columns are set by the job).</summary>
+    public TextTrainerOptions Trainer { get; init; } = new();
+}
+
+/// <summary>Test-set metrics as metrics.json holds them.</summary>
+public sealed record TextJobMetrics
+{
+    public required string Task { get; init; }
+    public required string Encoder { get; init; }
+    public double? Accuracy { get; init; }
+    public double? MacroF1 { get; init; }
+    public double? LogLoss { get; init; }
+    public double? Auc { get; init; }
+    public double? RSquared { get; init; }
+    public double? Mae { get; init; }
+    public required double TrainSeconds { get; init; }
+    public required int Rows { get; init; }
+    public required int TestRows { get; init; }
+    public string[]? Classes { get; init; }
+    public IReadOnlyList<EpochReport>? Epochs { get; init; }
+}
+
+/// <summary>
+/// Reads a CSV, splits it, trains one encoder (or the TF-IDF baseline) through ML.NET pipelines, evaluates on the
+/// test part and returns the model (input: the text columns) with its metrics. Shared by the CLI, the samples and the
+/// benchmark so every comparison runs the same code.
+/// </summary>
+public static class TextTrainingJob
+{
+    public sealed record Result(ITransformer Model, DataViewSchema InputSchema, TextJobMetrics Metrics, IDataView ScoredTest);
+
+    public static Result Run(MLContext ml, TextJobOptions o)
+    {
+        var data = TextJobData.Load(o);
+        var sw = Stopwatch.StartNew();
+        var (model, epochs) = Fit(ml, o, data);
+        double trainSeconds = sw.Elapsed.TotalSeconds;
+        var scored = model.Transform(data.TestView(ml));
+        var metrics = Evaluate(ml, data, scored) with
+        {
+            Encoder = o.Encoder, TrainSeconds = Math.Round(trainSeconds, 2), Rows = data.Train.Count, TestRows = data.Test.Count, Epochs = epochs,
+        };
+        return new Result(model, data.InputView(ml, data.Train).Schema, metrics, scored);
+    }
+
+    private static (ITransformer, IReadOnlyList<EpochReport>?) Fit(MLContext ml, TextJobOptions o, TextJobData d)
+    {
+        var train = d.TrainView(ml);
+        string[] text = [.. o.TextColumns];
+        if (o.Encoder == "tfidf")
+        {
+            // The classical ML.NET baseline: one FeaturizeText per text column, concatenated.
+            var featurize = text.Length == 1
+                ? ml.Transforms.Text.FeaturizeText("Features", text[0])
+                : (IEstimator<ITransformer>)ml.Transforms.Text.FeaturizeText("Features0", text[0])
+                    .Append(ml.Transforms.Text.FeaturizeText("Features1", text[1]))
+                    .Append(ml.Transforms.Concatenate("Features", "Features0", "Features1"));
+            IEstimator<ITransformer> pipeline = d.Task switch
+            {
+                TaskKind.Multiclass => featurize.Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy()),
+                TaskKind.Binary => featurize.Append(ml.BinaryClassification.Trainers.SdcaLogisticRegression()),
+                _ => featurize.Append(ml.Regression.Trainers.Sdca()),
+            };
+            return (Finish(ml, d, pipeline.Fit(train), train), null);
+        }
+
+        var t = o.Trainer;
+        t.TextColumnName = text[0];
+        t.SecondTextColumnName = text.Length > 1 ? text[1] : null;
+        t.LabelColumnName = "Label";
+        t.Seed = o.Seed;
+        t.GlovePath = o.GlovePath;
+        if (o.Encoder.StartsWith("checkpoint:", StringComparison.Ordinal))
+        {
+            t.Encoder = TextEncoderKind.Checkpoint;
+            t.CheckpointPath = o.Encoder["checkpoint:".Length..];
+        }
+        else
+        {
+            t.Encoder = o.Encoder switch
+            {
+                "lstm" => TextEncoderKind.Lstm,
+                "transformer" => TextEncoderKind.Transformer,
+                _ => throw new ArgumentException($"--encoder '{o.Encoder}' is not one of lstm, transformer, tfidf, checkpoint:DIR.", nameof(o.Encoder)),
+            };
+        }
+        var estimator = d.Task switch
+        {
+            TaskKind.Multiclass => ml.MulticlassClassification.Trainers.TextClassifier(t),
+            TaskKind.Binary => ml.BinaryClassification.Trainers.TextClassifier(t),
+            _ => ml.Regression.Trainers.TextRegressor(t),
+        };
+        var fitted = estimator.Fit(train);
+        return (Finish(ml, d, fitted, train), fitted.Training?.Epochs);
+    }
+
+    /// <summary>Appends the step that turns predictions back into class names, so the saved model speaks the data's labels.</summary>
+    private static ITransformer Finish(MLContext ml, TextJobData d, ITransformer fitted, IDataView train)
+    {
+        IEstimator<ITransformer>? tail = d.Task switch
+        {
+            TaskKind.Multiclass => ml.Transforms.Conversion.MapKeyToValue("PredictedLabelValue", "PredictedLabel"),
+            TaskKind.Binary => ml.Transforms.Conversion.MapValue("PredictedLabelValue",
+                new[] { new KeyValuePair<bool, ReadOnlyMemory<char>>(false, d.Classes[0].AsMemory()), new(true, d.Classes[1].AsMemory()) }, "PredictedLabel"),
+            _ => null,
+        };
+        if (tail is null) return fitted;
+        var scored = fitted.Transform(train);
+        return new TransformerChain<ITransformer>(fitted, tail.Fit(scored));
+    }
+
+    private static TextJobMetrics Evaluate(MLContext ml, TextJobData d, IDataView scored)
+    {
+        switch (d.Task)
+        {
+            case TaskKind.Multiclass:
+            {
+                var m = ml.MulticlassClassification.Evaluate(scored);
+                return new TextJobMetrics
+                {
+                    Task = "multiclass", Encoder = "", Accuracy = m.MicroAccuracy, MacroF1 = MacroF1(m.ConfusionMatrix), LogLoss = m.LogLoss,
+                    TrainSeconds = 0, Rows = 0, TestRows = 0, Classes = d.Classes,
+                };
+            }
+            case TaskKind.Binary:
+            {
+                var m = ml.BinaryClassification.Evaluate(scored);
+                return new TextJobMetrics
+                {
+                    Task = "binary", Encoder = "", Accuracy = m.Accuracy, MacroF1 = MacroF1(m.ConfusionMatrix), LogLoss = m.LogLoss, Auc = m.AreaUnderRocCurve,
+                    TrainSeconds = 0, Rows = 0, TestRows = 0, Classes = d.Classes,
+                };
+            }
+            default:
+            {
+                var m = ml.Regression.Evaluate(scored);
+                return new TextJobMetrics { Task = "regression", Encoder = "", RSquared = m.RSquared, Mae = m.MeanAbsoluteError, TrainSeconds = 0, Rows = 0, TestRows = 0 };
+            }
+        }
+    }
+
+    /// <summary>Unweighted mean of per-class F1 (classes absent from both truth and prediction count as 0, as sklearn does with zero_division=0).</summary>
+    public static double MacroF1(ConfusionMatrix cm)
+    {
+        int k = cm.NumberOfClasses;
+        double sum = 0;
+        for (int c = 0; c < k; c++)
+        {
+            double tp = cm.Counts[c][c];
+            double fn = cm.Counts[c].Sum() - tp;
+            double fp = Enumerable.Range(0, k).Sum(r => cm.Counts[r][c]) - tp;
+            sum += tp == 0 ? 0 : 2 * tp / (2 * tp + fp + fn);
+        }
+        return sum / k;
+    }
+}
+
+/// <summary>A labelled text table split into train and test, with the task and class names decided.</summary>
+internal sealed class TextJobData
+{
+    public required TaskKind Task { get; init; }
+    public required string[] Classes { get; init; }
+    public required string[] TextColumns { get; init; }
+    public required List<(string[] Texts, string Label)> Train { get; init; }
+    public required List<(string[] Texts, string Label)> Test { get; init; }
+
+    public static TextJobData Load(TextJobOptions o)
+    {
+        if (o.TextColumns.Count is < 1 or > 2) throw new ArgumentException("Give one or two --text-col.", nameof(o.TextColumns));
+        var rows = Read(o.Dataset, o, out var isTest);
+        var test = o.TestDataset is null ? null : Read(o.TestDataset, o, out _);
+        if (o.SplitColumn is not null)
+        {
+            if (test is not null) throw new ArgumentException("Give either --test-dataset or --split-col, not both.");
+            test = rows.Where((_, i) => isTest[i]).ToList();
+            rows = rows.Where((_, i) => !isTest[i]).ToList();
+            if (test.Count == 0 || rows.Count == 0)
+                throw new ArgumentException($"--split-col '{o.SplitColumn}' must mark some rows \"test\" and leave others for training.");
+        }
+        if (o.MaxClasses is { } n)
+        {
+            var keep = rows.GroupBy(r => r.Label).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).Take(n).Select(g => g.Key).ToHashSet();
+            rows = rows.Where(r => keep.Contains(r.Label)).ToList();
+            test = test?.Where(r => keep.Contains(r.Label)).ToList();
+        }
+        var labels = rows.Select(r => r.Label).ToList();
+        var task = DecideTask(o, labels);
+        var classes = task == TaskKind.Regression ? [] : labels.Distinct().Order(StringComparer.Ordinal).ToArray();
+        if (task == TaskKind.Binary)
+        {
+            if (classes.Length != 2) throw new ArgumentException($"--task binary needs exactly 2 classes in '{o.LabelColumn}', found {classes.Length}.");
+            if (o.PositiveClass is { } p)
+            {
+                if (!classes.Contains(p)) throw new ArgumentException($"--positive-class '{p}' is not a value of '{o.LabelColumn}' ({string.Join(", ", classes)}).");
+                classes = [classes.Single(c => c != p), p];
+            }
+        }
+        if (test is null)
+            (rows, test) = Split(rows, o.TestFraction, o.Seed, stratify: task != TaskKind.Regression);
+        return new TextJobData { Task = task, Classes = classes, TextColumns = [.. o.TextColumns], Train = rows, Test = test };
+    }
+
+    private static List<(string[] Texts, string Label)> Read(string path, TextJobOptions o, out bool[] isTest)
+    {
+        var table = CsvTable.Load(path);
+        int label = table.ColumnIndex(o.LabelColumn, "--label-col");
+        int[] text = o.TextColumns.Select(c => table.ColumnIndex(c, "--text-col")).ToArray();
+        int split = o.SplitColumn is null ? -1 : table.ColumnIndex(o.SplitColumn, "--split-col");
+        // Rows without a label cannot train or be scored against; empty texts are kept.
+        var labelled = table.Rows.Where(r => r[label].Trim().Length > 0).ToList();
+        isTest = labelled.Select(r => split >= 0 && r[split].Trim().Equals("test", StringComparison.OrdinalIgnoreCase)).ToArray();
+        return labelled.Select(r => (text.Select(i => r[i]).ToArray(), r[label].Trim())).ToList();
+    }
+
+    private static TaskKind DecideTask(TextJobOptions o, List<string> labels) => o.Task switch
+    {
+        "multiclass" => TaskKind.Multiclass,
+        "binary" => TaskKind.Binary,
+        "regression" => TaskKind.Regression,
+        "auto" => labels.All(l => float.TryParse(l, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _)) && labels.Distinct().Count() > 10
+            ? TaskKind.Regression
+            : labels.Distinct().Count() == 2 ? TaskKind.Binary : TaskKind.Multiclass,
+        _ => throw new ArgumentException($"--task '{o.Task}' is not one of auto, multiclass, binary, regression."),
+    };
+
+    /// <summary>Seeded hold-out; stratified per class so rare classes appear in both parts.</summary>
+    private static (List<(string[], string)>, List<(string[], string)>) Split(List<(string[] Texts, string Label)> rows, double fraction, int seed, bool stratify)
+    {
+        if (fraction is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "--test-fraction must be between 0 and 1.");
+        var rng = new Random(seed);
+        var train = new List<(string[], string)>();
+        var test = new List<(string[], string)>();
+        var groups = stratify ? rows.GroupBy(r => r.Label).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => g.ToList()) : [rows.ToList()];
+        foreach (var g in groups)
+        {
+            var arr = g.ToArray();
+            rng.Shuffle(arr);
+            int nTest = (int)Math.Round(arr.Length * fraction);
+            test.AddRange(arr.Take(nTest));
+            train.AddRange(arr.Skip(nTest));
+        }
+        return (train, test);
+    }
+
+    /// <summary>Input view: the text columns and the label as the data holds it (string; Single for regression).</summary>
+    public IDataView InputView(MLContext ml, List<(string[] Texts, string Label)> rows)
+    {
+        var b = new InMemoryDataViewBuilder(rows.Count);
+        for (int i = 0; i < TextColumns.Length; i++)
+        {
+            int col = i;
+            b.AddText(TextColumns[i], rows.Select(r => r.Texts[col]).ToArray());
+        }
+        if (Task == TaskKind.Regression)
+            b.AddFloat("Label", rows.Select(r => float.Parse(r.Label, System.Globalization.CultureInfo.InvariantCulture)).ToArray());
+        else if (Task == TaskKind.Binary)
+            b.AddBool("Label", rows.Select(r => r.Label == Classes[1]).ToArray());
+        else
+            b.AddText("Label", rows.Select(r => r.Label).ToArray());
+        var view = b.Build();
+        // Multiclass labels become keys with the training classes as key values (unseen test labels become missing).
+        return Task == TaskKind.Multiclass ? KeyMapping(ml).Transform(view) : view;
+    }
+
+    private ITransformer? _keyMapping;
+    private ITransformer KeyMapping(MLContext ml) => _keyMapping ??= ml.Transforms.Conversion.MapValueToKey("Label", keyData: ml.Data.LoadFromEnumerable(Classes.Select(c => new KeyRow { Label = c })))
+        .Fit(ml.Data.LoadFromEnumerable(Classes.Select(c => new KeyRow { Label = c })));
+
+    private sealed class KeyRow { public string Label { get; set; } = ""; }
+
+    public IDataView TrainView(MLContext ml) => InputView(ml, Train);
+    public IDataView TestView(MLContext ml) => InputView(ml, Test);
+}
