@@ -13,6 +13,9 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using static TorchSharp.torch;
 
+if (args.Length > 0 && args[0] == "text")
+    return TextClassificationBench.Run(args[1..]);
+
 var opt = BenchOptions.Parse(args);
 Console.WriteLine($"# Encoder inference: batch {opt.Batch}, sequence {opt.Seq}, {opt.Threads} threads, {opt.Iters} timed iterations after {opt.Warmup} warm-up");
 Console.WriteLine($"# machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}; {DateTime.UtcNow:yyyy-MM-dd}");
@@ -40,6 +43,8 @@ foreach (var r in rows)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"| {r.Shape} | {r.Engine} | {r.Seconds:F4} | {opt.Batch / r.Seconds:F1} | {opt.Batch * opt.Seq / r.Seconds:F0} | {r.Seconds / tsSeconds:F2} | {r.Note} |"));
 }
+
+return 0;
 
 static TokenBatch RandomBatch(int batch, int seq, int vocab, int seed)
 {

@@ -7,51 +7,72 @@ using static TorchSharp.torch;
 
 namespace MlNetLlm.Estimators;
 
-/// <summary>Everything needed to rebuild a trained text model besides its weights and tokenizer files; saved as JSON in the zip.</summary>
-public sealed record TextModelSpec
+/// <summary>How to rebuild an encoder and its tokenizer (weights and tokenizer files are stored beside it).</summary>
+public sealed record EncoderSpec
 {
-    public required TaskKind Task { get; init; }
-    public required string[] TextColumns { get; init; }
     public required TextEncoderKind Encoder { get; init; }
     public Pooling Pooling { get; init; } = Pooling.Mean;
-    public required int Outputs { get; init; }
-    /// <summary>Class names in key order (multiclass) or [false, true] (binary); empty for regression.</summary>
-    public string[] LabelNames { get; init; } = [];
-    /// <summary>Regression targets are trained standardised; predictions are mapped back with these.</summary>
-    public float LabelMean { get; init; }
-    public float LabelStd { get; init; } = 1;
-    public required int MaxLength { get; init; }
-    public int PredictionBatchSize { get; init; } = 64;
-    public double Dropout { get; init; } = 0.1;
     public TransformerConfig? Transformer { get; init; }
     public bool EncoderHasPooler { get; init; }
     public LstmConfig? Lstm { get; init; }
     /// <summary>"checkpoint": the checkpoint's own tokenizer files; "words": a vocab.txt learned from the training text.</summary>
     public required string TokenizerKind { get; init; }
+    /// <summary>Tokens per text including special tokens; longer texts are truncated.</summary>
+    public required int MaxLength { get; init; }
 
-    internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
-
-    /// <summary>A fresh (untrained) model of this shape.</summary>
-    public TextHeadModel CreateModel()
+    /// <summary>A fresh (untrained) encoder of this shape.</summary>
+    public PooledTextEncoder CreateBody() => Encoder switch
     {
-        PooledTextEncoder body = Encoder switch
-        {
-            TextEncoderKind.Lstm => new LstmTextEncoder(Lstm ?? throw new InvalidDataException("The model spec has no LSTM config.")),
-            _ => new TransformerTextEncoder(EncoderCheckpoint.Create(Transformer ?? throw new InvalidDataException("The model spec has no transformer config."), EncoderHasPooler), Pooling),
-        };
-        return new TextHeadModel(body, Outputs, Dropout);
-    }
+        TextEncoderKind.Lstm => new LstmTextEncoder(Lstm ?? throw new InvalidDataException("The encoder spec has no LSTM config.")),
+        _ => new TransformerTextEncoder(EncoderCheckpoint.Create(Transformer ?? throw new InvalidDataException("The encoder spec has no transformer config."), EncoderHasPooler), Pooling),
+    };
 
     /// <summary>The tokenizer from files restored into <paramref name="folder"/>.</summary>
     public TextTokenizer CreateTokenizer(string folder) => TokenizerKind switch
     {
         "words" => WordPieceTextTokenizer.Create(Path.Combine(folder, "vocab.txt"), lowerCase: true, modelMaxLength: MaxLength),
-        _ => TokenizerLoader.Load(folder, Transformer ?? throw new InvalidDataException("The model spec has no transformer config.")),
+        _ => TokenizerLoader.Load(folder, Transformer ?? throw new InvalidDataException("The encoder spec has no transformer config.")),
     };
+
+    /// <summary>The tokenizer from in-memory files (as stored in a model zip).</summary>
+    public TextTokenizer CreateTokenizer(IReadOnlyDictionary<string, byte[]> files)
+    {
+        string folder = Directory.CreateTempSubdirectory("mlnetllm-tokenizer-").FullName;
+        try
+        {
+            foreach (var (name, bytes) in files) File.WriteAllBytes(Path.Combine(folder, name), bytes);
+            return CreateTokenizer(folder);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}
+
+/// <summary>Everything needed to rebuild a trained text model besides its weights and tokenizer files; saved as JSON in the zip.</summary>
+public sealed record TextModelSpec
+{
+    public required TaskKind Task { get; init; }
+    public required string[] TextColumns { get; init; }
+    public required EncoderSpec Body { get; init; }
+    public required int Outputs { get; init; }
+    /// <summary>Class names in key order (multiclass) or [False, True] (binary); empty for regression.</summary>
+    public string[] LabelNames { get; init; } = [];
+    /// <summary>Regression targets are trained standardised; predictions are mapped back with these.</summary>
+    public float LabelMean { get; init; }
+    public float LabelStd { get; init; } = 1;
+    public int PredictionBatchSize { get; init; } = 64;
+    public double Dropout { get; init; } = 0.1;
+
+    internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
+
+    /// <summary>A fresh (untrained) model of this shape.</summary>
+    public TextHeadModel CreateModel() => new(Body.CreateBody(), Outputs, Dropout);
 }
 
 /// <summary>Loads weights saved with <see cref="SafeTensorsWriter"/> into a model, strictly.</summary>
-internal static class ModelWeights
+public static class ModelWeights
 {
     public static byte[] Save(nn.Module model)
     {

@@ -49,6 +49,8 @@ public sealed class TextPredictionTransformer : TextScoringTransformer, IDisposa
     public TrainingResult? Training { get; }
     public override IReadOnlyList<OutputColumn> OutputColumns => _outputs;
     public TextTokenizer Tokenizer => _tokenizer;
+    /// <summary>The tokenizer files stored in the zip (vocab.txt, merges.txt, ...).</summary>
+    public IReadOnlyDictionary<string, byte[]> TokenizerFiles => _tokenizerFiles;
     public TextHeadModel Model => _model;
 
     private static List<OutputColumn> BuildOutputs(TextModelSpec spec) => spec.Task switch
@@ -71,8 +73,8 @@ public sealed class TextPredictionTransformer : TextScoringTransformer, IDisposa
     {
         var encoded = new EncodedText[rows.Count];
         for (int i = 0; i < rows.Count; i++)
-            encoded[i] = _tokenizer.Encode(rows[i][0], rows[i].Length > 1 ? rows[i][1] : null, Spec.MaxLength);
-        var raw = TrainingLoop.Predict(_model, encoded, BatchSize, _tokenizer.Special.Padding, _device);
+            encoded[i] = _tokenizer.Encode(rows[i][0], rows[i].Length > 1 ? rows[i][1] : null, Spec.Body.MaxLength);
+        var raw = TrainingLoop.Predict(_model, _model.Body.UsesTokenTypes, encoded, BatchSize, _tokenizer.Special.Padding, _device);
         return Spec.Task switch
         {
             TaskKind.Multiclass => MulticlassOutputs(raw),
@@ -123,17 +125,7 @@ public sealed class TextPredictionTransformer : TextScoringTransformer, IDisposa
         var spec = JsonSerializer.Deserialize<TextModelSpec>(reader.ReadBytes(SpecEntry), TextModelSpec.Json)
                    ?? throw new InvalidDataException($"Model zip entry '{SpecEntry}' is empty.");
         var files = reader.ReadJson<List<string>>(TokenizerPrefix + "files.json").ToDictionary(n => n, n => reader.ReadBytes(TokenizerPrefix + n));
-        string folder = Directory.CreateTempSubdirectory("mlnetllm-tokenizer-").FullName;
-        TextTokenizer tokenizer;
-        try
-        {
-            foreach (var (name, bytes) in files) File.WriteAllBytes(Path.Combine(folder, name), bytes);
-            tokenizer = spec.CreateTokenizer(folder);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        var tokenizer = spec.Body.CreateTokenizer(files);
         var device = DeviceOptions.Cpu.Resolve();
         var model = spec.CreateModel();
         ModelWeights.Load(model, reader.ReadBytes(WeightsEntry), WeightsEntry);

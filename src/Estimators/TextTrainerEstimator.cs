@@ -202,26 +202,26 @@ public sealed class TextTrainerEstimator : IEstimator<TextPredictionTransformer>
 }
 
 /// <summary>Builds the untrained model and tokenizer the options describe.</summary>
-internal static class TextModelFactory
+public static class TextModelFactory
 {
-    public sealed record Built(TextModelSpec Spec, TextHeadModel Model, TextTokenizer Tokenizer, IReadOnlyDictionary<string, byte[]> TokenizerFiles);
+    internal sealed record Built(TextModelSpec Spec, TextHeadModel Model, TextTokenizer Tokenizer, IReadOnlyDictionary<string, byte[]> TokenizerFiles);
 
-    public static Built Build(TextTrainerOptions o, TaskKind task, int outputs, string[] textColumns, IEnumerable<string> trainingTexts)
+    internal static Built Build(TextTrainerOptions o, TaskKind task, int outputs, string[] textColumns, IEnumerable<string> trainingTexts)
     {
         var baseSpec = new TextModelSpec
         {
-            Task = task, TextColumns = textColumns, Encoder = o.Encoder, Pooling = o.Pooling, Outputs = outputs,
-            MaxLength = o.MaxLength, PredictionBatchSize = o.PredictionBatchSize, Dropout = o.Dropout, TokenizerKind = "words",
+            Task = task, TextColumns = textColumns, Outputs = outputs, PredictionBatchSize = o.PredictionBatchSize, Dropout = o.Dropout,
+            Body = new EncoderSpec { Encoder = o.Encoder, Pooling = o.Pooling, MaxLength = o.MaxLength, TokenizerKind = "words" },
         };
         switch (o.Encoder)
         {
             case TextEncoderKind.Checkpoint:
             {
                 var pretrained = PretrainedTransformer.Load(o.CheckpointPath!);
-                var spec = baseSpec with { Transformer = pretrained.Config, EncoderHasPooler = pretrained.Encoder.HasPooler, TokenizerKind = "checkpoint" };
+                var spec = baseSpec with { Body = baseSpec.Body with { Transformer = pretrained.Config, EncoderHasPooler = pretrained.Encoder.HasPooler, TokenizerKind = "checkpoint" } };
                 var model = new TextHeadModel(new TransformerTextEncoder(pretrained.Encoder, o.Pooling), outputs, o.Dropout);
                 if (o.FreezeEncoder) model.FreezeBody();
-                return new Built(spec, model, pretrained.Tokenizer, TokenizerFiles(o.CheckpointPath!, pretrained.Config.ModelType));
+                return new Built(spec, model, pretrained.Tokenizer, TokenizerFiles(o.CheckpointPath!));
             }
             case TextEncoderKind.Transformer:
             {
@@ -233,7 +233,7 @@ internal static class TextModelFactory
                     MaxPositionEmbeddings = o.MaxLength, TypeVocabSize = 2, PadTokenId = 0, HiddenDropout = o.Dropout, AttentionDropout = o.Dropout,
                 };
                 config.Validate("TextTrainerOptions");
-                var spec = baseSpec with { Transformer = config, EncoderHasPooler = false };
+                var spec = baseSpec with { Body = baseSpec.Body with { Transformer = config, EncoderHasPooler = false } };
                 return new Built(spec, spec.CreateModel(), tokenizer, files);
             }
             default:
@@ -246,7 +246,7 @@ internal static class TextModelFactory
                     (glove, embeddingSize) = GloveVectors.Load(o.GlovePath, vocab.ToHashSet());
                 }
                 var lstm = new LstmConfig(vocab.Count, embeddingSize, o.LstmHiddenSize, o.LstmLayers, o.LstmBidirectional, o.Dropout, 0);
-                var spec = baseSpec with { Lstm = lstm };
+                var spec = baseSpec with { Body = baseSpec.Body with { Lstm = lstm } };
                 var model = spec.CreateModel();
                 if (glove is not null)
                     ((LstmTextEncoder)model.Body).InitializeEmbeddings(vocab.Select((w, i) => (w, i)).Where(x => glove.ContainsKey(x.w)).ToDictionary(x => x.i, x => glove[x.w]));
@@ -273,7 +273,7 @@ internal static class TextModelFactory
     }
 
     /// <summary>The checkpoint's tokenizer files (and config.json, which the tokenizer loader reads) to store in the zip.</summary>
-    private static Dictionary<string, byte[]> TokenizerFiles(string folder, string modelType)
+    public static Dictionary<string, byte[]> TokenizerFiles(string folder)
     {
         string[] names = ["config.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt", "sentencepiece.bpe.model"];
         return names.Select(n => Path.Combine(folder, n)).Where(File.Exists).ToDictionary(Path.GetFileName!, File.ReadAllBytes);

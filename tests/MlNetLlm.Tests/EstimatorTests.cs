@@ -78,7 +78,7 @@ public class EstimatorTests
         var metrics = ml.BinaryClassification.Evaluate(model.Transform(data));
         Assert.InRange(metrics.Accuracy, 0, 1);
         Assert.Equal(1, model.Training!.Epochs.Count);
-        Assert.Equal("checkpoint", model.Spec.TokenizerKind);
+        Assert.Equal("checkpoint", model.Spec.Body.TokenizerKind);
     }
 
     [Fact]

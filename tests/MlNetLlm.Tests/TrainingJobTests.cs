@@ -107,7 +107,7 @@ public class TrainingJobTests
         };
         var model = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.MulticlassClassification.Trainers.TextClassifier(o)).Fit(data);
         var trained = model.LastTransformer;
-        Assert.Equal(100, trained.Spec.Lstm!.EmbeddingDim);
+        Assert.Equal(100, trained.Spec.Body.Lstm!.EmbeddingDim);
         var weights = trained.Model.state_dict()["body.embeddings.weight"];
         int pizza = trained.Tokenizer.TokenizeToIds("pizza").Single();
         var row = weights[pizza].data<float>().ToArray();

@@ -84,6 +84,8 @@ public static class TextTrainingJob
                 : (IEstimator<ITransformer>)ml.Transforms.Text.FeaturizeText("Features0", text[0])
                     .Append(ml.Transforms.Text.FeaturizeText("Features1", text[1]))
                     .Append(ml.Transforms.Concatenate("Features", "Features0", "Features1"));
+            // SDCA passes over the data many times: cache the featurized rows instead of re-featurizing each pass.
+            featurize = featurize.AppendCacheCheckpoint(ml);
             IEstimator<ITransformer> pipeline = d.Task switch
             {
                 TaskKind.Multiclass => featurize.Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy()),

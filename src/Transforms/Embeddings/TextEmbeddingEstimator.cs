@@ -1,0 +1,94 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetLlm.Estimators;
+using MlNetLlm.MlNet;
+using MlNetLlm.Modeling;
+using MlNetLlm.Modeling.Training;
+using TorchSharp;
+
+namespace MlNetLlm.Transforms.Embeddings;
+
+/// <summary>
+/// Estimator for <see cref="TextEmbeddingTransformer"/>. Nothing is learned: Fit checks the schema (the input column must
+/// be text) and loads the checkpoint. Use it before any ML.NET trainer: <c>TextEmbedding → LightGbm</c>.
+/// </summary>
+public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer>
+{
+    private readonly TextEmbeddingOptions _options;
+    private readonly TextPredictionTransformer? _classifier;
+
+    public TextEmbeddingEstimator(TextEmbeddingOptions options)
+    {
+        options.Validate();
+        if (string.IsNullOrWhiteSpace(options.CheckpointPath))
+            throw new ArgumentException("CheckpointPath must name a Hugging Face model folder (or build the estimator from a trained classifier).", nameof(options.CheckpointPath));
+        _options = options;
+    }
+
+    /// <summary>Embeddings from the encoder of a classifier trained by this library (its pooling and max length).</summary>
+    public TextEmbeddingEstimator(TextPredictionTransformer classifier, TextEmbeddingOptions options)
+    {
+        options.Validate();
+        _classifier = classifier;
+        _options = options;
+    }
+
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        SchemaShapes.RequireText(inputSchema, _options.InputColumnName, "Input column");
+        return SchemaShapes.Append(inputSchema,
+            new SchemaShapes.ColumnSpec(_options.OutputColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, HasSlotNames: true));
+    }
+
+    public TextEmbeddingTransformer Fit(IDataView input)
+    {
+        GetOutputSchema(SchemaShapes.FromSchema(input.Schema));
+        return Create(_options, _classifier);
+    }
+
+    /// <summary>Builds the transformer without data (embeddings need no fitting).</summary>
+    public static TextEmbeddingTransformer Create(TextEmbeddingOptions options, TextPredictionTransformer? classifier = null)
+    {
+        options.Validate();
+        var device = options.Device.Resolve();
+        if (classifier is not null)
+        {
+            var spec = new EmbeddingSpec
+            {
+                InputColumn = options.InputColumnName, OutputColumn = options.OutputColumnName, Normalize = options.Normalize, BatchSize = options.BatchSize,
+                Body = classifier.Spec.Body,
+            };
+            // A copy of the classifier's encoder weights, so the two transformers can be disposed independently.
+            var body = spec.Body.CreateBody();
+            ModelWeights.Load(body, ModelWeights.Save(classifier.Model.Body), "classifier encoder");
+            body.to(device);
+            var files = classifier.TokenizerFiles;
+            return new TextEmbeddingTransformer(spec, body, spec.Body.CreateTokenizer(files), files, device);
+        }
+
+        var pretrained = PretrainedTransformer.Load(options.CheckpointPath!, options.Device);
+        var encoderSpec = new EncoderSpec
+        {
+            Encoder = TextEncoderKind.Checkpoint, Pooling = options.Pooling, Transformer = pretrained.Config, EncoderHasPooler = pretrained.Encoder.HasPooler,
+            TokenizerKind = "checkpoint", MaxLength = options.MaxLength,
+        };
+        var encoder = new TransformerTextEncoder(pretrained.Encoder, options.Pooling); // throws if Pooler is asked of a checkpoint without one
+        return new TextEmbeddingTransformer(
+            new EmbeddingSpec { InputColumn = options.InputColumnName, OutputColumn = options.OutputColumnName, Normalize = options.Normalize, BatchSize = options.BatchSize, Body = encoderSpec },
+            encoder, pretrained.Tokenizer, TextModelFactory.TokenizerFiles(options.CheckpointPath!), device);
+    }
+}
+
+/// <summary>Catalog entry: <c>mlContext.Transforms.Text.TextEmbedding(...)</c>.</summary>
+public static class TextEmbeddingCatalog
+{
+    public static TextEmbeddingEstimator TextEmbedding(this TransformsCatalog.TextTransforms catalog, TextEmbeddingOptions options) => new(options);
+
+    public static TextEmbeddingEstimator TextEmbedding(this TransformsCatalog.TextTransforms catalog, string outputColumnName, string inputColumnName, string checkpointPath,
+        Pooling pooling = Pooling.Mean, bool normalize = false) =>
+        new(new TextEmbeddingOptions { OutputColumnName = outputColumnName, InputColumnName = inputColumnName, CheckpointPath = checkpointPath, Pooling = pooling, Normalize = normalize });
+
+    /// <summary>Embeddings from the encoder of a classifier this library trained.</summary>
+    public static TextEmbeddingEstimator TextEmbedding(this TransformsCatalog.TextTransforms catalog, TextPredictionTransformer classifier, string outputColumnName = "Embedding", string? inputColumnName = null) =>
+        new(classifier, new TextEmbeddingOptions { OutputColumnName = outputColumnName, InputColumnName = inputColumnName ?? classifier.TextColumns[0], MaxLength = classifier.Spec.Body.MaxLength });
+}

@@ -1,0 +1,30 @@
+using MlNetLlm.Modeling.Runtime;
+using MlNetLlm.Modeling.Training;
+
+namespace MlNetLlm.Transforms.Embeddings;
+
+/// <summary>Options of the text embedding transform (text column in, fixed-length Single vector out).</summary>
+public sealed class TextEmbeddingOptions
+{
+    public string InputColumnName { get; set; } = "Text";
+    public string OutputColumnName { get; set; } = "Embedding";
+    /// <summary>Hugging Face model folder (config.json, model.safetensors, tokenizer files).</summary>
+    public string? CheckpointPath { get; set; }
+    /// <summary>Mean over real tokens (default), the first token (CLS), max, or the checkpoint's pooler.</summary>
+    public Pooling Pooling { get; set; } = Pooling.Mean;
+    /// <summary>Scale every vector to unit L2 length (cosine similarity becomes a dot product).</summary>
+    public bool Normalize { get; set; }
+    /// <summary>Tokens per text including special tokens; longer texts are truncated.</summary>
+    public int MaxLength { get; set; } = 256;
+    /// <summary>Texts encoded together; inside a batch run texts are sorted by length so padding stays small.</summary>
+    public int BatchSize { get; set; } = 32;
+    public DeviceOptions Device { get; set; } = new();
+
+    internal void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(InputColumnName)) throw new ArgumentException("InputColumnName must be set.", nameof(InputColumnName));
+        if (string.IsNullOrWhiteSpace(OutputColumnName)) throw new ArgumentException("OutputColumnName must be set.", nameof(OutputColumnName));
+        if (MaxLength < 3) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "MaxLength must be at least 3.");
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");
+    }
+}

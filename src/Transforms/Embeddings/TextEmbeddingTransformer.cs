@@ -1,0 +1,98 @@
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using MlNetLlm.Estimators;
+using MlNetLlm.MlNet;
+using MlNetLlm.MlNet.Persistence;
+using MlNetLlm.Modeling.Runtime;
+using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Modeling.Training;
+using static TorchSharp.torch;
+
+namespace MlNetLlm.Transforms.Embeddings;
+
+/// <summary>
+/// Text → embedding vector, from a Hugging Face checkpoint or from the encoder of a classifier this library trained.
+/// Rows are encoded in batches sorted by length (results in the original row order). An empty text gets the vector of
+/// the special tokens alone ([CLS] [SEP] or &lt;s&gt; &lt;/s&gt;): defined, deterministic, never NaN.
+/// </summary>
+public sealed class TextEmbeddingTransformer : TextScoringTransformer, IDisposable
+{
+    private const string SpecEntry = "embedding.json";
+    private const string WeightsEntry = "encoder.safetensors";
+    private const string TokenizerPrefix = "tokenizer/";
+
+    private readonly PooledTextEncoder _encoder;
+    private readonly TextTokenizer _tokenizer;
+    private readonly IReadOnlyDictionary<string, byte[]> _tokenizerFiles;
+    private readonly Device _device;
+    private readonly OutputColumn[] _outputs;
+
+    internal TextEmbeddingTransformer(EmbeddingSpec spec, PooledTextEncoder encoder, TextTokenizer tokenizer, IReadOnlyDictionary<string, byte[]> tokenizerFiles, Device device)
+        : base([spec.InputColumn], spec.BatchSize)
+    {
+        Spec = spec;
+        _encoder = encoder;
+        _tokenizer = tokenizer;
+        _tokenizerFiles = tokenizerFiles;
+        _device = device;
+        _encoder.eval();
+        var slotNames = Enumerable.Range(0, encoder.OutputSize).Select(i => $"dim{i}").ToArray();
+        _outputs = [new OutputColumn(spec.OutputColumn, new VectorDataViewType(NumberDataViewType.Single, encoder.OutputSize), SchemaShapes.NamesAnnotation(SchemaShapes.SlotNamesKind, slotNames))];
+    }
+
+    public EmbeddingSpec Spec { get; }
+    /// <summary>Length of every embedding vector.</summary>
+    public int Dimension => _encoder.OutputSize;
+    public override IReadOnlyList<OutputColumn> OutputColumns => _outputs;
+
+    /// <summary>Embeds texts directly (no IDataView): one vector per text, in order.</summary>
+    public float[][] Embed(IReadOnlyList<string> texts)
+    {
+        var encoded = texts.Select(t => _tokenizer.Encode(t ?? "", maxLength: Spec.Body.MaxLength)).ToList();
+        var vectors = TrainingLoop.Predict(_encoder, _encoder.UsesTokenTypes, encoded, BatchSize, _tokenizer.Special.Padding, _device);
+        if (Spec.Normalize)
+            foreach (var v in vectors)
+            {
+                float norm = MathF.Sqrt(v.Sum(x => x * x));
+                if (norm > 0) for (int i = 0; i < v.Length; i++) v[i] /= norm;
+            }
+        return vectors;
+    }
+
+    public override Array[] ScoreBatch(IReadOnlyList<string[]> rows) =>
+        [Embed(rows.Select(r => r[0]).ToList()).Select(v => new VBuffer<float>(v.Length, v)).ToArray()];
+
+    protected override void SaveState(ModelWriter writer)
+    {
+        writer.WriteBytes(SpecEntry, JsonSerializer.SerializeToUtf8Bytes(Spec, EmbeddingSpec.Json));
+        writer.WriteBytes(WeightsEntry, ModelWeights.Save(_encoder));
+        foreach (var (name, bytes) in _tokenizerFiles) writer.WriteBytes(TokenizerPrefix + name, bytes);
+        writer.WriteJson(TokenizerPrefix + "files.json", _tokenizerFiles.Keys.ToList());
+    }
+
+    private static TextEmbeddingTransformer LoadState(IHostEnvironment env, ModelReader reader)
+    {
+        var spec = JsonSerializer.Deserialize<EmbeddingSpec>(reader.ReadBytes(SpecEntry), EmbeddingSpec.Json)
+                   ?? throw new InvalidDataException($"Model zip entry '{SpecEntry}' is empty.");
+        var files = reader.ReadJson<List<string>>(TokenizerPrefix + "files.json").ToDictionary(n => n, n => reader.ReadBytes(TokenizerPrefix + n));
+        var encoder = spec.Body.CreateBody();
+        ModelWeights.Load(encoder, reader.ReadBytes(WeightsEntry), WeightsEntry);
+        return new TextEmbeddingTransformer(spec, encoder, spec.Body.CreateTokenizer(files), files, DeviceOptions.Cpu.Resolve());
+    }
+
+    public void Dispose() => _encoder.Dispose();
+}
+
+/// <summary>What an embedding transformer saves besides weights and tokenizer files.</summary>
+public sealed record EmbeddingSpec
+{
+    public required string InputColumn { get; init; }
+    public required string OutputColumn { get; init; }
+    public required EncoderSpec Body { get; init; }
+    public bool Normalize { get; init; }
+    public int BatchSize { get; init; } = 32;
+
+    internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
+}
