@@ -15,6 +15,8 @@ using static TorchSharp.torch;
 
 if (args.Length > 0 && args[0] == "text")
     return TextClassificationBench.Run(args[1..]);
+if (args.Length > 0 && args[0] == "embed")
+    return EmbeddingBench.Run(args[1..]);
 
 var opt = BenchOptions.Parse(args);
 Console.WriteLine($"# Encoder inference: batch {opt.Batch}, sequence {opt.Seq}, {opt.Threads} threads, {opt.Iters} timed iterations after {opt.Warmup} warm-up");
@@ -125,7 +127,7 @@ static (double Seconds, string Version)? TimePyTorch(string dir, BenchOptions op
 
 record Row(string Shape, string Engine, double Seconds, string Note);
 
-sealed class BenchOptions
+public sealed class BenchOptions
 {
     public string[] Shapes = ["tiny", "bert-base"];
     public int Batch = 32, Seq = 128, Iters = 5, Warmup = 1, Threads = Math.Min(Environment.ProcessorCount, 2);
@@ -162,7 +164,7 @@ sealed class BenchOptions
     }
 }
 
-static class BenchModels
+public static class BenchModels
 {
     /// <summary>Generates (once) the random-weight checkpoint + ONNX export for a shape under bench/.cache.</summary>
     public static string Ensure(BenchOptions opt, string shape)

@@ -92,3 +92,40 @@ public static class TextEmbeddingCatalog
     public static TextEmbeddingEstimator TextEmbedding(this TransformsCatalog.TextTransforms catalog, TextPredictionTransformer classifier, string outputColumnName = "Embedding", string? inputColumnName = null) =>
         new(classifier, new TextEmbeddingOptions { OutputColumnName = outputColumnName, InputColumnName = inputColumnName ?? classifier.TextColumns[0], MaxLength = classifier.Spec.Body.MaxLength });
 }
+
+/// <summary>Opens an embedder from a checkpoint folder, or from a model zip holding an embedding transform or a text classifier.</summary>
+public static class TextEmbeddingSource
+{
+    public static TextEmbeddingTransformer Open(string path, TextEmbeddingOptions? options = null)
+    {
+        options ??= new TextEmbeddingOptions();
+        if (Directory.Exists(path))
+        {
+            options.CheckpointPath = path;
+            return TextEmbeddingEstimator.Create(options);
+        }
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"--model '{path}' is neither a checkpoint folder nor a model zip.", path);
+        ITransformer model;
+        try
+        {
+            model = new MLContext().Model.Load(path, out _);
+        }
+        catch (Exception e) when (e is not InvalidDataException)
+        {
+            throw new InvalidDataException($"'{path}' could not be loaded as an ML.NET model zip: {e.Message}", e);
+        }
+        var all = Flatten(model).ToList();
+        if (all.OfType<TextEmbeddingTransformer>().FirstOrDefault() is { } embedder) return embedder;
+        if (all.OfType<TextPredictionTransformer>().FirstOrDefault() is { } classifier)
+            return TextEmbeddingEstimator.Create(new TextEmbeddingOptions
+            {
+                InputColumnName = classifier.TextColumns[0], OutputColumnName = options.OutputColumnName, Normalize = options.Normalize,
+                BatchSize = options.BatchSize, MaxLength = classifier.Spec.Body.MaxLength,
+            }, classifier);
+        throw new InvalidDataException($"'{path}' holds no MlNetLlm text encoder (an embedding transform or a text classifier).");
+    }
+
+    private static IEnumerable<ITransformer> Flatten(ITransformer t) =>
+        t is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [t];
+}

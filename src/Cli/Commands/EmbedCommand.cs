@@ -1,0 +1,94 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using MlNetLlm.MlNet.Data;
+using MlNetLlm.Modeling.Training;
+using MlNetLlm.Transforms.Embeddings;
+using Parquet;
+using Parquet.Schema;
+using Spectre.Console;
+
+namespace MlNetLlm.Cli.Commands;
+
+/// <summary><c>mlnet-llm embed</c>: text column → embedding vectors in CSV or Parquet.</summary>
+public sealed class EmbedCommand : ICliCommand
+{
+    public Command Build()
+    {
+        var model = new Option<string>("--model") { Description = "Checkpoint folder, or a model.zip with an embedding transform or a text classifier.", Required = true };
+        var dataset = new Option<string>("--dataset") { Description = "Input CSV.", Required = true };
+        var textCol = new Option<string>("--text-col") { Description = "Column to embed.", Required = true };
+        var output = new Option<string>("--output") { Description = "Output file: .csv or .parquet.", Required = true };
+        var pooling = new Option<Pooling>("--pooling") { Description = "Mean, Cls, Max or Pooler (checkpoint folders).", DefaultValueFactory = _ => Pooling.Mean };
+        var normalize = new Option<bool>("--normalize") { Description = "L2-normalise each vector." };
+        var vectorColumn = new Option<bool>("--vector-column") { Description = "CSV only: one 'embedding' column of space-separated numbers instead of one column per dimension." };
+        var maxLength = new Option<int>("--max-length") { DefaultValueFactory = _ => 256 };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32 };
+        var cmd = new Command("embed", "Embed a text column with a transformer encoder.") { model, dataset, textCol, output, pooling, normalize, vectorColumn, maxLength, batch };
+        cmd.SetAction(parse => CliErrors.Run(() => Embed(parse.GetRequiredValue(model), parse.GetRequiredValue(dataset), parse.GetRequiredValue(textCol), parse.GetRequiredValue(output),
+            new TextEmbeddingOptions { Pooling = parse.GetValue(pooling), Normalize = parse.GetValue(normalize), MaxLength = parse.GetValue(maxLength), BatchSize = parse.GetValue(batch) },
+            parse.GetValue(vectorColumn))));
+        return cmd;
+    }
+
+    internal static int Embed(string modelPath, string datasetPath, string textColumn, string outputPath, TextEmbeddingOptions options, bool vectorColumn)
+    {
+        var table = CsvTable.Load(datasetPath);
+        var texts = table.Column(table.Header[table.ColumnIndex(textColumn, "--text-col")]);
+        using var embedder = TextEmbeddingSource.Open(modelPath, options);
+        var vectors = new float[texts.Length][];
+        const int chunk = 256;
+        void Run(Action<int>? advance)
+        {
+            for (int start = 0; start < texts.Length; start += chunk)
+            {
+                var part = texts.Skip(start).Take(chunk).ToList();
+                embedder.Embed(part).CopyTo(vectors, start);
+                advance?.Invoke(part.Count);
+            }
+        }
+        if (AnsiConsole.Profile.Capabilities.Interactive)
+            AnsiConsole.Progress().Start(ctx =>
+            {
+                var task = ctx.AddTask("embedding", maxValue: texts.Length);
+                Run(n => task.Increment(n));
+            });
+        else
+            Run(null);
+
+        if (outputPath.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase))
+            WriteParquet(outputPath, vectors, embedder.Dimension).GetAwaiter().GetResult();
+        else
+            WriteCsv(outputPath, vectors, embedder.Dimension, vectorColumn);
+        AnsiConsole.MarkupLineInterpolated($"wrote {texts.Length} embeddings of dimension {embedder.Dimension} to [green]{outputPath}[/]");
+        return 0;
+    }
+
+    private static void WriteCsv(string path, float[][] vectors, int dim, bool vectorColumn)
+    {
+        var sb = new StringBuilder();
+        sb.Append("row,").AppendJoin(',', vectorColumn ? ["embedding"] : Enumerable.Range(0, dim).Select(i => $"dim{i}")).Append('\n');
+        for (int r = 0; r < vectors.Length; r++)
+        {
+            sb.Append(r.ToString(CultureInfo.InvariantCulture)).Append(',');
+            var values = vectors[r].Select(v => v.ToString("R", CultureInfo.InvariantCulture));
+            if (vectorColumn) sb.Append('"').AppendJoin(' ', values).Append('"');
+            else sb.AppendJoin(',', values);
+            sb.Append('\n');
+        }
+        File.WriteAllText(path, sb.ToString());
+    }
+
+    private static async Task WriteParquet(string path, float[][] vectors, int dim)
+    {
+        var fields = Enumerable.Range(0, dim).Select(i => new DataField<float>($"dim{i}")).ToArray();
+        var rowField = new DataField<int>("row");
+        var schema = new ParquetSchema([rowField, .. fields]);
+        await using var stream = File.Create(path);
+        await using var writer = await ParquetWriter.CreateAsync(schema, stream);
+        using var group = writer.CreateRowGroup();
+        await group.WriteAsync<int>(rowField, Enumerable.Range(0, vectors.Length).ToArray());
+        for (int d = 0; d < dim; d++)
+            await group.WriteAsync<float>(fields[d], vectors.Select(v => v[d]).ToArray());
+    }
+}
