@@ -92,7 +92,7 @@ public static class TextTrainingJob
                 TaskKind.Binary => featurize.Append(ml.BinaryClassification.Trainers.SdcaLogisticRegression()),
                 _ => featurize.Append(ml.Regression.Trainers.Sdca()),
             };
-            return (Finish(ml, d, pipeline.Fit(train), train), null);
+            return (WithLabelNames(ml, d, pipeline.Fit(train), train), null);
         }
 
         var t = o.Trainer;
@@ -122,11 +122,11 @@ public static class TextTrainingJob
             _ => ml.Regression.Trainers.TextRegressor(t),
         };
         var fitted = estimator.Fit(train);
-        return (Finish(ml, d, fitted, train), fitted.Training?.Epochs);
+        return (WithLabelNames(ml, d, fitted, train), fitted.Training?.Epochs);
     }
 
     /// <summary>Appends the step that turns predictions back into class names, so the saved model speaks the data's labels.</summary>
-    private static ITransformer Finish(MLContext ml, TextJobData d, ITransformer fitted, IDataView train)
+    public static ITransformer WithLabelNames(MLContext ml, TextJobData d, ITransformer fitted, IDataView train)
     {
         IEstimator<ITransformer>? tail = d.Task switch
         {
@@ -140,7 +140,7 @@ public static class TextTrainingJob
         return new TransformerChain<ITransformer>(fitted, tail.Fit(scored));
     }
 
-    private static TextJobMetrics Evaluate(MLContext ml, TextJobData d, IDataView scored)
+    public static TextJobMetrics Evaluate(MLContext ml, TextJobData d, IDataView scored)
     {
         switch (d.Task)
         {
@@ -187,7 +187,7 @@ public static class TextTrainingJob
 }
 
 /// <summary>A labelled text table split into train and test, with the task and class names decided.</summary>
-internal sealed class TextJobData
+public sealed class TextJobData
 {
     public required TaskKind Task { get; init; }
     public required string[] Classes { get; init; }
@@ -255,12 +255,12 @@ internal sealed class TextJobData
     };
 
     /// <summary>Seeded hold-out; stratified per class so rare classes appear in both parts.</summary>
-    private static (List<(string[], string)>, List<(string[], string)>) Split(List<(string[] Texts, string Label)> rows, double fraction, int seed, bool stratify)
+    private static (List<(string[] Texts, string Label)>, List<(string[] Texts, string Label)>) Split(List<(string[] Texts, string Label)> rows, double fraction, int seed, bool stratify)
     {
         if (fraction is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "--test-fraction must be between 0 and 1.");
         var rng = new Random(seed);
-        var train = new List<(string[], string)>();
-        var test = new List<(string[], string)>();
+        var train = new List<(string[] Texts, string Label)>();
+        var test = new List<(string[] Texts, string Label)>();
         var groups = stratify ? rows.GroupBy(r => r.Label).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => g.ToList()) : [rows.ToList()];
         foreach (var g in groups)
         {
@@ -291,6 +291,17 @@ internal sealed class TextJobData
         var view = b.Build();
         // Multiclass labels become keys with the training classes as key values (unseen test labels become missing).
         return Task == TaskKind.Multiclass ? KeyMapping(ml).Transform(view) : view;
+    }
+
+    /// <summary>The same task and classes with other train/test rows (e.g. a validation split of the training part).</summary>
+    public TextJobData WithRows(List<(string[] Texts, string Label)> train, List<(string[] Texts, string Label)> test) =>
+        new() { Task = Task, Classes = Classes, TextColumns = TextColumns, Train = train, Test = test };
+
+    /// <summary>Splits the training rows into (fit, validation), stratified for classification, seeded.</summary>
+    public (List<(string[] Texts, string Label)> Fit, List<(string[] Texts, string Label)> Validation) SplitTrain(double validationFraction, int seed)
+    {
+        var (fit, validation) = Split(Train, validationFraction, seed, stratify: Task != TaskKind.Regression);
+        return (fit, validation);
     }
 
     private ITransformer? _keyMapping;
