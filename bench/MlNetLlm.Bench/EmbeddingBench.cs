@@ -133,35 +133,10 @@ static class EmbeddingBench
         return (sw.Elapsed.TotalSeconds, vectors);
     }
 
-    private static (double SequencesPerSecond, string Version)? PyTorch(string dir, string lengths, BenchOptions opt)
-    {
-        var psi = new ProcessStartInfo(opt.Python)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            ArgumentList = { Path.Combine(opt.RepoRoot, "bench", "pytorch_bench.py"), "--model", dir, "--lengths", lengths, "--batch", $"{opt.Batch}", "--warmup", "1", "--threads", $"{opt.Threads}" },
-        };
-        try
-        {
-            using var p = Process.Start(psi)!;
-            string stdout = p.StandardOutput.ReadToEnd();
-            string stderr = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            var line = stdout.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'));
-            if (p.ExitCode != 0 || line is null)
-            {
-                Console.Error.WriteLine($"PyTorch run failed: {stderr.Trim()}");
-                return null;
-            }
-            using var doc = JsonDocument.Parse(line);
-            return (doc.RootElement.GetProperty("sequences_per_s").GetDouble(), doc.RootElement.GetProperty("torch").GetString() ?? "?");
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            Console.Error.WriteLine($"PyTorch not run: {e.Message}");
-            return null;
-        }
-    }
+    private static (double SequencesPerSecond, string Version)? PyTorch(string dir, string lengths, BenchOptions opt) =>
+        PyTorchPeer.Run(opt, "--model", dir, "--lengths", lengths, "--batch", $"{opt.Batch}", "--warmup", "1", "--threads", $"{opt.Threads}") is { } r
+            ? (r.RootElement.GetProperty("sequences_per_s").GetDouble(), r.RootElement.GetProperty("torch").GetString() ?? "?")
+            : null;
 
     private static double MaxDiff(float[][] a, float[][] b) => a.Zip(b, (x, y) => x.Zip(y, (p, q) => Math.Abs(p - q)).Max()).Max();
 }

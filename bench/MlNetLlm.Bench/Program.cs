@@ -94,36 +94,10 @@ static double TimeOnnxRuntime(string onnxPath, TokenBatch batch, BenchOptions op
     return seconds;
 }
 
-static (double Seconds, string Version)? TimePyTorch(string dir, BenchOptions opt)
-{
-    string script = Path.Combine(opt.RepoRoot, "bench", "pytorch_bench.py");
-    var psi = new ProcessStartInfo(opt.Python)
-    {
-        RedirectStandardOutput = true,
-        RedirectStandardError = true,
-        ArgumentList = { script, "--model", dir, "--batch", $"{opt.Batch}", "--seq", $"{opt.Seq}", "--iters", $"{opt.Iters}", "--warmup", $"{opt.Warmup}", "--threads", $"{opt.Threads}" },
-    };
-    try
-    {
-        using var p = Process.Start(psi)!;
-        string stdout = p.StandardOutput.ReadToEnd();
-        string stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        var line = stdout.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'));
-        if (p.ExitCode != 0 || line is null)
-        {
-            Console.Error.WriteLine($"PyTorch run failed (exit {p.ExitCode}): {stderr.Trim()}");
-            return null;
-        }
-        using var doc = JsonDocument.Parse(line);
-        return (doc.RootElement.GetProperty("seconds_per_batch").GetDouble(), doc.RootElement.GetProperty("torch").GetString() ?? "?");
-    }
-    catch (System.ComponentModel.Win32Exception e)
-    {
-        Console.Error.WriteLine($"PyTorch not run: {opt.Python} could not start ({e.Message}). bench/run.sh installs python3-torch.");
-        return null;
-    }
-}
+static (double Seconds, string Version)? TimePyTorch(string dir, BenchOptions opt) =>
+    PyTorchPeer.Run(opt, "--model", dir, "--batch", $"{opt.Batch}", "--seq", $"{opt.Seq}", "--iters", $"{opt.Iters}", "--warmup", $"{opt.Warmup}", "--threads", $"{opt.Threads}") is { } r
+        ? (r.RootElement.GetProperty("seconds_per_batch").GetDouble(), r.RootElement.GetProperty("torch").GetString() ?? "?")
+        : null;
 
 record Row(string Shape, string Engine, double Seconds, string Note);
 
@@ -161,6 +135,33 @@ public sealed class BenchOptions
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
             if (File.Exists(Path.Combine(d.FullName, "MlNetLlm.sln"))) return d.FullName;
         return Directory.GetCurrentDirectory();
+    }
+}
+
+/// <summary>Runs bench/pytorch_bench.py (the PyTorch peer) and returns its one JSON line, or null with the reason on stderr.</summary>
+public static class PyTorchPeer
+{
+    public static JsonDocument? Run(BenchOptions opt, params string[] args)
+    {
+        var psi = new ProcessStartInfo(opt.Python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(opt.RepoRoot, "bench", "pytorch_bench.py"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        try
+        {
+            using var p = Process.Start(psi)!;
+            string stdout = p.StandardOutput.ReadToEnd();
+            string stderr = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            var line = stdout.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'));
+            if (p.ExitCode == 0 && line is not null) return JsonDocument.Parse(line);
+            Console.Error.WriteLine($"PyTorch run failed (exit {p.ExitCode}): {stderr.Trim()}");
+            return null;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            Console.Error.WriteLine($"PyTorch not run: {opt.Python} could not start ({e.Message}). bench/run.sh installs python3-torch.");
+            return null;
+        }
     }
 }
 

@@ -112,9 +112,7 @@ public sealed class TextPredictionTransformer : TextScoringTransformer, IDisposa
     {
         writer.WriteBytes(SpecEntry, JsonSerializer.SerializeToUtf8Bytes(Spec, TextModelSpec.Json));
         writer.WriteBytes(WeightsEntry, ModelWeights.Save(_model));
-        foreach (var (name, bytes) in _tokenizerFiles)
-            writer.WriteBytes(TokenizerPrefix + name, bytes);
-        writer.WriteJson(TokenizerPrefix + "files.json", _tokenizerFiles.Keys.ToList());
+        writer.WriteFiles(TokenizerPrefix, _tokenizerFiles);
         if (Training is not null)
             writer.WriteBytes(TrainingEntry, JsonSerializer.SerializeToUtf8Bytes(Training, TextModelSpec.Json));
     }
@@ -124,7 +122,7 @@ public sealed class TextPredictionTransformer : TextScoringTransformer, IDisposa
     {
         var spec = JsonSerializer.Deserialize<TextModelSpec>(reader.ReadBytes(SpecEntry), TextModelSpec.Json)
                    ?? throw new InvalidDataException($"Model zip entry '{SpecEntry}' is empty.");
-        var files = reader.ReadJson<List<string>>(TokenizerPrefix + "files.json").ToDictionary(n => n, n => reader.ReadBytes(TokenizerPrefix + n));
+        var files = reader.ReadFiles(TokenizerPrefix);
         var tokenizer = spec.Body.CreateTokenizer(files);
         var device = DeviceOptions.Cpu.Resolve();
         var model = spec.CreateModel();

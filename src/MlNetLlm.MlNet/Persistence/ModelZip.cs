@@ -85,17 +85,12 @@ public sealed class ModelWriter
 
     public void WriteJson<T>(string name, T value) => WriteBytes(name, JsonSerializer.SerializeToUtf8Bytes(value, JsonOptions.Default));
 
-    /// <summary>Copies the files of a folder (for example tokenizer files) under <paramref name="prefix"/>.</summary>
-    public void WriteFiles(string prefix, IEnumerable<string> paths)
+    /// <summary>Writes a set of named files (for example tokenizer files) under <paramref name="prefix"/>, with their list.</summary>
+    public void WriteFiles(string prefix, IReadOnlyDictionary<string, byte[]> files)
     {
-        var names = new List<string>();
-        foreach (var p in paths)
-        {
-            string name = Path.GetFileName(p);
-            WriteBytes(prefix + name, File.ReadAllBytes(p));
-            names.Add(name);
-        }
-        WriteJson(prefix + "files.json", names);
+        foreach (var (name, bytes) in files)
+            WriteBytes(prefix + name, bytes);
+        WriteJson(prefix + "files.json", files.Keys.ToList());
     }
 }
 
@@ -119,13 +114,9 @@ public sealed class ModelReader
         JsonSerializer.Deserialize<T>(ReadBytes(name), JsonOptions.Default)
         ?? throw new InvalidDataException($"Model zip entry '{name}' is empty.");
 
-    /// <summary>Restores files written by <see cref="ModelWriter.WriteFiles"/> into <paramref name="folder"/>.</summary>
-    public void ReadFiles(string prefix, string folder)
-    {
-        Directory.CreateDirectory(folder);
-        foreach (var name in ReadJson<List<string>>(prefix + "files.json"))
-            File.WriteAllBytes(Path.Combine(folder, name), ReadBytes(prefix + name));
-    }
+    /// <summary>The files written by <see cref="ModelWriter.WriteFiles"/> under <paramref name="prefix"/>.</summary>
+    public Dictionary<string, byte[]> ReadFiles(string prefix) =>
+        ReadJson<List<string>>(prefix + "files.json").ToDictionary(n => n, n => ReadBytes(prefix + n));
 
     private static byte[] ReadToEnd(Stream s)
     {

@@ -68,15 +68,14 @@ public sealed class TextEmbeddingTransformer : TextScoringTransformer, IDisposab
     {
         writer.WriteBytes(SpecEntry, JsonSerializer.SerializeToUtf8Bytes(Spec, EmbeddingSpec.Json));
         writer.WriteBytes(WeightsEntry, ModelWeights.Save(_encoder));
-        foreach (var (name, bytes) in _tokenizerFiles) writer.WriteBytes(TokenizerPrefix + name, bytes);
-        writer.WriteJson(TokenizerPrefix + "files.json", _tokenizerFiles.Keys.ToList());
+        writer.WriteFiles(TokenizerPrefix, _tokenizerFiles);
     }
 
     private static TextEmbeddingTransformer LoadState(IHostEnvironment env, ModelReader reader)
     {
         var spec = JsonSerializer.Deserialize<EmbeddingSpec>(reader.ReadBytes(SpecEntry), EmbeddingSpec.Json)
                    ?? throw new InvalidDataException($"Model zip entry '{SpecEntry}' is empty.");
-        var files = reader.ReadJson<List<string>>(TokenizerPrefix + "files.json").ToDictionary(n => n, n => reader.ReadBytes(TokenizerPrefix + n));
+        var files = reader.ReadFiles(TokenizerPrefix);
         var encoder = spec.Body.CreateBody();
         ModelWeights.Load(encoder, reader.ReadBytes(WeightsEntry), WeightsEntry);
         return new TextEmbeddingTransformer(spec, encoder, spec.Body.CreateTokenizer(files), files, DeviceOptions.Cpu.Resolve());
