@@ -23,7 +23,7 @@ for (int i = 0; i + 1 < args.Length; i += 2)
 
 var ml = new MLContext(seed: 1);
 string csv = Path.Combine(AppContext.BaseDirectory, "data", "amazon_fine_foods.csv");
-var all = ml.Data.LoadFromTextFile<Review>(csv, separatorChar: ',', hasHeader: true, allowQuoting: true, readMultilines: true);
+var all = ml.Data.LoadFromTextFile<Review>(csv, new TextLoader.Options { Separators = [','], HasHeader = true, AllowQuoting = true, ReadMultilines = true });
 var train = ml.Data.FilterByCustomPredicate<Review>(all, r => r.Split != "train");
 var test = ml.Data.FilterByCustomPredicate<Review>(all, r => r.Split != "test");
 
