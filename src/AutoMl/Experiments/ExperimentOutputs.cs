@@ -1,0 +1,72 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.ML;
+
+namespace MlNetLlm.AutoMl.Experiments;
+
+/// <summary>Writes an experiment's results: model.zip, metrics.json, trials.csv and report.html.</summary>
+public static class ExperimentOutputs
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static void Write(MLContext ml, ExperimentResult r, string outputDir, string title)
+    {
+        Directory.CreateDirectory(outputDir);
+        ml.Model.Save(r.BestModel, r.InputSchema, Path.Combine(outputDir, "model.zip"));
+        var best = r.BestTrial;
+        var metrics = new
+        {
+            candidate = best.Parameters.GetString(TextExperiment.CandidateKey),
+            trialId = best.Id,
+            validationMetric = best.Metric,
+            metricName = r.MetricName,
+            parameters = best.Parameters.Where(kv => kv.Key != TextExperiment.CandidateKey).ToDictionary(kv => kv.Key, kv => kv.Value),
+            test = r.TestMetrics,
+            trials = r.Trials.Count,
+            experimentSeconds = Math.Round(r.TotalSeconds, 1),
+        };
+        File.WriteAllText(Path.Combine(outputDir, "metrics.json"), JsonSerializer.Serialize(metrics, Json));
+        File.WriteAllText(Path.Combine(outputDir, "trials.csv"), TrialsCsv(r));
+        File.WriteAllText(Path.Combine(outputDir, "report.html"), HtmlReport.Render(ToReport(r, title)));
+    }
+
+    public static string TrialsCsv(ExperimentResult r)
+    {
+        var sb = new StringBuilder("id,candidate,status,metric,seconds,epochs,peak_memory_mb,parameters,error,retries\n");
+        foreach (var t in r.Trials)
+        {
+            string Q(string? s) => s is null ? "" : "\"" + s.Replace("\"", "\"\"") + "\"";
+            sb.Append(CultureInfo.InvariantCulture, $"{t.Id},{Q(t.Parameters.GetString(TextExperiment.CandidateKey))},{t.Status.ToString().ToLowerInvariant()},")
+              .Append(CultureInfo.InvariantCulture, $"{(t.Metric is { } m && double.IsFinite(m) ? m.ToString("R", CultureInfo.InvariantCulture) : "")},{t.DurationSeconds?.ToString("F2", CultureInfo.InvariantCulture)},{t.EpochsReached},")
+              .Append(CultureInfo.InvariantCulture, $"{(t.PeakMemoryBytes is { } b ? (b / 1048576.0).ToString("F0", CultureInfo.InvariantCulture) : "")},")
+              .Append(Q(string.Join("; ", t.Parameters.Where(kv => kv.Key != TextExperiment.CandidateKey).Select(kv => $"{kv.Key}={Format(kv.Value)}")))).Append(',')
+              .Append(Q(t.Error)).Append(',').Append(Q(string.Join("; ", t.Retries))).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    private static string Format(object v) => v is double d ? d.ToString("G4", CultureInfo.InvariantCulture) : Convert.ToString(v, CultureInfo.InvariantCulture) ?? "";
+
+    public static ReportData ToReport(ExperimentResult r, string title)
+    {
+        var start = r.Trials.Where(t => t.StartedAt is not null).Select(t => t.StartedAt!.Value).DefaultIfEmpty(DateTimeOffset.UtcNow).Min();
+        var trials = r.Trials.Select(t => new ReportTrial(
+            (int)t.Id, t.Parameters.GetString(TextExperiment.CandidateKey),
+            t.Parameters.Where(kv => kv.Key != TextExperiment.CandidateKey).ToDictionary(kv => kv.Key, kv => Format(kv.Value)),
+            t.Status.ToString().ToLowerInvariant(), t.Metric is { } m && double.IsFinite(m) ? m : null, t.DurationSeconds ?? 0,
+            t.StartedAt is { } s ? (s - start).TotalSeconds : 0, t.Epochs.Where(e => double.IsFinite(e.Metric)).Select(e => (e.Epoch, e.Metric)).ToList(), t.Error)).ToList();
+        var test = new Dictionary<string, string>();
+        void Add(string k, double? v) { if (v is { } x) test[k] = x.ToString("F4", CultureInfo.InvariantCulture); }
+        Add("accuracy", r.TestMetrics.Accuracy); Add("macro-F1", r.TestMetrics.MacroF1); Add("log-loss", r.TestMetrics.LogLoss); Add("AUC", r.TestMetrics.Auc);
+        Add("R²", r.TestMetrics.RSquared); Add("MAE", r.TestMetrics.Mae);
+        test["test rows"] = r.TestMetrics.TestRows.ToString(CultureInfo.InvariantCulture);
+        return new ReportData(title, r.MetricName, trials, (int)r.BestTrial.Id, r.BaselineCandidate, r.Data.Classes.Length > 0 ? r.Data.Classes : null,
+            r.ConfusionMatrix, r.TotalSeconds, test);
+    }
+}

@@ -1,0 +1,319 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetLlm.Estimators.Jobs;
+using MlNetLlm.Modeling.Runtime;
+using MlNetLlm.Modeling.Training;
+
+namespace MlNetLlm.AutoMl.Experiments;
+
+/// <summary>What a Model Builder style text experiment tries and under which budget.</summary>
+public sealed class ExperimentOptions
+{
+    public required string Dataset { get; init; }
+    public required string LabelColumn { get; init; }
+    public required IReadOnlyList<string> TextColumns { get; init; }
+    public string? TestDataset { get; init; }
+    public string? SplitColumn { get; init; }
+    public double TestFraction { get; init; } = 0.2;
+    /// <summary>Part of the training rows held out to compare trials (the test rows are never used to choose).</summary>
+    public double ValidationFraction { get; init; } = 0.2;
+    public string Task { get; init; } = "auto";
+    public int? MaxClasses { get; init; }
+    public TimeSpan TrainTime { get; init; } = TimeSpan.FromMinutes(5);
+    public int? MaxTrials { get; init; }
+    /// <summary>cfo (default), random, grid or tpe.</summary>
+    public string Tuner { get; init; } = "cfo";
+    /// <summary>Trial store: a SQLite file (default experiment.db in the output folder) or a PostgreSQL connection.</summary>
+    public string? Store { get; init; }
+    public string ExperimentName { get; init; } = "experiment";
+    /// <summary>Continue the experiment recorded in the store (finished trials are kept, an unfinished one is rerun).</summary>
+    public bool Resume { get; init; }
+    public string? CheckpointPath { get; init; }
+    public string? GlovePath { get; init; }
+    /// <summary>Candidate names to try (null: all that apply): tfidf+sdca, tfidf+lbfgs, tfidf+lightgbm, embeddings+lightgbm, lstm, lstm+glove, transformer, fine-tune.</summary>
+    public IReadOnlyList<string>? Candidates { get; init; }
+    public bool Pruning { get; init; } = true;
+    public int Seed { get; init; } = 1;
+    public DeviceOptions Device { get; init; } = new();
+    public IProgress<ExperimentEvent>? Events { get; init; }
+    public CancellationToken CancellationToken { get; init; }
+}
+
+/// <summary>Progress of an experiment, for live tables and logs.</summary>
+public abstract record ExperimentEvent(int TrialId, string Candidate)
+{
+    public sealed record TrialStarted(int TrialId, string Candidate, ParameterSet Parameters) : ExperimentEvent(TrialId, Candidate);
+    public sealed record EpochEnded(int TrialId, string Candidate, int Epoch, double Metric) : ExperimentEvent(TrialId, Candidate);
+    public sealed record TrialCompleted(int TrialId, string Candidate, double Metric, double Seconds) : ExperimentEvent(TrialId, Candidate);
+    public sealed record TrialPruned(int TrialId, string Candidate, int Epochs, string Why) : ExperimentEvent(TrialId, Candidate);
+    public sealed record TrialFailed(int TrialId, string Candidate, string Error) : ExperimentEvent(TrialId, Candidate);
+    public sealed record NewBest(int TrialId, string Candidate, double Metric) : ExperimentEvent(TrialId, Candidate);
+}
+
+/// <summary>What an experiment produced.</summary>
+public sealed record ExperimentResult(
+    ITransformer BestModel, TrialRecord BestTrial, IReadOnlyList<TrialRecord> Trials, TextJobMetrics TestMetrics,
+    double[][]? ConfusionMatrix, string MetricName, double TotalSeconds, TextJobData Data, DataViewSchema InputSchema, string? BaselineCandidate);
+
+/// <summary>
+/// A Model Builder style experiment over text: classical ML.NET pipelines, embeddings + LightGbm, LSTM (with GloVe),
+/// a from-scratch transformer and checkpoint fine-tuning, each with its own tuner, under one time budget, with ASHA
+/// pruning of neural trials and every trial written to the store as it happens. Picks the best on the validation
+/// metric (never the test rows), then reports the test metrics of that one model.
+/// </summary>
+public static class TextExperiment
+{
+    public const string CandidateKey = "Candidate";
+
+    public static IReadOnlyList<Candidate> DefaultCandidates(ExperimentOptions o)
+    {
+        var list = new List<Candidate> { ClassicalCandidate.Sdca(), ClassicalCandidate.Lbfgs(), ClassicalCandidate.LightGbm() };
+        if (o.CheckpointPath is not null && o.TextColumns.Count == 1) list.Add(new EmbeddingLightGbmCandidate(o.CheckpointPath));
+        list.Add(NeuralCandidate.Lstm(null));
+        if (o.GlovePath is not null) list.Add(NeuralCandidate.Lstm(o.GlovePath));
+        list.Add(NeuralCandidate.Transformer());
+        if (o.CheckpointPath is not null) list.Add(NeuralCandidate.FineTune(o.CheckpointPath));
+        if (o.Candidates is { } names)
+        {
+            var unknown = names.Where(n => list.All(c => c.Name != n)).ToList();
+            if (unknown.Count > 0)
+                throw new ArgumentException($"Unknown candidate(s) {string.Join(", ", unknown)}; available here: {string.Join(", ", list.Select(c => c.Name))}.");
+            list = list.Where(c => names.Contains(c.Name)).ToList();
+        }
+        return list;
+    }
+
+    public static ITuner CreateTuner(string name, SearchSpace space, int seed) => name switch
+    {
+        "cfo" => new CfoTuner(space, seed),
+        "random" => new RandomSearchTuner(space, seed),
+        "grid" => new GridSearchTuner(space, seed: seed),
+        "tpe" => new TpeTuner(space, seed),
+        _ => throw new ArgumentException($"--tuner '{name}' is not one of cfo, random, grid, tpe."),
+    };
+
+    public static ExperimentResult Run(MLContext ml, ExperimentOptions o, string outputDir, IReadOnlyList<Candidate>? candidates = null)
+    {
+        var total = Stopwatch.StartNew();
+        Directory.CreateDirectory(outputDir);
+        candidates ??= DefaultCandidates(o);
+        if (candidates.Count == 0) throw new ArgumentException("No candidate pipelines to try.");
+        if (o.ValidationFraction is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(o.ValidationFraction), o.ValidationFraction, "ValidationFraction must be between 0 and 1.");
+        var job = TextJobData.Load(new TextJobOptions
+        {
+            Dataset = o.Dataset, LabelColumn = o.LabelColumn, TextColumns = o.TextColumns, TestDataset = o.TestDataset, SplitColumn = o.SplitColumn,
+            TestFraction = o.TestFraction, Task = o.Task, MaxClasses = o.MaxClasses, Seed = o.Seed,
+        });
+        var (fit, validation) = job.SplitTrain(o.ValidationFraction, o.Seed);
+        var search = job.WithRows(fit, validation);
+        string metricName = Candidate.MetricName(job.Task);
+
+        using var store = TrialStore.Open(o.Store ?? Path.Combine(outputDir, "experiment.db"));
+        var settings = System.Text.Json.JsonSerializer.Serialize(new
+        {
+            o.Dataset, o.LabelColumn, o.TextColumns, o.Tuner, Candidates = candidates.Select(c => c.Name), TrainTimeSeconds = o.TrainTime.TotalSeconds, o.MaxTrials, o.Seed,
+        });
+        store.CreateExperiment(o.ExperimentName, settings);
+        var existing = store.ListTrials(o.ExperimentName);
+        if (existing.Count > 0 && !o.Resume)
+            throw new InvalidOperationException($"Experiment '{o.ExperimentName}' in {store.Description} already has {existing.Count} trials: pass --resume to continue it, or use another --store/--output.");
+        if (o.Resume) store.Resume(o.ExperimentName);
+
+        var tuners = candidates.ToDictionary(c => c.Name, c => CreateTuner(o.Tuner, c.Space, o.Seed));
+        var pruners = candidates.ToDictionary(c => c.Name, c => o.Pruning && !c.IsClassical ? (IPruner)new AshaPruner() : NoPruner.Instance);
+        string bestZip = Path.Combine(outputDir, "best-trial-model.zip");
+        ITransformer? bestModel = null;
+        TrialRecord? bestTrial = null;
+        foreach (var t in store.ListTrials(o.ExperimentName).Where(t => t.Status is TrialStatus.Completed or TrialStatus.Pruned or TrialStatus.Failed))
+        {
+            string cand = t.Parameters.GetString(CandidateKey);
+            if (!tuners.TryGetValue(cand, out var tuner)) continue;
+            tuner.Report(t.ToResult() with { Parameters = Strip(t.Parameters) });
+            foreach (var e in t.Epochs) pruners[cand].Record(t.Id, e.Epoch, e.Metric);
+            if (t.Status == TrialStatus.Completed && t.Metric is { } m && (bestTrial?.Metric is not { } b || m > b)) bestTrial = t;
+        }
+        if (bestTrial is not null && File.Exists(bestZip))
+            bestModel = ml.Model.Load(bestZip, out _);
+        else bestTrial = null; // no saved model to go with it: earn the best again
+
+        string worker = $"{Environment.MachineName}-{Environment.ProcessId}";
+        var rng = new Random(o.Seed);
+        var exhausted = new HashSet<string>();
+        var deadline = DateTime.UtcNow + o.TrainTime;
+        int started = 0;
+        var firstRound = new Queue<Candidate>(candidates.Where(c => !store.ListTrials(o.ExperimentName).Any(t => t.Parameters.GetString(CandidateKey) == c.Name)));
+
+        while (!o.CancellationToken.IsCancellationRequested && DateTime.UtcNow < deadline && (o.MaxTrials is not { } max || started < max))
+        {
+            TrialRecord? trial = store.ClaimNext(o.ExperimentName, worker);
+            Candidate? candidate;
+            if (trial is not null)
+            {
+                candidate = candidates.FirstOrDefault(c => c.Name == trial.Parameters.GetString(CandidateKey));
+                if (candidate is null) { store.Fail(trial.Id, "candidate not part of this run"); continue; }
+            }
+            else
+            {
+                candidate = firstRound.Count > 0 ? firstRound.Dequeue() : Choose(candidates, tuners, exhausted, rng);
+                if (candidate is null) break; // every tuner has run out of points
+                var p = tuners[candidate.Name].Propose();
+                if (p is null) { exhausted.Add(candidate.Name); continue; }
+                long id = store.AddTrial(o.ExperimentName, p.With(CandidateKey, candidate.Name));
+                if (!store.TryStart(id, worker)) continue;
+                trial = store.GetTrial(id)!;
+            }
+            started++;
+            var outcome = RunTrial(ml, o, search, store, trial, candidate, pruners[candidate.Name], deadline);
+            var record = store.GetTrial(trial.Id)!;
+            tuners[candidate.Name].Report(record.ToResult() with { Parameters = Strip(record.Parameters) });
+            if (outcome is not null)
+            {
+                if (bestTrial?.Metric is not { } b || outcome.ValidationMetric > b)
+                {
+                    bestTrial = record;
+                    bestModel = outcome.Model;
+                    ml.Model.Save(outcome.Model, search.TrainView(ml).Schema, bestZip);
+                    o.Events?.Report(new ExperimentEvent.NewBest((int)record.Id, candidate.Name, outcome.ValidationMetric));
+                }
+            }
+        }
+
+        var trials = store.ListTrials(o.ExperimentName);
+        if (bestModel is null || bestTrial is null)
+            throw new InvalidOperationException($"No trial completed within the budget ({trials.Count} tried: {string.Join("; ", trials.Where(t => t.Error is not null).Select(t => $"#{t.Id} {t.Error}").Take(3))}). Give more --train-time.");
+        var scored = bestModel.Transform(job.TestView(ml));
+        var testMetrics = TextTrainingJob.Evaluate(ml, job, scored) with
+        {
+            Encoder = bestTrial.Parameters.GetString(CandidateKey), TrainSeconds = bestTrial.DurationSeconds ?? 0, Rows = fit.Count, TestRows = job.Test.Count,
+        };
+        double[][]? confusion = job.Task switch
+        {
+            TaskKind.Multiclass => ml.MulticlassClassification.Evaluate(scored).ConfusionMatrix.Counts.Select(r => r.ToArray()).ToArray(),
+            TaskKind.Binary => Confusion2(ml.BinaryClassification.Evaluate(scored).ConfusionMatrix),
+            _ => null,
+        };
+        string? baseline = trials.Where(t => t.Status == TrialStatus.Completed && candidates.Any(c => c.IsClassical && c.Name == t.Parameters.GetString(CandidateKey)))
+            .MaxBy(t => t.Metric)?.Parameters.GetString(CandidateKey);
+        return new ExperimentResult(bestModel, bestTrial, trials, testMetrics, confusion, metricName, total.Elapsed.TotalSeconds, job, search.TrainView(ml).Schema, baseline);
+    }
+
+    // ML.NET's binary confusion matrix lists the positive class first; the report lists classes in label order.
+    private static double[][] Confusion2(ConfusionMatrix cm) =>
+        [[cm.Counts[1][1], cm.Counts[1][0]], [cm.Counts[0][1], cm.Counts[0][0]]];
+
+    private static ParameterSet Strip(ParameterSet p) => new(p.Where(kv => kv.Key != CandidateKey));
+
+    /// <summary>After every candidate ran once: mostly the candidate with the best result so far, sometimes another (seeded).</summary>
+    private static Candidate? Choose(IReadOnlyList<Candidate> candidates, Dictionary<string, ITuner> tuners, HashSet<string> exhausted, Random rng)
+    {
+        var open = candidates.Where(c => !exhausted.Contains(c.Name)).ToList();
+        if (open.Count == 0) return null;
+        if (rng.NextDouble() < 0.25) return open[rng.Next(open.Count)];
+        return open.OrderByDescending(c => tuners[c.Name].Best?.Metric ?? double.NegativeInfinity).First();
+    }
+
+    private static TrialOutcome? RunTrial(MLContext ml, ExperimentOptions o, TextJobData data, ITrialStore store, TrialRecord trial, Candidate candidate,
+        IPruner pruner, DateTime deadline)
+    {
+        var parameters = Strip(trial.Parameters);
+        o.Events?.Report(new ExperimentEvent.TrialStarted((int)trial.Id, candidate.Name, parameters));
+        var sw = Stopwatch.StartNew();
+        using var memory = new PeakMemorySampler();
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(o.CancellationToken);
+        var remaining = deadline - DateTime.UtcNow;
+        budget.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+        bool retried = false;
+        while (true)
+        {
+            try
+            {
+                var outcome = candidate.Run(ml, data, parameters, o.Device, e =>
+                {
+                    double metric = e.ValidationMetric ?? double.NaN;
+                    store.ReportEpoch(trial.Id, new EpochMetric(e.Epoch, metric, e.TrainLoss, e.Seconds));
+                    o.Events?.Report(new ExperimentEvent.EpochEnded((int)trial.Id, candidate.Name, e.Epoch, metric));
+                    if (e.Epoch < e.Epochs && pruner.ShouldPrune(trial.Id, e.Epoch, metric))
+                        throw new TrialPrunedException(e.Epoch, metric);
+                }, budget.Token);
+                store.Complete(trial.Id, outcome.ValidationMetric, memory.Resources(sw));
+                o.Events?.Report(new ExperimentEvent.TrialCompleted((int)trial.Id, candidate.Name, outcome.ValidationMetric, sw.Elapsed.TotalSeconds));
+                return outcome;
+            }
+            catch (Exception e) when (Unwrap(e) is TrialPrunedException p)
+            {
+                store.Prune(trial.Id, p.Metric, memory.Resources(sw));
+                o.Events?.Report(new ExperimentEvent.TrialPruned((int)trial.Id, candidate.Name, p.Epochs, "asha"));
+                return null;
+            }
+            catch (Exception e) when (Unwrap(e) is OperationCanceledException && !o.CancellationToken.IsCancellationRequested)
+            {
+                // The time budget ran out inside the trial: it stops where it is, recorded with the epochs it reached.
+                var reached = store.GetTrial(trial.Id)!;
+                if (reached.Epochs.Count > 0) store.Prune(trial.Id, null, memory.Resources(sw));
+                else store.Fail(trial.Id, "stopped: the time budget ran out before its first epoch", memory.Resources(sw));
+                o.Events?.Report(new ExperimentEvent.TrialPruned((int)trial.Id, candidate.Name, reached.EpochsReached, "time budget"));
+                return null;
+            }
+            catch (Exception e) when (!retried && IsOutOfMemory(e) && parameters.ContainsKey(ParameterNames.BatchSize) && parameters.GetInt(ParameterNames.BatchSize) > 1)
+            {
+                retried = true;
+                int half = parameters.GetInt(ParameterNames.BatchSize) / 2;
+                parameters = parameters.With(ParameterNames.BatchSize, half);
+                // The stored parameters stay the tuner's proposal (the halved size may not be in the space); the note says what ran.
+                store.AddRetry(trial.Id, $"retried with batch size {half} after out-of-memory: {Unwrap(e).Message}");
+            }
+            catch (Exception e) when (Unwrap(e) is not OperationCanceledException)
+            {
+                var inner = Unwrap(e);
+                store.Fail(trial.Id, $"{inner.GetType().Name}: {inner.Message}", memory.Resources(sw));
+                o.Events?.Report(new ExperimentEvent.TrialFailed((int)trial.Id, candidate.Name, inner.Message));
+                return null;
+            }
+            catch (Exception e) when (Unwrap(e) is OperationCanceledException)
+            {
+                store.Fail(trial.Id, "cancelled", memory.Resources(sw));
+                throw;
+            }
+        }
+    }
+
+    /// <summary>ML.NET wraps trainer exceptions (e.g. in TargetInvocationException or InvalidOperationException); look inside.</summary>
+    private static Exception Unwrap(Exception e)
+    {
+        while ((e is System.Reflection.TargetInvocationException || e is AggregateException) && e.InnerException is not null) e = e.InnerException;
+        return e;
+    }
+
+    /// <summary>A CUDA (or CPU allocator) out-of-memory error, as libtorch words it.</summary>
+    public static bool IsOutOfMemory(Exception e)
+    {
+        for (var x = e; x is not null; x = x.InnerException)
+            if (x is OutOfMemoryException || x.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
+    }
+}
+
+/// <summary>Samples the process working set while a trial runs (every 100 ms) and keeps the peak.</summary>
+internal sealed class PeakMemorySampler : IDisposable
+{
+    private readonly Timer _timer;
+    private long _peak = Environment.WorkingSet;
+
+    public PeakMemorySampler() => _timer = new Timer(_ => Sample(), null, 0, 100);
+
+    private void Sample()
+    {
+        long now = Environment.WorkingSet;
+        long seen;
+        while (now > (seen = Interlocked.Read(ref _peak)) && Interlocked.CompareExchange(ref _peak, now, seen) != seen) { }
+    }
+
+    public TrialResources Resources(Stopwatch sw)
+    {
+        Sample();
+        return new TrialResources { DurationSeconds = sw.Elapsed.TotalSeconds, PeakMemoryBytes = Interlocked.Read(ref _peak) };
+    }
+
+    public void Dispose() => _timer.Dispose();
+}

@@ -1,0 +1,81 @@
+namespace MlNetLlm.AutoMl;
+
+/// <summary>Parameter names used by the default spaces (the ML.NET ones match the trainers' option property names).</summary>
+public static class ParameterNames
+{
+    public const string LearningRate = "LearningRate";
+    public const string BatchSize = "BatchSize";
+    public const string Epochs = "Epochs";
+    public const string WarmupRatio = "WarmupRatio";
+    public const string WeightDecay = "WeightDecay";
+    public const string MaxLength = "MaxLength";
+    public const string HiddenSize = "HiddenSize";
+    public const string Layers = "Layers";
+    public const string Dropout = "Dropout";
+    public const string L1Regularization = "L1Regularization";
+    public const string L2Regularization = "L2Regularization";
+    public const string NumberOfLeaves = "NumberOfLeaves";
+    public const string NumberOfIterations = "NumberOfIterations";
+    public const string MinimumExampleCountPerLeaf = "MinimumExampleCountPerLeaf";
+}
+
+/// <summary>
+/// Default search spaces. Each call returns a new space, so callers may add to it. Low-cost values are where
+/// cost-frugal optimization starts: one epoch, short sequences, few trees/leaves.
+/// </summary>
+public static class SearchSpaces
+{
+    private static readonly object[] BatchSizes = [8, 16, 32, 64, 128];
+    private static readonly object[] MaxLengths = [64, 128, 256];
+
+    /// <summary>Fine-tuning a pretrained transformer: learning rate log [1e-6, 1e-3] (default and low-cost 2e-5),
+    /// batch size {8..128} (32), epochs [1, 10] (default 3, low-cost 1), warmup ratio [0, 0.3] (0.1),
+    /// weight decay [0, 0.3] (0.01), max length {64, 128, 256} (default 128, low-cost 64).</summary>
+    public static SearchSpace TransformerFineTune() => new SearchSpace()
+        .AddFloat(ParameterNames.LearningRate, 1e-6, 1e-3, log: true, defaultValue: 2e-5, lowCost: 2e-5)
+        .AddChoice(ParameterNames.BatchSize, BatchSizes, defaultValue: 32, lowCost: 32)
+        .AddInt(ParameterNames.Epochs, 1, 10, defaultValue: 3, lowCost: 1)
+        .AddFloat(ParameterNames.WarmupRatio, 0, 0.3, defaultValue: 0.1)
+        .AddFloat(ParameterNames.WeightDecay, 0, 0.3, defaultValue: 0.01)
+        .AddChoice(ParameterNames.MaxLength, MaxLengths, defaultValue: 128, lowCost: 64);
+
+    /// <summary>Training a transformer from scratch: as <see cref="TransformerFineTune"/> but a wider, higher
+    /// learning rate range, log [1e-5, 1e-2] (default and low-cost 1e-3), and default 5 epochs.</summary>
+    public static SearchSpace FromScratch() => new SearchSpace()
+        .AddFloat(ParameterNames.LearningRate, 1e-5, 1e-2, log: true, defaultValue: 1e-3, lowCost: 1e-3)
+        .AddChoice(ParameterNames.BatchSize, BatchSizes, defaultValue: 32, lowCost: 32)
+        .AddInt(ParameterNames.Epochs, 1, 10, defaultValue: 5, lowCost: 1)
+        .AddFloat(ParameterNames.WarmupRatio, 0, 0.3, defaultValue: 0.1)
+        .AddFloat(ParameterNames.WeightDecay, 0, 0.3, defaultValue: 0.01)
+        .AddChoice(ParameterNames.MaxLength, MaxLengths, defaultValue: 128, lowCost: 64);
+
+    /// <summary>An LSTM text model: learning rate log [1e-4, 1e-1] (1e-3), batch size {8..128} (32), epochs [1, 10]
+    /// (default 5, low-cost 1), hidden size {64, 128, 256, 512} (default 128, low-cost 64), layers [1, 3] (1),
+    /// dropout [0, 0.5] (0.1), max length {64, 128, 256} (default 128, low-cost 64).</summary>
+    public static SearchSpace Lstm() => new SearchSpace()
+        .AddFloat(ParameterNames.LearningRate, 1e-4, 1e-1, log: true, defaultValue: 1e-3, lowCost: 1e-3)
+        .AddChoice(ParameterNames.BatchSize, BatchSizes, defaultValue: 32, lowCost: 32)
+        .AddInt(ParameterNames.Epochs, 1, 10, defaultValue: 5, lowCost: 1)
+        .AddChoice(ParameterNames.HiddenSize, [64, 128, 256, 512], defaultValue: 128, lowCost: 64)
+        .AddInt(ParameterNames.Layers, 1, 3, defaultValue: 1, lowCost: 1)
+        .AddFloat(ParameterNames.Dropout, 0, 0.5, defaultValue: 0.1)
+        .AddChoice(ParameterNames.MaxLength, MaxLengths, defaultValue: 128, lowCost: 64);
+
+    /// <summary>ML.NET SdcaMaximumEntropy: L2 and L1 regularization, both log [1e-6, 1] (defaults 1e-4 and 1e-6).</summary>
+    public static SearchSpace SdcaMaximumEntropy() => new SearchSpace()
+        .AddFloat(ParameterNames.L2Regularization, 1e-6, 1, log: true, defaultValue: 1e-4)
+        .AddFloat(ParameterNames.L1Regularization, 1e-6, 1, log: true, defaultValue: 1e-6);
+
+    /// <summary>ML.NET LbfgsMaximumEntropy: L1 and L2 regularization weights, both log [1e-4, 10] (ML.NET's default 1).</summary>
+    public static SearchSpace LbfgsMaximumEntropy() => new SearchSpace()
+        .AddFloat(ParameterNames.L1Regularization, 1e-4, 10, log: true, defaultValue: 1)
+        .AddFloat(ParameterNames.L2Regularization, 1e-4, 10, log: true, defaultValue: 1);
+
+    /// <summary>ML.NET LightGbm: leaves log [4, 256] (default 31, low-cost 4), learning rate log [1e-3, 0.5] (0.1),
+    /// iterations log [10, 500] (default 100, low-cost 10), min examples per leaf log [2, 100] (20).</summary>
+    public static SearchSpace LightGbm() => new SearchSpace()
+        .AddInt(ParameterNames.NumberOfLeaves, 4, 256, log: true, defaultValue: 31, lowCost: 4)
+        .AddFloat(ParameterNames.LearningRate, 1e-3, 0.5, log: true, defaultValue: 0.1)
+        .AddInt(ParameterNames.NumberOfIterations, 10, 500, log: true, defaultValue: 100, lowCost: 10)
+        .AddInt(ParameterNames.MinimumExampleCountPerLeaf, 2, 100, log: true, defaultValue: 20);
+}

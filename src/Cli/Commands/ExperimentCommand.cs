@@ -1,0 +1,167 @@
+using System.CommandLine;
+using Microsoft.ML;
+using MlNetLlm.AutoMl.Experiments;
+using MlNetLlm.Modeling.Runtime;
+using Spectre.Console;
+
+namespace MlNetLlm.Cli.Commands;
+
+/// <summary>
+/// <c>mlnet-llm classification</c> and <c>mlnet-llm regression</c>: Model Builder style experiments. With no --dataset
+/// they run on the bundled Amazon Fine Foods reviews (the README's main job).
+/// </summary>
+public abstract class ExperimentCommandBase(string name, string task, string description) : ICliCommand
+{
+    public Command Build()
+    {
+        var dataset = new Option<string?>("--dataset") { Description = "Training CSV; default: the bundled samples/data/amazon_fine_foods.csv (given split)." };
+        var label = new Option<string?>("--label-col") { Description = "Label column (default for the bundled data: score)." };
+        var text = new Option<string[]>("--text-col") { Description = "Text column(s) (default for the bundled data: review)." };
+        var testDataset = new Option<string?>("--test-dataset");
+        var testFraction = new Option<double>("--test-fraction") { DefaultValueFactory = _ => 0.2 };
+        var splitCol = new Option<string?>("--split-col") { Description = "Column whose value 'test' marks test rows." };
+        var trainTime = new Option<int>("--train-time") { Description = "Time budget in seconds.", DefaultValueFactory = _ => 300 };
+        var maxTrials = new Option<int?>("--max-trials");
+        var tuner = new Option<string>("--tuner") { Description = "cfo | random | grid | tpe", DefaultValueFactory = _ => "cfo" };
+        var store = new Option<string?>("--store") { Description = "Trial store: FILE.db (SQLite, default OUTPUT/experiment.db) or postgres://user:pass@host:port/db." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the experiment in the store; the unfinished trial is rerun." };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Hugging Face model folder: adds fine-tuning and embeddings+LightGbm." };
+        var glove = new Option<string?>("--glove") { Description = "GloVe text file: adds lstm+glove." };
+        var candidates = new Option<string[]?>("--candidates") { Description = "Only these candidates (e.g. tfidf+sdca lstm transformer)." };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
+        var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu" };
+        var output = new Option<string>("--output") { Description = "Folder for model.zip, metrics.json, trials.csv, report.html.", DefaultValueFactory = _ => Path.Combine("out", name) };
+        var cmd = new Command(name, description)
+        {
+            dataset, label, text, testDataset, testFraction, splitCol, trainTime, maxTrials, tuner, store, resume, checkpoint, glove, candidates, seed, device, output,
+        };
+        cmd.SetAction((parse, ct) => Task.FromResult(CliErrors.Run(() =>
+        {
+            string? ds = parse.GetValue(dataset);
+            bool bundled = ds is null;
+            if (bundled && task == "regression")
+                throw new ArgumentException("The bundled data set is a classification task: give --dataset and --label-col for regression.");
+            var o = new ExperimentOptions
+            {
+                Dataset = ds ?? BundledData(),
+                LabelColumn = parse.GetValue(label) ?? (bundled ? "score" : throw new ArgumentException("--label-col is required with --dataset.")),
+                TextColumns = parse.GetValue(text) is { Length: > 0 } t ? t : bundled ? ["review"] : throw new ArgumentException("--text-col is required with --dataset."),
+                TestDataset = parse.GetValue(testDataset),
+                TestFraction = parse.GetValue(testFraction),
+                SplitColumn = parse.GetValue(splitCol) ?? (bundled ? "split" : null),
+                Task = task == "regression" ? "regression" : "auto",
+                TrainTime = TimeSpan.FromSeconds(parse.GetValue(trainTime)),
+                MaxTrials = parse.GetValue(maxTrials),
+                Tuner = parse.GetValue(tuner)!,
+                Store = parse.GetValue(store),
+                Resume = parse.GetValue(resume),
+                CheckpointPath = parse.GetValue(checkpoint),
+                GlovePath = parse.GetValue(glove),
+                Candidates = parse.GetValue(candidates),
+                Seed = parse.GetValue(seed),
+                Device = DeviceOptions.Parse(parse.GetValue(device)!),
+                CancellationToken = ct,
+            };
+            return Run(o, parse.GetValue(output)!);
+        })));
+        return cmd;
+    }
+
+    private static string BundledData()
+    {
+        foreach (var dir in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
+            for (var d = new DirectoryInfo(dir); d is not null; d = d.Parent)
+            {
+                string path = Path.Combine(d.FullName, "samples", "data", "amazon_fine_foods.csv");
+                if (File.Exists(path)) return path;
+                string packed = Path.Combine(d.FullName, "data", "amazon_fine_foods.csv");
+                if (File.Exists(packed)) return packed;
+            }
+        throw new FileNotFoundException("The bundled samples/data/amazon_fine_foods.csv was not found: give --dataset.");
+    }
+
+    internal static int Run(ExperimentOptions options, string output)
+    {
+        var ml = new MLContext(seed: options.Seed);
+        var rows = new List<string[]>();
+        ExperimentResult result = null!;
+        var table = new Table().AddColumns("trial", "candidate", "status", "metric", "epochs", "seconds", "parameters");
+        void Apply(ExperimentEvent e)
+        {
+            switch (e)
+            {
+                case ExperimentEvent.TrialStarted s:
+                    rows.Add([$"{s.TrialId}", s.Candidate, "running", "", "0", "", Markup.Escape(s.Parameters.ToString())]);
+                    break;
+                case ExperimentEvent.EpochEnded ep when Row(ep.TrialId) is { } r:
+                    r[4] = $"{ep.Epoch}"; r[3] = $"{ep.Metric:F4}";
+                    break;
+                case ExperimentEvent.TrialCompleted c when Row(c.TrialId) is { } r:
+                    r[2] = "completed"; r[3] = $"{c.Metric:F4}"; r[5] = $"{c.Seconds:F1}";
+                    break;
+                case ExperimentEvent.TrialPruned p when Row(p.TrialId) is { } r:
+                    r[2] = $"pruned ({p.Why})";
+                    break;
+                case ExperimentEvent.TrialFailed f when Row(f.TrialId) is { } r:
+                    r[2] = "[red]failed[/]"; r[6] = Markup.Escape(f.Error);
+                    break;
+                case ExperimentEvent.NewBest b when Row(b.TrialId) is { } r:
+                    r[2] = "[green]best[/]";
+                    break;
+            }
+        }
+        string[]? Row(int id) => rows.LastOrDefault(r => r[0] == $"{id}");
+
+        if (AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            AnsiConsole.Live(table).Start(ctx =>
+            {
+                var events = new InlineProgress<ExperimentEvent>(e =>
+                {
+                    Apply(e);
+                    table.Rows.Clear();
+                    foreach (var r in rows.TakeLast(25)) table.AddRow(r);
+                    ctx.Refresh();
+                });
+                result = TextExperiment.Run(ml, WithEvents(options, events), output);
+            });
+        }
+        else
+        {
+            var events = new InlineProgress<ExperimentEvent>(e =>
+            {
+                Apply(e);
+                if (e is not ExperimentEvent.EpochEnded) AnsiConsole.MarkupLine(Markup.Escape(Describe(e)));
+            });
+            result = TextExperiment.Run(ml, WithEvents(options, events), output);
+        }
+        ExperimentOutputs.Write(ml, result, output, $"mlnet-llm experiment on {Path.GetFileName(options.Dataset)}");
+        var m = result.TestMetrics;
+        AnsiConsole.MarkupLineInterpolated($"best: [green]{result.BestTrial.Parameters.GetString(TextExperiment.CandidateKey)}[/] (trial {result.BestTrial.Id}, validation {result.MetricName} {result.BestTrial.Metric:F4}); test: {(m.Accuracy is { } a ? $"accuracy {a:F4}, macro-F1 {m.MacroF1:F4}" : $"R² {m.RSquared:F4}, MAE {m.Mae:F4}")}");
+        AnsiConsole.MarkupLineInterpolated($"wrote {output}/model.zip, metrics.json, trials.csv, report.html ({result.Trials.Count} trials in {result.TotalSeconds:F0} s)");
+        return 0;
+    }
+
+    private static ExperimentOptions WithEvents(ExperimentOptions o, IProgress<ExperimentEvent> events) => new()
+    {
+        Dataset = o.Dataset, LabelColumn = o.LabelColumn, TextColumns = o.TextColumns, TestDataset = o.TestDataset, SplitColumn = o.SplitColumn,
+        TestFraction = o.TestFraction, ValidationFraction = o.ValidationFraction, Task = o.Task, MaxClasses = o.MaxClasses, TrainTime = o.TrainTime,
+        MaxTrials = o.MaxTrials, Tuner = o.Tuner, Store = o.Store, ExperimentName = o.ExperimentName, Resume = o.Resume, CheckpointPath = o.CheckpointPath,
+        GlovePath = o.GlovePath, Candidates = o.Candidates, Pruning = o.Pruning, Seed = o.Seed, Device = o.Device, CancellationToken = o.CancellationToken,
+        Events = events,
+    };
+
+    private static string Describe(ExperimentEvent e) => e switch
+    {
+        ExperimentEvent.TrialStarted s => $"trial {s.TrialId} {s.Candidate}: {s.Parameters}",
+        ExperimentEvent.TrialCompleted c => $"trial {c.TrialId} {c.Candidate}: completed, metric {c.Metric:F4} in {c.Seconds:F1} s",
+        ExperimentEvent.TrialPruned p => $"trial {p.TrialId} {p.Candidate}: pruned after {p.Epochs} epochs ({p.Why})",
+        ExperimentEvent.TrialFailed f => $"trial {f.TrialId} {f.Candidate}: failed: {f.Error}",
+        ExperimentEvent.NewBest b => $"trial {b.TrialId} {b.Candidate}: new best {b.Metric:F4}",
+        _ => e.ToString(),
+    };
+}
+
+public sealed class ClassificationCommand() : ExperimentCommandBase("classification", "classification", "AutoML over text classification pipelines (classical, LSTM, transformers) under a time budget.");
+
+public sealed class RegressionCommand() : ExperimentCommandBase("regression", "regression", "AutoML over text regression pipelines under a time budget.");

@@ -1,0 +1,155 @@
+using System.Text.Json;
+using Microsoft.ML;
+using MlNetLlm.AutoMl;
+using MlNetLlm.AutoMl.Experiments;
+using MlNetLlm.Estimators.Jobs;
+using MlNetLlm.Modeling.Runtime;
+using MlNetLlm.Modeling.Training;
+
+namespace MlNetLlm.Tests;
+
+/// <summary>Model Builder style experiments: candidates, tuners, pruning, failures, OOM retry, resume, outputs.</summary>
+public class ExperimentTests
+{
+    private static string TopicsCsv(Fixtures.TempDir dir, int n = 120)
+    {
+        string path = dir.File("topics.csv");
+        File.WriteAllLines(path, ["text,label", .. TextData.Topics3(n, seed: 51).Select(r => $"\"{r.Text}\",{r.Label}")]);
+        return path;
+    }
+
+    private static ExperimentOptions Options(string csv, int maxTrials, bool resume = false, IProgress<ExperimentEvent>? events = null) => new()
+    {
+        Dataset = csv, LabelColumn = "label", TextColumns = ["text"], MaxTrials = maxTrials, TrainTime = TimeSpan.FromMinutes(3),
+        Resume = resume, Seed = 2, Events = events,
+    };
+
+    /// <summary>A candidate that behaves badly on purpose, then delegates to SDCA so a model exists.</summary>
+    private sealed class ScriptedCandidate(Func<int, ParameterSet, Action<EpochReport>?, Exception?> script)
+        : Candidate("scripted", SearchSpaces.Lstm(), classical: false)
+    {
+        private readonly Candidate _inner = ClassicalCandidate.Sdca();
+        public int Calls;
+        public List<int> BatchSizes { get; } = [];
+
+        public override TrialOutcome Run(MLContext ml, TextJobData data, ParameterSet p, DeviceOptions device, Action<EpochReport>? onEpoch, CancellationToken ct)
+        {
+            int call = ++Calls;
+            BatchSizes.Add(p.GetInt(ParameterNames.BatchSize));
+            if (script(call, p, onEpoch) is { } e) throw e;
+            return _inner.Run(ml, data, SearchSpaces.SdcaMaximumEntropy().Defaults(), device, null, ct);
+        }
+    }
+
+    private sealed class Collect<T> : IProgress<T>
+    {
+        public List<T> Items { get; } = [];
+        public void Report(T value) => Items.Add(value);
+    }
+
+    [Fact]
+    public void Experiment_tries_classical_and_neural_candidates_and_writes_all_outputs()
+    {
+        using var dir = new Fixtures.TempDir();
+        var events = new Collect<ExperimentEvent>();
+        var options = new ExperimentOptions
+        {
+            Dataset = TopicsCsv(dir), LabelColumn = "label", TextColumns = ["text"], MaxTrials = 6, TrainTime = TimeSpan.FromMinutes(3), Seed = 2,
+            Candidates = ["tfidf+sdca", "tfidf+lbfgs", "lstm"], Events = events,
+        };
+        var ml = new MLContext(seed: 1);
+        string output = Path.Combine(dir.Path, "out");
+        var result = TextExperiment.Run(ml, options, output);
+        ExperimentOutputs.Write(ml, result, output, "test experiment");
+
+        Assert.Equal(6, result.Trials.Count);
+        Assert.Equal(["lstm", "tfidf+lbfgs", "tfidf+sdca"], result.Trials.Select(t => t.Parameters.GetString("Candidate")).Distinct().Order());
+        Assert.All(result.Trials, t => Assert.NotEqual(TrialStatus.Running, t.Status));
+        Assert.Contains(result.Trials, t => t.Epochs.Count > 0); // neural trials report epochs
+        Assert.All(result.Trials.Where(t => t.Status == TrialStatus.Completed), t => Assert.True(t.PeakMemoryBytes > 0));
+        Assert.Equal(result.Trials.Where(t => t.Status == TrialStatus.Completed).Max(t => t.Metric), result.BestTrial.Metric);
+        Assert.Contains(events.Items, e => e is ExperimentEvent.NewBest);
+
+        foreach (var f in new[] { "model.zip", "metrics.json", "trials.csv", "report.html", "experiment.db" })
+            Assert.True(File.Exists(Path.Combine(output, f)), f);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
+        Assert.Equal(result.BestTrial.Parameters.GetString("Candidate"), metrics.RootElement.GetProperty("candidate").GetString());
+        Assert.True(metrics.RootElement.GetProperty("test").GetProperty("accuracy").GetDouble() > 0);
+        Assert.Equal(7, File.ReadAllLines(Path.Combine(output, "trials.csv")).Length);
+        string html = File.ReadAllText(Path.Combine(output, "report.html"));
+        Assert.Contains("<svg", html);
+        Assert.Contains("Confusion matrix", html);
+        Assert.Contains("won with validation accuracy", html);
+        Assert.DoesNotContain("http://", html.Replace("http://www.w3.org/2000/svg", ""));
+
+        var loaded = new MLContext().Model.Load(Path.Combine(output, "model.zip"), out _);
+        Assert.NotNull(loaded);
+    }
+
+    [Fact]
+    public void Failing_first_trial_is_recorded_and_out_of_memory_retries_with_half_the_batch()
+    {
+        using var dir = new Fixtures.TempDir();
+        var scripted = new ScriptedCandidate((call, p, _) => call switch
+        {
+            1 => new InvalidOperationException("boom in the first trial"),
+            2 => new Exception("CUDA out of memory. Tried to allocate 2.00 GiB"),
+            _ => null,
+        });
+        var o = Options(TopicsCsv(dir), maxTrials: 3);
+        var result = TextExperiment.Run(new MLContext(1), o, Path.Combine(dir.Path, "out"), [scripted]);
+        var trials = result.Trials;
+        Assert.Equal(TrialStatus.Failed, trials[0].Status);
+        Assert.Contains("boom in the first trial", trials[0].Error);
+        Assert.Equal(TrialStatus.Completed, trials[1].Status);
+        Assert.Contains(trials[1].Retries, r => r.Contains("retried with batch size") && r.Contains("out-of-memory"));
+        Assert.Equal(scripted.BatchSizes[1] / 2, scripted.BatchSizes[2]);
+    }
+
+    [Fact]
+    public void Asha_prunes_a_trial_that_falls_behind_and_records_its_epochs()
+    {
+        using var dir = new Fixtures.TempDir();
+        // Trial 1 reports a good first epoch, trial 2 a bad one: ASHA (eta 3) stops the second at the first rung.
+        var scripted = new ScriptedCandidate((call, p, onEpoch) =>
+        {
+            onEpoch?.Invoke(new EpochReport(1, 5, 1.0, 0.5, call == 1 ? 0.9 : 0.1, "accuracy", 0.1, 1, true));
+            onEpoch?.Invoke(new EpochReport(2, 5, 1.0, 0.5, call == 1 ? 0.95 : 0.1, "accuracy", 0.1, 2, true));
+            return null;
+        });
+        var result = TextExperiment.Run(new MLContext(1), Options(TopicsCsv(dir), maxTrials: 2), Path.Combine(dir.Path, "out"), [scripted]);
+        Assert.Equal(TrialStatus.Completed, result.Trials[0].Status);
+        Assert.Equal(TrialStatus.Pruned, result.Trials[1].Status);
+        Assert.Equal(1, result.Trials[1].EpochsReached);
+    }
+
+    [Fact]
+    public void Resume_keeps_finished_trials_and_refuses_to_overwrite_without_it()
+    {
+        using var dir = new Fixtures.TempDir();
+        string csv = TopicsCsv(dir);
+        string output = Path.Combine(dir.Path, "out");
+        var first = new ExperimentOptions { Dataset = csv, LabelColumn = "label", TextColumns = ["text"], MaxTrials = 2, Candidates = ["tfidf+sdca"], Seed = 3 };
+        var r1 = TextExperiment.Run(new MLContext(1), first, output);
+        Assert.Equal(2, r1.Trials.Count);
+
+        var again = Assert.Throws<InvalidOperationException>(() => TextExperiment.Run(new MLContext(1), first, output));
+        Assert.Contains("--resume", again.Message);
+
+        var resumed = new ExperimentOptions { Dataset = csv, LabelColumn = "label", TextColumns = ["text"], MaxTrials = 2, Candidates = ["tfidf+sdca"], Seed = 3, Resume = true };
+        var r2 = TextExperiment.Run(new MLContext(1), resumed, output);
+        Assert.Equal(4, r2.Trials.Count);
+        Assert.Equal(r1.Trials.Select(t => (t.Id, t.Metric)), r2.Trials.Take(2).Select(t => (t.Id, t.Metric)));
+        // The resumed tuner continued: it did not propose the two points it had already tried.
+        Assert.Equal(4, r2.Trials.Select(t => t.Parameters.Key).Distinct().Count());
+    }
+
+    [Fact]
+    public void Unknown_candidate_and_tuner_are_named()
+    {
+        using var dir = new Fixtures.TempDir();
+        var bad = new ExperimentOptions { Dataset = TopicsCsv(dir), LabelColumn = "label", TextColumns = ["text"], Candidates = ["gpt"] };
+        Assert.Contains("gpt", Assert.Throws<ArgumentException>(() => TextExperiment.Run(new MLContext(), bad, dir.File("o"))).Message);
+        Assert.Contains("--tuner 'hyperband'", Assert.Throws<ArgumentException>(() => TextExperiment.CreateTuner("hyperband", SearchSpaces.Lstm(), 1)).Message);
+    }
+}
