@@ -73,6 +73,12 @@ public sealed class TextTrainerEstimator : IEstimator<TextPredictionTransformer>
         }
 
         var device = _options.Device.Resolve();
+        lock (TrainingLoop.RandomStateLock)
+            return FitSeeded(train, validation, labelInfo, device);
+    }
+
+    private TextPredictionTransformer FitSeeded(List<Row> train, List<Row>? validation, LabelInfo labelInfo, TorchSharp.torch.Device device)
+    {
         TorchSharp.torch.manual_seed(_options.Seed); // the initial weights come from the seed too
         var built = TextModelFactory.Build(_options, _task, labelInfo.Outputs, TextColumns, train.Select(r => r.Texts[0]).Concat(train.Where(r => r.Texts.Length > 1).Select(r => r.Texts[1])));
         try

@@ -18,6 +18,12 @@ public sealed record TrainingExample(EncodedText Input, float Target);
 /// </summary>
 public static class TrainingLoop
 {
+    /// <summary>
+    /// libtorch has one global random generator (weight init, dropout). Seeded work holds this lock from seeding to the
+    /// end of training, so two fits in one process do not draw from each other's sequence.
+    /// </summary>
+    public static readonly object RandomStateLock = new();
+
     public static TrainingResult Train(
         TextHeadModel model, TaskKind task,
         IReadOnlyList<TrainingExample> train, IReadOnlyList<TrainingExample>? validation,
