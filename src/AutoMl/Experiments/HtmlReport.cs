@@ -147,6 +147,9 @@ public static class HtmlReport
         {
             var pts = string.Join(" ", s.Points.Select(p => $"{F(L + (p.X - x0) / (x1 - x0) * (W - L - R))},{F(H - B - (p.Y - y0) / (y1 - y0) * (H - T - B))}"));
             body.Append($"<polyline points=\"{pts}\" fill=\"none\" stroke=\"{s.Color}\" stroke-width=\"2\"><title>{E(s.Name)}</title></polyline>");
+            // Markers too, so one-epoch trials still show.
+            foreach (var p in s.Points)
+                body.Append($"<circle cx=\"{F(L + (p.X - x0) / (x1 - x0) * (W - L - R))}\" cy=\"{F(H - B - (p.Y - y0) / (y1 - y0) * (H - T - B))}\" r=\"3\" fill=\"{s.Color}\"/>");
         }
         int i = 0;
         foreach (var s in series)

@@ -140,6 +140,7 @@ public static class TextExperiment
         string worker = $"{Environment.MachineName}-{Environment.ProcessId}";
         var rng = new Random(o.Seed);
         var exhausted = new HashSet<string>();
+        var secondsUsed = store.ListTrials(o.ExperimentName).GroupBy(t => t.Parameters.GetString(CandidateKey)).ToDictionary(g => g.Key, g => g.Sum(t => t.DurationSeconds ?? 0));
         var deadline = DateTime.UtcNow + o.TrainTime;
         int started = 0;
         var firstRound = new Queue<Candidate>(candidates.Where(c => !store.ListTrials(o.ExperimentName).Any(t => t.Parameters.GetString(CandidateKey) == c.Name)));
@@ -155,7 +156,7 @@ public static class TextExperiment
             }
             else
             {
-                candidate = firstRound.Count > 0 ? firstRound.Dequeue() : Choose(candidates, tuners, exhausted, rng);
+                candidate = firstRound.Count > 0 ? firstRound.Dequeue() : Choose(candidates, tuners, exhausted, secondsUsed, rng);
                 if (candidate is null) break; // every tuner has run out of points
                 var p = tuners[candidate.Name].Propose();
                 if (p is null) { exhausted.Add(candidate.Name); continue; }
@@ -166,6 +167,7 @@ public static class TextExperiment
             started++;
             var outcome = RunTrial(ml, o, search, store, trial, candidate, pruners[candidate.Name], deadline);
             var record = store.GetTrial(trial.Id)!;
+            secondsUsed[candidate.Name] = secondsUsed.GetValueOrDefault(candidate.Name) + (record.DurationSeconds ?? 0);
             tuners[candidate.Name].Report(record.ToResult() with { Parameters = Strip(record.Parameters) });
             if (outcome is not null)
             {
@@ -204,12 +206,16 @@ public static class TextExperiment
 
     private static ParameterSet Strip(ParameterSet p) => new(p.Where(kv => kv.Key != CandidateKey));
 
-    /// <summary>After every candidate ran once: mostly the candidate with the best result so far, sometimes another (seeded).</summary>
-    private static Candidate? Choose(IReadOnlyList<Candidate> candidates, Dictionary<string, ITuner> tuners, HashSet<string> exhausted, Random rng)
+    /// <summary>
+    /// After every candidate ran once: half the time the candidate with the best result so far (exploit), half the time
+    /// the one that has used the least compute (so slow neural candidates still get budget next to cheap baselines).
+    /// </summary>
+    private static Candidate? Choose(IReadOnlyList<Candidate> candidates, Dictionary<string, ITuner> tuners, HashSet<string> exhausted,
+        Dictionary<string, double> secondsUsed, Random rng)
     {
         var open = candidates.Where(c => !exhausted.Contains(c.Name)).ToList();
         if (open.Count == 0) return null;
-        if (rng.NextDouble() < 0.25) return open[rng.Next(open.Count)];
+        if (rng.NextDouble() < 0.5) return open.OrderBy(c => secondsUsed.GetValueOrDefault(c.Name)).First();
         return open.OrderByDescending(c => tuners[c.Name].Best?.Metric ?? double.NegativeInfinity).First();
     }
 

@@ -57,7 +57,7 @@ public abstract class ExperimentCommandBase(string name, string task, string des
                 Resume = parse.GetValue(resume),
                 CheckpointPath = parse.GetValue(checkpoint),
                 GlovePath = parse.GetValue(glove),
-                Candidates = parse.GetValue(candidates),
+                Candidates = parse.GetValue(candidates) is { Length: > 0 } names ? names : null,
                 Seed = parse.GetValue(seed),
                 Device = DeviceOptions.Parse(parse.GetValue(device)!),
                 CancellationToken = ct,
