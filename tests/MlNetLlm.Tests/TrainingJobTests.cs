@@ -121,6 +121,18 @@ public class TrainingJobTests
     }
 
     [Fact]
+    public void Word_vector_baseline_uses_ml_net_apply_word_embedding_with_the_glove_file()
+    {
+        using var dir = new Fixtures.TempDir();
+        string csv = WriteCsv(dir, "topics.csv", ["text,label", .. TextData.Topics3(90, seed: 26).Select(r => $"{Quote(r.Text)},{r.Label}")]);
+        string glove = Path.Combine(Fixtures.Root, "glove", "topics-glove-100d.txt");
+        var result = TextTrainingJob.Run(new MLContext(1), new TextJobOptions { Dataset = csv, LabelColumn = "label", TextColumns = ["text"], Encoder = "wordvec", GlovePath = glove });
+        Assert.True(result.Metrics.Accuracy > 0.8, $"accuracy {result.Metrics.Accuracy}");
+        var missing = Assert.Throws<ArgumentException>(() => TextTrainingJob.Run(new MLContext(1), new TextJobOptions { Dataset = csv, LabelColumn = "label", TextColumns = ["text"], Encoder = "wordvec" }));
+        Assert.Contains("--glove", missing.Message);
+    }
+
+    [Fact]
     public void Glove_file_with_ragged_lines_names_the_line()
     {
         using var dir = new Fixtures.TempDir();

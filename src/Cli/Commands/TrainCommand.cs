@@ -20,7 +20,7 @@ public sealed class TrainCommand : ICliCommand
         var testDataset = new Option<string?>("--test-dataset") { Description = "Test CSV; otherwise --test-fraction of the data is held out." };
         var splitCol = new Option<string?>("--split-col") { Description = "Column whose value 'test' marks test rows (a given split)." };
         var testFraction = new Option<double>("--test-fraction") { Description = "Hold-out fraction (stratified for classification).", DefaultValueFactory = _ => 0.2 };
-        var encoder = new Option<string>("--encoder") { Description = "lstm | transformer | tfidf | checkpoint:DIR", DefaultValueFactory = _ => "lstm" };
+        var encoder = new Option<string>("--encoder") { Description = "lstm | transformer | tfidf | wordvec (needs --glove) | checkpoint:DIR", DefaultValueFactory = _ => "lstm" };
         var task = new Option<string>("--task") { Description = "auto | multiclass | binary | regression", DefaultValueFactory = _ => "auto" };
         var positive = new Option<string?>("--positive-class") { Description = "Binary: the class that is 'true' (default: the second in ordinal order)." };
         var maxClasses = new Option<int?>("--max-classes") { Description = "Keep only the N most frequent classes." };
@@ -128,6 +128,7 @@ public static class CliJson
     public static readonly JsonSerializerOptions Options = new()
     {
         WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // "tfidf+sdca", not "tfidf\u002Bsdca"
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
         Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
