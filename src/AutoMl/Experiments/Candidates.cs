@@ -88,15 +88,21 @@ public sealed class ClassicalCandidate : Candidate
                     _ => ml.Regression.Trainers.LbfgsPoissonRegression(l1Regularization: w1, l2Regularization: w2),
                 };
             default:
-                int leaves = p.GetInt(ParameterNames.NumberOfLeaves), iterations = p.GetInt(ParameterNames.NumberOfIterations), minLeaf = p.GetInt(ParameterNames.MinimumExampleCountPerLeaf);
-                double lr = p.GetDouble(ParameterNames.LearningRate);
-                return task switch
-                {
-                    TaskKind.Multiclass => ml.MulticlassClassification.Trainers.LightGbm(numberOfLeaves: leaves, minimumExampleCountPerLeaf: minLeaf, learningRate: lr, numberOfIterations: iterations),
-                    TaskKind.Binary => ml.BinaryClassification.Trainers.LightGbm(numberOfLeaves: leaves, minimumExampleCountPerLeaf: minLeaf, learningRate: lr, numberOfIterations: iterations),
-                    _ => ml.Regression.Trainers.LightGbm(numberOfLeaves: leaves, minimumExampleCountPerLeaf: minLeaf, learningRate: lr, numberOfIterations: iterations),
-                };
+                return LightGbmTrainer(ml, task, p);
         }
+    }
+
+    /// <summary>LightGbm for the task with the LightGbm search space's parameters (shared with embeddings+lightgbm).</summary>
+    internal static IEstimator<ITransformer> LightGbmTrainer(MLContext ml, TaskKind task, ParameterSet p)
+    {
+        int leaves = p.GetInt(ParameterNames.NumberOfLeaves), iterations = p.GetInt(ParameterNames.NumberOfIterations), minLeaf = p.GetInt(ParameterNames.MinimumExampleCountPerLeaf);
+        double lr = p.GetDouble(ParameterNames.LearningRate);
+        return task switch
+        {
+            TaskKind.Multiclass => ml.MulticlassClassification.Trainers.LightGbm(numberOfLeaves: leaves, minimumExampleCountPerLeaf: minLeaf, learningRate: lr, numberOfIterations: iterations),
+            TaskKind.Binary => ml.BinaryClassification.Trainers.LightGbm(numberOfLeaves: leaves, minimumExampleCountPerLeaf: minLeaf, learningRate: lr, numberOfIterations: iterations),
+            _ => ml.Regression.Trainers.LightGbm(numberOfLeaves: leaves, minimumExampleCountPerLeaf: minLeaf, learningRate: lr, numberOfIterations: iterations),
+        };
     }
 }
 
@@ -107,14 +113,7 @@ public sealed class EmbeddingLightGbmCandidate(string checkpoint) : Candidate("e
     {
         ct.ThrowIfCancellationRequested();
         if (data.TextColumns.Length != 1) throw new NotSupportedException("embeddings+lightgbm takes one text column.");
-        int leaves = p.GetInt(ParameterNames.NumberOfLeaves), iterations = p.GetInt(ParameterNames.NumberOfIterations), minLeaf = p.GetInt(ParameterNames.MinimumExampleCountPerLeaf);
-        double lr = p.GetDouble(ParameterNames.LearningRate);
-        IEstimator<ITransformer> trainer = data.Task switch
-        {
-            TaskKind.Multiclass => ml.MulticlassClassification.Trainers.LightGbm(numberOfLeaves: leaves, minimumExampleCountPerLeaf: minLeaf, learningRate: lr, numberOfIterations: iterations),
-            TaskKind.Binary => ml.BinaryClassification.Trainers.LightGbm(numberOfLeaves: leaves, minimumExampleCountPerLeaf: minLeaf, learningRate: lr, numberOfIterations: iterations),
-            _ => ml.Regression.Trainers.LightGbm(numberOfLeaves: leaves, minimumExampleCountPerLeaf: minLeaf, learningRate: lr, numberOfIterations: iterations),
-        };
+        var trainer = ClassicalCandidate.LightGbmTrainer(ml, data.Task, p);
         var pipeline = ml.Transforms.Text.TextEmbedding(new TextEmbeddingOptions { InputColumnName = data.TextColumns[0], OutputColumnName = "Features", CheckpointPath = checkpoint, Device = device, MaxLength = 128 })
             .Append(ml.Transforms.NormalizeMinMax("Features")).AppendCacheCheckpoint(ml).Append(trainer);
         ITransformer model = pipeline.Fit(data.TrainView(ml));
