@@ -17,6 +17,8 @@ if (args.Length > 0 && args[0] == "text")
     return TextClassificationBench.Run(args[1..]);
 if (args.Length > 0 && args[0] == "embed")
     return EmbeddingBench.Run(args[1..]);
+if (args.Length > 0 && args[0] == "tuners")
+    return TunerBench.Run(args[1..]);
 
 var opt = BenchOptions.Parse(args);
 Console.WriteLine($"# Encoder inference: batch {opt.Batch}, sequence {opt.Seq}, {opt.Threads} threads, {opt.Iters} timed iterations after {opt.Warmup} warm-up");
