@@ -56,12 +56,7 @@ public sealed class ClassicalCandidate : Candidate
     public override TrialOutcome Run(MLContext ml, TextJobData data, ParameterSet p, DeviceOptions device, Action<EpochReport>? onEpoch, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        var text = data.TextColumns;
-        IEstimator<ITransformer> featurize = text.Length == 1
-            ? ml.Transforms.Text.FeaturizeText("Features", text[0])
-            : ml.Transforms.Text.FeaturizeText("F0", text[0]).Append(ml.Transforms.Text.FeaturizeText("F1", text[1])).Append(ml.Transforms.Concatenate("Features", "F0", "F1"));
-        featurize = featurize.AppendCacheCheckpoint(ml);
-        var pipeline = featurize.Append(Trainer(ml, data.Task, p));
+        var pipeline = TextTrainingJob.TfIdfFeatures(ml, data.TextColumns).Append(Trainer(ml, data.Task, p));
         ITransformer model = pipeline.Fit(data.TrainView(ml));
         model = TextTrainingJob.WithLabelNames(ml, data, model, data.TrainView(ml));
         return new TrialOutcome(model, Metric(ml, data, model.Transform(data.TestView(ml))), null);

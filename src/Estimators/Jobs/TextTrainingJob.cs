@@ -78,14 +78,7 @@ public static class TextTrainingJob
         string[] text = [.. o.TextColumns];
         if (o.Encoder == "tfidf")
         {
-            // The classical ML.NET baseline: one FeaturizeText per text column, concatenated.
-            var featurize = text.Length == 1
-                ? ml.Transforms.Text.FeaturizeText("Features", text[0])
-                : (IEstimator<ITransformer>)ml.Transforms.Text.FeaturizeText("Features0", text[0])
-                    .Append(ml.Transforms.Text.FeaturizeText("Features1", text[1]))
-                    .Append(ml.Transforms.Concatenate("Features", "Features0", "Features1"));
-            // SDCA passes over the data many times: cache the featurized rows instead of re-featurizing each pass.
-            featurize = featurize.AppendCacheCheckpoint(ml);
+            var featurize = TfIdfFeatures(ml, text);
             IEstimator<ITransformer> pipeline = d.Task switch
             {
                 TaskKind.Multiclass => featurize.Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy()),
@@ -126,6 +119,20 @@ public static class TextTrainingJob
         };
         var fitted = estimator.Fit(train);
         return (WithLabelNames(ml, d, fitted, train), fitted.Training?.Epochs);
+    }
+
+    /// <summary>
+    /// The classical ML.NET text features: one FeaturizeText per text column, concatenated into "Features", cached
+    /// (SDCA and L-BFGS pass over the data many times; re-featurizing each pass made SDCA ten times slower).
+    /// </summary>
+    public static IEstimator<ITransformer> TfIdfFeatures(MLContext ml, IReadOnlyList<string> textColumns)
+    {
+        IEstimator<ITransformer> featurize = textColumns.Count == 1
+            ? ml.Transforms.Text.FeaturizeText("Features", textColumns[0])
+            : ml.Transforms.Text.FeaturizeText("Features0", textColumns[0])
+                .Append(ml.Transforms.Text.FeaturizeText("Features1", textColumns[1]))
+                .Append(ml.Transforms.Concatenate("Features", "Features0", "Features1"));
+        return featurize.AppendCacheCheckpoint(ml);
     }
 
     /// <summary>
