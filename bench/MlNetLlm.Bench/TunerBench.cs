@@ -3,11 +3,17 @@ using Microsoft.ML;
 using MlNetLlm.AutoMl;
 using MlNetLlm.AutoMl.Experiments;
 using MlNetLlm.Modeling.Runtime;
+using MlNetLlm.Estimators;
 
 /// <summary>
 /// CFO vs random vs grid at equal time budgets on Amazon Fine Foods (given split), one neural candidate, several seeds:
 /// best validation accuracy, the test accuracy of that model, and the compute (trial seconds) spent until the best trial.
-///   dotnet run -c Release --project bench/MlNetLlm.Bench -- tuners [--candidate lstm|transformer] [--budget 60] [--seeds 1,2,3] [--tuners cfo,random,grid]
+///   dotnet run -c Release --project bench/MlNetLlm.Bench -- tuners [--candidate lstm|transformer] [--budget 60] [--seeds 1,2,3]
+///       [--tuners cfo,random,grid] [--space sweep|full] [--threads 2]
+/// --space sweep (default) tunes what the issue names, learning rate (3 grid steps), batch size {32, 64} and epochs 1-3,
+/// with the rest at the trainer's defaults and max length 64: an 18-point grid that grid search can finish, so the
+/// table can say whether CFO gets within 0.5 point of grid's best with at most 30% of grid's compute.
+/// --space full uses the candidate's default search space (src/AutoMl/SearchSpace/SearchSpaces.cs).
 /// </summary>
 static class TunerBench
 {
@@ -17,6 +23,8 @@ static class TunerBench
         int budget = 60;
         int[] seeds = [1, 2, 3];
         string[] tuners = ["cfo", "random", "grid"];
+        string spaceName = "sweep";
+        int threads = 2;
         for (int i = 0; i < args.Length; i += 2)
         {
             string v = args[i + 1];
@@ -26,11 +34,14 @@ static class TunerBench
                 case "--budget": budget = int.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--seeds": seeds = v.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray(); break;
                 case "--tuners": tuners = v.Split(','); break;
+                case "--space": spaceName = v is "sweep" or "full" ? v : throw new ArgumentException("--space is sweep or full."); break;
+                case "--threads": threads = int.Parse(v, CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}'.");
             }
         }
         string root = new BenchOptions().RepoRoot;
-        Console.WriteLine($"# tuners on amazon_fine_foods, candidate {candidate}, {budget} s per experiment, seeds {string.Join(",", seeds)}, 2 threads, {DateTime.UtcNow:yyyy-MM-dd}");
+        var candidates = spaceName == "full" ? null : new[] { SweepCandidate(candidate) };
+        Console.WriteLine($"# tuners on amazon_fine_foods, candidate {candidate}, space {spaceName}, {budget} s per experiment, seeds {string.Join(",", seeds)}, {threads} threads, {DateTime.UtcNow:yyyy-MM-dd}");
         var rows = new List<(string Tuner, int Seed, int Trials, double Val, double Test, double ToBest, double Total)>();
         foreach (var tuner in tuners)
             foreach (var seed in seeds)
@@ -42,9 +53,9 @@ static class TunerBench
                     result = TextExperiment.Run(new MLContext(seed), new ExperimentOptions
                 {
                     Dataset = Path.Combine(root, "samples", "data", "amazon_fine_foods.csv"), LabelColumn = "score", TextColumns = ["review"],
-                    SplitColumn = "split", TrainTime = TimeSpan.FromSeconds(budget), Tuner = tuner, Candidates = [candidate], Seed = seed,
-                    Device = new DeviceOptions { Threads = 2 },
-                }, output);
+                    SplitColumn = "split", GridStepsPerDimension = spaceName == "sweep" ? 3 : 5, TrainTime = TimeSpan.FromSeconds(budget), Tuner = tuner, Candidates = [candidate], Seed = seed,
+                    Device = new DeviceOptions { Threads = threads },
+                }, output, candidates);
                 }
                 catch (InvalidOperationException e) when (e.Message.StartsWith("No trial completed", StringComparison.Ordinal))
                 {
@@ -66,7 +77,39 @@ static class TunerBench
         foreach (var g in rows.GroupBy(r => r.Tuner))
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {g.Key} | {g.Count(r => r.Trials > 0)}/{g.Count()} | {g.Average(r => r.Trials):F1} | {Mean(g, r => r.Val):F4} | {Mean(g, r => r.Test):F4} | {Mean(g, r => r.ToBest):F0} | {g.Average(r => r.Total):F0} |"));
+        var grid = rows.Where(r => r.Tuner == "grid" && r.Trials > 0).ToList();
+        if (grid.Count > 0)
+        {
+            double gridBest = grid.Max(r => r.Test), gridCompute = grid.Average(r => r.Total);
+            Console.WriteLine();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Target: within 0.5 point of grid's best test accuracy ({gridBest:F4}) with at most 30% of grid's compute ({gridCompute:F0} trial seconds per run)."));
+            foreach (var g in rows.Where(r => r.Tuner != "grid").GroupBy(r => r.Tuner))
+            {
+                double test = Mean(g, r => r.Test), toBest = Mean(g, r => r.ToBest);
+                bool close = gridBest - test <= 0.005, cheap = toBest <= 0.3 * gridCompute;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{g.Key}: mean test {test:F4} ({100 * (test - gridBest):+0.0;-0.0} points vs grid's best), mean compute to its best {toBest:F0} s = {100 * toBest / gridCompute:F0}% of grid's: {(close && cheap ? "meets" : "misses")} the target"));
+            }
+        }
         return 0;
+    }
+
+    /// <summary>The candidate over learning rate, batch size and epochs only (see the class comment).</summary>
+    private static Candidate SweepCandidate(string name)
+    {
+        var (encoder, lo, hi, lr) = name switch
+        {
+            "lstm" => (TextEncoderKind.Lstm, 3e-4, 3e-2, 3e-3),
+            "transformer" => (TextEncoderKind.Transformer, 3e-4, 3e-3, 1e-3),
+            _ => throw new ArgumentException($"--candidate is lstm or transformer (got '{name}')."),
+        };
+        var space = new SearchSpace()
+            .AddFloat(ParameterNames.LearningRate, lo, hi, log: true, defaultValue: lr, lowCost: lr)
+            .AddChoice(ParameterNames.BatchSize, [32, 64], defaultValue: 32, lowCost: 64)
+            .AddInt(ParameterNames.Epochs, 1, 3, defaultValue: 2, lowCost: 1)
+            .AddChoice(ParameterNames.MaxLength, [64], defaultValue: 64);
+        return new NeuralCandidate(name, space, encoder);
     }
 
     // Means over the seeds that completed a trial.

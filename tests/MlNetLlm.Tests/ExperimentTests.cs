@@ -39,6 +39,9 @@ public class ExperimentTests
             if (script(call, p, onEpoch) is { } e) throw e;
             return _inner.Run(ml, data, SearchSpaces.SdcaMaximumEntropy().Defaults(), device, null, ct);
         }
+
+        protected override FittedPipeline Fit(MLContext ml, TextJobData data, IDataView? validation, ParameterSet p, DeviceOptions device,
+            Action<EpochReport>? onEpoch, CancellationToken ct) => new(_inner.Refit(ml, data, SearchSpaces.SdcaMaximumEntropy().Defaults(), device, ct));
     }
 
     private sealed class Collect<T> : IProgress<T>
@@ -142,6 +145,37 @@ public class ExperimentTests
         Assert.Equal(r1.Trials.Select(t => (t.Id, t.Metric)), r2.Trials.Take(2).Select(t => (t.Id, t.Metric)));
         // The resumed tuner continued: it did not propose the two points it had already tried.
         Assert.Equal(4, r2.Trials.Select(t => t.Parameters.Key).Distinct().Count());
+    }
+
+    [Fact]
+    public void Refit_fits_the_best_pipeline_again_on_train_plus_validation_rows()
+    {
+        using var dir = new Fixtures.TempDir();
+        string output = Path.Combine(dir.Path, "out");
+        var o = Options(TopicsCsv(dir), maxTrials: 2) with { Candidates = ["lstm"], Refit = true };
+        var ml = new MLContext(seed: 1);
+        var result = TextExperiment.Run(ml, o, output);
+        ExperimentOutputs.Write(ml, result, output, "refit");
+
+        var refit = Assert.IsType<RefitSummary>(result.Refit);
+        Assert.Equal(96, refit.Rows); // 120 rows, 20% test: all 96 training rows, not the ~77 the trials were fitted on
+        Assert.Equal(96, result.TestMetrics.Rows);
+        Assert.InRange(refit.TestMetricsBeforeRefit.Rows, 70, 85); // the fit rows (stratified 80% of 96)
+        Assert.True(refit.Seconds > 0);
+
+        // A new model, not the trial's: its scores on the test rows differ from the saved best trial's.
+        var trialModel = ml.Model.Load(Path.Combine(output, "best-trial-model.zip"), out _);
+        var refitModel = ml.Model.Load(Path.Combine(output, "model.zip"), out _);
+        var test = result.Data.TestView(ml);
+        var before = Program.ScoredColumns(trialModel.Transform(test))["Score"];
+        var after = Program.ScoredColumns(refitModel.Transform(test))["Score"];
+        Assert.Equal(before.Count, after.Count);
+        Assert.NotEqual(before.SelectMany(v => v), after.SelectMany(v => v));
+
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
+        Assert.Equal(96, metrics.RootElement.GetProperty("refit").GetProperty("rows").GetInt32());
+        Assert.True(metrics.RootElement.GetProperty("refit").GetProperty("testBeforeRefit").TryGetProperty("accuracy", out _));
+        Assert.Contains("fitted again on all 96 training rows", File.ReadAllText(Path.Combine(output, "report.html")));
     }
 
     [Fact]

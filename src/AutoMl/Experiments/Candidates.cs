@@ -28,8 +28,29 @@ public abstract class Candidate(string name, SearchSpace space, bool classical)
     /// <summary>Classical ML.NET pipelines (the baselines the summary compares against).</summary>
     public bool IsClassical { get; } = classical;
 
+    /// <summary>
+    /// Fits the pipeline on <paramref name="data"/>'s training rows. Neural candidates report each epoch's metric on
+    /// <paramref name="validation"/> (and early-stop on it); with no validation they run their epochs blind.
+    /// </summary>
+    protected abstract FittedPipeline Fit(MLContext ml, TextJobData data, IDataView? validation, ParameterSet p, DeviceOptions device,
+        Action<EpochReport>? onEpoch, CancellationToken ct);
+
+    /// <summary>One trial: fits on the training rows and scores the validation rows (<paramref name="data"/>'s test rows).</summary>
     /// <param name="onEpoch">Called after each epoch with (epoch, validation metric); may throw <see cref="TrialPrunedException"/>.</param>
-    public abstract TrialOutcome Run(MLContext ml, TextJobData data, ParameterSet p, DeviceOptions device, Action<EpochReport>? onEpoch, CancellationToken ct);
+    public virtual TrialOutcome Run(MLContext ml, TextJobData data, ParameterSet p, DeviceOptions device, Action<EpochReport>? onEpoch, CancellationToken ct)
+    {
+        var validation = data.TestView(ml);
+        var fitted = Fit(ml, data, validation, p, device, onEpoch, ct);
+        return new TrialOutcome(fitted.Model, Metric(ml, data, fitted.Model.Transform(validation)), fitted.Epochs);
+    }
+
+    /// <summary>Fits the chosen parameters again on all of <paramref name="data"/>'s training rows (train + validation),
+    /// with no held-out rows: the caller fixes the epochs (see <see cref="TextExperiment"/>).</summary>
+    public virtual ITransformer Refit(MLContext ml, TextJobData data, ParameterSet p, DeviceOptions device, CancellationToken ct) =>
+        Fit(ml, data, null, p, device, null, ct).Model;
+
+    /// <summary>A fitted pipeline (input: the text columns) and, for neural candidates, its epoch reports.</summary>
+    protected sealed record FittedPipeline(ITransformer Model, IReadOnlyList<EpochReport>? Epochs = null);
 
     /// <summary>Validation metric: accuracy for classification, R² for regression (higher is better).</summary>
     public static double Metric(MLContext ml, TextJobData data, IDataView scored) => data.Task switch
@@ -53,13 +74,13 @@ public sealed class ClassicalCandidate : Candidate
     public static ClassicalCandidate Lbfgs() => new("tfidf+lbfgs", SearchSpaces.LbfgsMaximumEntropy(), "lbfgs");
     public static ClassicalCandidate LightGbm() => new("tfidf+lightgbm", SearchSpaces.LightGbm(), "lightgbm");
 
-    public override TrialOutcome Run(MLContext ml, TextJobData data, ParameterSet p, DeviceOptions device, Action<EpochReport>? onEpoch, CancellationToken ct)
+    protected override FittedPipeline Fit(MLContext ml, TextJobData data, IDataView? validation, ParameterSet p, DeviceOptions device,
+        Action<EpochReport>? onEpoch, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
         var pipeline = TextTrainingJob.TfIdfFeatures(ml, data.TextColumns).Append(Trainer(ml, data.Task, p));
-        ITransformer model = pipeline.Fit(data.TrainView(ml));
-        model = TextTrainingJob.WithLabelNames(ml, data, model, data.TrainView(ml));
-        return new TrialOutcome(model, Metric(ml, data, model.Transform(data.TestView(ml))), null);
+        var train = data.TrainView(ml);
+        return new FittedPipeline(TextTrainingJob.WithLabelNames(ml, data, pipeline.Fit(train), train));
     }
 
     private IEstimator<ITransformer> Trainer(MLContext ml, TaskKind task, ParameterSet p)
@@ -104,16 +125,16 @@ public sealed class ClassicalCandidate : Candidate
 /// <summary>A checkpoint's mean-pooled embeddings + LightGbm.</summary>
 public sealed class EmbeddingLightGbmCandidate(string checkpoint) : Candidate("embeddings+lightgbm", SearchSpaces.LightGbm(), classical: false)
 {
-    public override TrialOutcome Run(MLContext ml, TextJobData data, ParameterSet p, DeviceOptions device, Action<EpochReport>? onEpoch, CancellationToken ct)
+    protected override FittedPipeline Fit(MLContext ml, TextJobData data, IDataView? validation, ParameterSet p, DeviceOptions device,
+        Action<EpochReport>? onEpoch, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
         if (data.TextColumns.Length != 1) throw new NotSupportedException("embeddings+lightgbm takes one text column.");
         var trainer = ClassicalCandidate.LightGbmTrainer(ml, data.Task, p);
         var pipeline = ml.Transforms.Text.TextEmbedding(new TextEmbeddingOptions { InputColumnName = data.TextColumns[0], OutputColumnName = "Features", CheckpointPath = checkpoint, Device = device, MaxLength = 128 })
             .Append(ml.Transforms.NormalizeMinMax("Features")).AppendCacheCheckpoint(ml).Append(trainer);
-        ITransformer model = pipeline.Fit(data.TrainView(ml));
-        model = TextTrainingJob.WithLabelNames(ml, data, model, data.TrainView(ml));
-        return new TrialOutcome(model, Metric(ml, data, model.Transform(data.TestView(ml))), null);
+        var train = data.TrainView(ml);
+        return new FittedPipeline(TextTrainingJob.WithLabelNames(ml, data, pipeline.Fit(train), train));
     }
 }
 
@@ -125,7 +146,8 @@ public sealed class NeuralCandidate(string name, SearchSpace space, TextEncoderK
     public static NeuralCandidate Transformer() => new("transformer", SearchSpaces.FromScratch(), TextEncoderKind.Transformer);
     public static NeuralCandidate FineTune(string checkpoint) => new("fine-tune", SearchSpaces.TransformerFineTune(), TextEncoderKind.Checkpoint, checkpoint);
 
-    public override TrialOutcome Run(MLContext ml, TextJobData data, ParameterSet p, DeviceOptions device, Action<EpochReport>? onEpoch, CancellationToken ct)
+    protected override FittedPipeline Fit(MLContext ml, TextJobData data, IDataView? validation, ParameterSet p, DeviceOptions device,
+        Action<EpochReport>? onEpoch, CancellationToken ct)
     {
         var o = new TextTrainerOptions
         {
@@ -137,12 +159,12 @@ public sealed class NeuralCandidate(string name, SearchSpace space, TextEncoderK
             LearningRate = p.GetDouble(ParameterNames.LearningRate),
             BatchSize = p.GetInt(ParameterNames.BatchSize),
             Epochs = p.GetInt(ParameterNames.Epochs),
-            MaxLength = p.GetInt(ParameterNames.MaxLength),
             Device = device,
-            ValidationSet = data.TestView(ml),
+            ValidationSet = validation,
             CancellationToken = ct,
             EpochProgress = onEpoch is null ? null : new InlineProgress<EpochReport>(onEpoch),
         };
+        if (p.ContainsKey(ParameterNames.MaxLength)) o.MaxLength = p.GetInt(ParameterNames.MaxLength);
         if (p.ContainsKey(ParameterNames.WarmupRatio)) o.WarmupRatio = p.GetDouble(ParameterNames.WarmupRatio);
         if (p.ContainsKey(ParameterNames.WeightDecay)) o.WeightDecay = p.GetDouble(ParameterNames.WeightDecay);
         if (p.ContainsKey(ParameterNames.Dropout)) o.Dropout = p.GetDouble(ParameterNames.Dropout);
@@ -156,8 +178,7 @@ public sealed class NeuralCandidate(string name, SearchSpace space, TextEncoderK
         };
         var train = data.TrainView(ml);
         var fitted = estimator.Fit(train);
-        var model = TextTrainingJob.WithLabelNames(ml, data, fitted, train);
-        return new TrialOutcome(model, Metric(ml, data, model.Transform(data.TestView(ml))), fitted.Training?.Epochs);
+        return new FittedPipeline(TextTrainingJob.WithLabelNames(ml, data, fitted, train), fitted.Training?.Epochs);
     }
 
     private sealed class InlineProgress<T>(Action<T> a) : IProgress<T>

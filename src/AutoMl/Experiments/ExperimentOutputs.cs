@@ -29,6 +29,7 @@ public static class ExperimentOutputs
             metricName = r.MetricName,
             parameters = best.Parameters.Where(kv => kv.Key != TextExperiment.CandidateKey).ToDictionary(kv => kv.Key, kv => kv.Value),
             test = r.TestMetrics,
+            refit = r.Refit is { } f ? new { rows = f.Rows, seconds = Math.Round(f.Seconds, 1), testBeforeRefit = f.TestMetricsBeforeRefit } : null,
             trials = r.Trials.Count,
             experimentSeconds = Math.Round(r.TotalSeconds, 1),
         };
@@ -67,7 +68,12 @@ public static class ExperimentOutputs
         Add("accuracy", r.TestMetrics.Accuracy); Add("macro-F1", r.TestMetrics.MacroF1); Add("log-loss", r.TestMetrics.LogLoss); Add("AUC", r.TestMetrics.Auc);
         Add("R²", r.TestMetrics.RSquared); Add("MAE", r.TestMetrics.Mae);
         test["test rows"] = r.TestMetrics.TestRows.ToString(CultureInfo.InvariantCulture);
+        string? refit = r.Refit is not { } f ? null : string.Create(CultureInfo.InvariantCulture,
+            $"The winner was then fitted again on all {f.Rows} training rows in {f.Seconds:F1} s: test {TestSummary(f.TestMetricsBeforeRefit)} before the refit, {TestSummary(r.TestMetrics)} after.");
         return new ReportData(title, r.MetricName, trials, (int)r.BestTrial.Id, r.BaselineCandidate, r.Data.Classes.Length > 0 ? r.Data.Classes : null,
-            r.ConfusionMatrix, r.TotalSeconds, test);
+            r.ConfusionMatrix, r.TotalSeconds, test, refit);
     }
+
+    private static string TestSummary(MlNetLlm.Estimators.Jobs.TextJobMetrics m) =>
+        m.Accuracy is { } a ? string.Create(CultureInfo.InvariantCulture, $"accuracy {a:F4}") : string.Create(CultureInfo.InvariantCulture, $"R² {m.RSquared:F4}");
 }

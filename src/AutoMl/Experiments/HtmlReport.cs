@@ -12,7 +12,8 @@ public sealed record ReportTrial(
 /// <summary>Everything the HTML report shows.</summary>
 public sealed record ReportData(
     string Title, string MetricName, IReadOnlyList<ReportTrial> Trials, int? BestTrialId, string? BaselineCandidate,
-    string[]? ClassNames, double[][]? ConfusionMatrix, double TotalSeconds, IReadOnlyDictionary<string, string>? TestMetrics);
+    string[]? ClassNames, double[][]? ConfusionMatrix, double TotalSeconds, IReadOnlyDictionary<string, string>? TestMetrics,
+    string? RefitNote = null);
 
 /// <summary>
 /// A self-contained HTML report (inline SVG, no scripts or network): metric over time per trial, learning rate vs metric,
@@ -89,6 +90,7 @@ public static class HtmlReport
             sb.Append("The classical baseline was not beaten by any neural candidate within the budget. ");
         sb.Append($"{d.Trials.Count} trials ({d.Trials.Count(t => t.Status == "pruned")} pruned, {d.Trials.Count(t => t.Status == "failed")} failed) took {d.TotalSeconds:F0} s in all; ");
         sb.Append($"compute per candidate: {string.Join(", ", d.Trials.GroupBy(t => t.Candidate).Select(g => $"{E(g.Key)} {g.Sum(t => t.Seconds):F0} s"))}.");
+        if (d.RefitNote is { } refit) sb.Append(' ').Append(E(refit));
         return sb.ToString();
     }
 

@@ -8,7 +8,7 @@ using MlNetLlm.Modeling.Training;
 namespace MlNetLlm.AutoMl.Experiments;
 
 /// <summary>What a Model Builder style text experiment tries and under which budget.</summary>
-public sealed class ExperimentOptions
+public sealed record ExperimentOptions
 {
     public required string Dataset { get; init; }
     public required string LabelColumn { get; init; }
@@ -24,6 +24,8 @@ public sealed class ExperimentOptions
     public int? MaxTrials { get; init; }
     /// <summary>cfo (default), random, grid or tpe.</summary>
     public string Tuner { get; init; } = "cfo";
+    /// <summary>Grid search: values per numeric parameter (choices always take all their values).</summary>
+    public int GridStepsPerDimension { get; init; } = 5;
     /// <summary>Trial store: a SQLite file (default experiment.db in the output folder) or a PostgreSQL connection.</summary>
     public string? Store { get; init; }
     public string ExperimentName { get; init; } = "experiment";
@@ -34,6 +36,9 @@ public sealed class ExperimentOptions
     /// <summary>Candidate names to try (null: all that apply): tfidf+sdca, tfidf+lbfgs, tfidf+lightgbm, embeddings+lightgbm, lstm, lstm+glove, transformer, fine-tune.</summary>
     public IReadOnlyList<string>? Candidates { get; init; }
     public bool Pruning { get; init; } = true;
+    /// <summary>After the search, fit the best trial's pipeline and parameters again on all training rows (the fit and
+    /// validation rows together). Runs after the time budget; the test metrics are then the refitted model's.</summary>
+    public bool Refit { get; init; }
     public int Seed { get; init; } = 1;
     public DeviceOptions Device { get; init; } = new();
     public IProgress<ExperimentEvent>? Events { get; init; }
@@ -54,7 +59,12 @@ public abstract record ExperimentEvent(int TrialId, string Candidate)
 /// <summary>What an experiment produced.</summary>
 public sealed record ExperimentResult(
     ITransformer BestModel, TrialRecord BestTrial, IReadOnlyList<TrialRecord> Trials, TextJobMetrics TestMetrics,
-    double[][]? ConfusionMatrix, string MetricName, double TotalSeconds, TextJobData Data, DataViewSchema InputSchema, string? BaselineCandidate);
+    double[][]? ConfusionMatrix, string MetricName, double TotalSeconds, TextJobData Data, DataViewSchema InputSchema, string? BaselineCandidate,
+    RefitSummary? Refit = null);
+
+/// <summary>The best pipeline fitted again on all training rows: how many, how long, and the test metrics of the
+/// search's own model of that trial (fitted on the fit rows only), to compare with.</summary>
+public sealed record RefitSummary(int Rows, double Seconds, TextJobMetrics TestMetricsBeforeRefit);
 
 /// <summary>
 /// A Model Builder style experiment over text: classical ML.NET pipelines, embeddings + LightGbm, LSTM (with GloVe),
@@ -84,11 +94,11 @@ public static class TextExperiment
         return list;
     }
 
-    public static ITuner CreateTuner(string name, SearchSpace space, int seed) => name switch
+    public static ITuner CreateTuner(string name, SearchSpace space, int seed, int gridSteps = 5) => name switch
     {
         "cfo" => new CfoTuner(space, seed),
         "random" => new RandomSearchTuner(space, seed),
-        "grid" => new GridSearchTuner(space, seed: seed),
+        "grid" => new GridSearchTuner(space, gridSteps, seed: seed),
         "tpe" => new TpeTuner(space, seed),
         _ => throw new ArgumentException($"--tuner '{name}' is not one of cfo, random, grid, tpe."),
     };
@@ -120,7 +130,7 @@ public static class TextExperiment
             throw new InvalidOperationException($"Experiment '{o.ExperimentName}' in {store.Description} already has {existing.Count} trials: pass --resume to continue it, or use another --store/--output.");
         if (o.Resume) store.Resume(o.ExperimentName);
 
-        var tuners = candidates.ToDictionary(c => c.Name, c => CreateTuner(o.Tuner, c.Space, o.Seed));
+        var tuners = candidates.ToDictionary(c => c.Name, c => CreateTuner(o.Tuner, c.Space, o.Seed, o.GridStepsPerDimension));
         var pruners = candidates.ToDictionary(c => c.Name, c => o.Pruning && !c.IsClassical ? (IPruner)new AshaPruner() : NoPruner.Instance);
         string bestZip = Path.Combine(outputDir, "best-trial-model.zip");
         ITransformer? bestModel = null;
@@ -184,11 +194,23 @@ public static class TextExperiment
         var trials = store.ListTrials(o.ExperimentName);
         if (bestModel is null || bestTrial is null)
             throw new InvalidOperationException($"No trial completed within the budget ({trials.Count} tried: {string.Join("; ", trials.Where(t => t.Error is not null).Select(t => $"#{t.Id} {t.Error}").Take(3))}). Give more --train-time.");
-        var scored = bestModel.Transform(job.TestView(ml));
-        var testMetrics = TextTrainingJob.Evaluate(ml, job, scored) with
+        var bestCandidate = candidates.First(c => c.Name == bestTrial.Parameters.GetString(CandidateKey));
+        TextJobMetrics TestMetrics(ITransformer model, double seconds, int rows) => TextTrainingJob.Evaluate(ml, job, model.Transform(job.TestView(ml))) with
         {
-            Encoder = bestTrial.Parameters.GetString(CandidateKey), TrainSeconds = bestTrial.DurationSeconds ?? 0, Rows = fit.Count, TestRows = job.Test.Count,
+            Encoder = bestCandidate.Name, TrainSeconds = seconds, Rows = rows, TestRows = job.Test.Count,
         };
+        RefitSummary? refit = null;
+        if (o.Refit)
+        {
+            // job's training rows are fit + validation; its test rows stay unseen. Neural trials ran all their epochs
+            // (no early stopping in the search), so the same parameters mean the same number of epochs.
+            var before = TestMetrics(bestModel, bestTrial.DurationSeconds ?? 0, fit.Count);
+            var sw = Stopwatch.StartNew();
+            bestModel = bestCandidate.Refit(ml, job, Strip(bestTrial.Parameters), o.Device, o.CancellationToken);
+            refit = new RefitSummary(job.Train.Count, sw.Elapsed.TotalSeconds, before);
+        }
+        var scored = bestModel.Transform(job.TestView(ml));
+        var testMetrics = refit is null ? TestMetrics(bestModel, bestTrial.DurationSeconds ?? 0, fit.Count) : TestMetrics(bestModel, refit.Seconds, refit.Rows);
         double[][]? confusion = job.Task switch
         {
             TaskKind.Multiclass => ml.MulticlassClassification.Evaluate(scored).ConfusionMatrix.Counts.Select(r => r.ToArray()).ToArray(),
@@ -197,7 +219,7 @@ public static class TextExperiment
         };
         string? baseline = trials.Where(t => t.Status == TrialStatus.Completed && candidates.Any(c => c.IsClassical && c.Name == t.Parameters.GetString(CandidateKey)))
             .MaxBy(t => t.Metric)?.Parameters.GetString(CandidateKey);
-        return new ExperimentResult(bestModel, bestTrial, trials, testMetrics, confusion, metricName, total.Elapsed.TotalSeconds, job, search.TrainView(ml).Schema, baseline);
+        return new ExperimentResult(bestModel, bestTrial, trials, testMetrics, confusion, metricName, total.Elapsed.TotalSeconds, job, search.TrainView(ml).Schema, baseline, refit);
     }
 
     // ML.NET's binary confusion matrix lists the positive class first; the report lists classes in label order.

@@ -28,12 +28,13 @@ public abstract class ExperimentCommandBase(string name, string task, string des
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Hugging Face model folder: adds fine-tuning and embeddings+LightGbm." };
         var glove = new Option<string?>("--glove") { Description = "GloVe text file: adds lstm+glove." };
         var candidates = new Option<string[]?>("--candidates") { Description = "Only these candidates (e.g. tfidf+sdca lstm transformer)." };
+        var refit = new Option<bool>("--refit") { Description = "Fit the best pipeline again on all training rows (train + validation) before saving it." };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu" };
         var output = new Option<string>("--output") { Description = "Folder for model.zip, metrics.json, trials.csv, report.html.", DefaultValueFactory = _ => Path.Combine("out", name) };
         var cmd = new Command(name, description)
         {
-            dataset, label, text, testDataset, testFraction, splitCol, trainTime, maxTrials, tuner, store, resume, checkpoint, glove, candidates, seed, device, output,
+            dataset, label, text, testDataset, testFraction, splitCol, trainTime, maxTrials, tuner, store, resume, checkpoint, glove, candidates, refit, seed, device, output,
         };
         cmd.SetAction((parse, ct) => Task.FromResult(CliErrors.Run(() =>
         {
@@ -58,6 +59,7 @@ public abstract class ExperimentCommandBase(string name, string task, string des
                 CheckpointPath = parse.GetValue(checkpoint),
                 GlovePath = parse.GetValue(glove),
                 Candidates = parse.GetValue(candidates) is { Length: > 0 } names ? names : null,
+                Refit = parse.GetValue(refit),
                 Seed = parse.GetValue(seed),
                 Device = DeviceOptions.Parse(parse.GetValue(device)!),
                 CancellationToken = ct,
@@ -123,7 +125,7 @@ public abstract class ExperimentCommandBase(string name, string task, string des
                     foreach (var r in rows.TakeLast(25)) table.AddRow(r);
                     ctx.Refresh();
                 });
-                result = TextExperiment.Run(ml, WithEvents(options, events), output);
+                result = TextExperiment.Run(ml, options with { Events = events }, output);
             });
         }
         else
@@ -133,23 +135,16 @@ public abstract class ExperimentCommandBase(string name, string task, string des
                 Apply(e);
                 if (e is not ExperimentEvent.EpochEnded) AnsiConsole.MarkupLine(Markup.Escape(Describe(e)));
             });
-            result = TextExperiment.Run(ml, WithEvents(options, events), output);
+            result = TextExperiment.Run(ml, options with { Events = events }, output);
         }
         ExperimentOutputs.Write(ml, result, output, $"mlnet-llm experiment on {Path.GetFileName(options.Dataset)}");
         var m = result.TestMetrics;
         AnsiConsole.MarkupLineInterpolated($"best: [green]{result.BestTrial.Parameters.GetString(TextExperiment.CandidateKey)}[/] (trial {result.BestTrial.Id}, validation {result.MetricName} {result.BestTrial.Metric:F4}); test: {(m.Accuracy is { } a ? $"accuracy {a:F4}, macro-F1 {m.MacroF1:F4}" : $"R² {m.RSquared:F4}, MAE {m.Mae:F4}")}");
+        if (result.Refit is { } f)
+            AnsiConsole.MarkupLineInterpolated($"refitted on all {f.Rows} training rows in {f.Seconds:F1} s (test before the refit: {(f.TestMetricsBeforeRefit.Accuracy is { } b ? $"accuracy {b:F4}" : $"R² {f.TestMetricsBeforeRefit.RSquared:F4}")})");
         AnsiConsole.MarkupLineInterpolated($"wrote {output}/model.zip, metrics.json, trials.csv, report.html ({result.Trials.Count} trials in {result.TotalSeconds:F0} s)");
         return 0;
     }
-
-    private static ExperimentOptions WithEvents(ExperimentOptions o, IProgress<ExperimentEvent> events) => new()
-    {
-        Dataset = o.Dataset, LabelColumn = o.LabelColumn, TextColumns = o.TextColumns, TestDataset = o.TestDataset, SplitColumn = o.SplitColumn,
-        TestFraction = o.TestFraction, ValidationFraction = o.ValidationFraction, Task = o.Task, MaxClasses = o.MaxClasses, TrainTime = o.TrainTime,
-        MaxTrials = o.MaxTrials, Tuner = o.Tuner, Store = o.Store, ExperimentName = o.ExperimentName, Resume = o.Resume, CheckpointPath = o.CheckpointPath,
-        GlovePath = o.GlovePath, Candidates = o.Candidates, Pruning = o.Pruning, Seed = o.Seed, Device = o.Device, CancellationToken = o.CancellationToken,
-        Events = events,
-    };
 
     private static string Describe(ExperimentEvent e) => e switch
     {
