@@ -22,6 +22,9 @@ public class PostgresStoreTests
     public void Resume_requeues_only_running_trials() => StoreContract.ResumeRequeuesOnlyRunningTrials(Open);
 
     [PostgresFact]
+    public void Concurrent_add_if_new_adds_each_point_once() => StoreContract.ConcurrentAddIfNewAddsEachPointOnce(Open, threads: 6, points: 40);
+
+    [PostgresFact]
     public void Concurrent_claims_from_threads_never_collide() => StoreContract.ConcurrentClaimsNeverCollide(Open, threads: 6, trials: 120);
 
     [PostgresFact]

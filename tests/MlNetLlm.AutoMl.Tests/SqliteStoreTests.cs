@@ -23,6 +23,9 @@ public sealed class SqliteStoreTests : IDisposable
     public void Resume_requeues_only_running_trials() => StoreContract.ResumeRequeuesOnlyRunningTrials(Open);
 
     [Fact]
+    public void Concurrent_add_if_new_adds_each_point_once() => StoreContract.ConcurrentAddIfNewAddsEachPointOnce(Open, threads: 4, points: 40);
+
+    [Fact]
     public void Concurrent_claims_from_threads_never_collide() => StoreContract.ConcurrentClaimsNeverCollide(Open, threads: 4, trials: 60);
 
     [Fact]

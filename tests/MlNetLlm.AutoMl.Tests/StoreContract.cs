@@ -196,6 +196,31 @@ public static class StoreContract
         Assert.Equal(ids[1], again.Id);
     }
 
+    /// <summary>Workers proposing the same points at once: each point is added once, whatever the interleaving;
+    /// 16 and 16.0 are the same setting.</summary>
+    public static void ConcurrentAddIfNewAddsEachPointOnce(Func<TimeProvider?, ITrialStore> open, int threads, int points)
+    {
+        string exp = NewExperiment();
+        using (var setup = open(null)) setup.CreateExperiment(exp, "{}");
+        var added = new System.Collections.Concurrent.ConcurrentBag<long>();
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, w =>
+        {
+            using var store = open(null);
+            var order = Enumerable.Range(0, points).ToArray();
+            new Random(w).Shuffle(order);
+            foreach (int i in order)
+                if (store.AddTrialIfNew(exp, i % 2 == 0 ? Point(i) : Point(i, epochs: 4)) is { } id) added.Add(id);
+        });
+        using var check = open(null);
+        var all = check.ListTrials(exp);
+        Assert.Equal(points, added.Count);
+        Assert.Equal(points, all.Count);
+        Assert.Equal(points, all.Select(t => t.Parameters.Key).Distinct().Count());
+        Assert.Null(check.AddTrialIfNew(exp, new ParameterSet([new("x", 0.0), new("Epochs", 3.0), new("Optimizer", "adamw")])));
+        Assert.NotNull(check.AddTrialIfNew(exp, Point(0.5)));
+        Assert.Throws<TrialStoreException>(() => check.AddTrialIfNew("no-such-experiment", Point(1)));
+    }
+
     public static void ConcurrentClaimsNeverCollide(Func<TimeProvider?, ITrialStore> open, int threads, int trials)
     {
         string exp = NewExperiment();

@@ -164,7 +164,7 @@ public class ExperimentTests
         Assert.True(refit.Seconds > 0);
 
         // A new model, not the trial's: its scores on the test rows differ from the saved best trial's.
-        var trialModel = ml.Model.Load(Path.Combine(output, "best-trial-model.zip"), out _);
+        var trialModel = ml.Model.Load(Path.Combine(output, "trial-models", $"trial-{result.BestTrial.Id}.zip"), out _);
         var refitModel = ml.Model.Load(Path.Combine(output, "model.zip"), out _);
         var test = result.Data.TestView(ml);
         var before = Program.ScoredColumns(trialModel.Transform(test))["Score"];

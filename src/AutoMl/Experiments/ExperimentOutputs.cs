@@ -19,12 +19,20 @@ public static class ExperimentOutputs
     public static void Write(MLContext ml, ExperimentResult r, string outputDir, string title)
     {
         Directory.CreateDirectory(outputDir);
-        ml.Model.Save(r.BestModel, r.InputSchema, Path.Combine(outputDir, "model.zip"));
+        // Each file is written whole, then renamed into place: workers sharing the folder (--join) may write at once.
+        void Replace(string name, Action<string> write)
+        {
+            string temp = Path.Combine(outputDir, $".{name}.{Environment.ProcessId}.tmp");
+            write(temp);
+            File.Move(temp, Path.Combine(outputDir, name), overwrite: true);
+        }
+        Replace("model.zip", path => ml.Model.Save(r.BestModel, r.InputSchema, path));
         var best = r.BestTrial;
         var metrics = new
         {
             candidate = best.Parameters.GetString(TextExperiment.CandidateKey),
             trialId = best.Id,
+            worker = best.WorkerId,
             validationMetric = best.Metric,
             metricName = r.MetricName,
             parameters = best.Parameters.Where(kv => kv.Key != TextExperiment.CandidateKey).ToDictionary(kv => kv.Key, kv => kv.Value),
@@ -33,9 +41,9 @@ public static class ExperimentOutputs
             trials = r.Trials.Count,
             experimentSeconds = Math.Round(r.TotalSeconds, 1),
         };
-        File.WriteAllText(Path.Combine(outputDir, "metrics.json"), JsonSerializer.Serialize(metrics, Json));
-        File.WriteAllText(Path.Combine(outputDir, "trials.csv"), TrialsCsv(r));
-        File.WriteAllText(Path.Combine(outputDir, "report.html"), HtmlReport.Render(ToReport(r, title)));
+        Replace("metrics.json", path => File.WriteAllText(path, JsonSerializer.Serialize(metrics, Json)));
+        Replace("trials.csv", path => File.WriteAllText(path, TrialsCsv(r)));
+        Replace("report.html", path => File.WriteAllText(path, HtmlReport.Render(ToReport(r, title))));
     }
 
     public static string TrialsCsv(ExperimentResult r)

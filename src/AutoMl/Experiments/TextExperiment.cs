@@ -31,6 +31,10 @@ public sealed record ExperimentOptions
     public string ExperimentName { get; init; } = "experiment";
     /// <summary>Continue the experiment recorded in the store (finished trials are kept, an unfinished one is rerun).</summary>
     public bool Resume { get; init; }
+    /// <summary>Work on an experiment that other workers (processes or machines) are running on the same store at the
+    /// same time: its trials are shared, each claimed by one worker; nothing is requeued. Workers that share the
+    /// output folder also share trial models, so each ends with the experiment's best.</summary>
+    public bool Join { get; init; }
     public string? CheckpointPath { get; init; }
     public string? GlovePath { get; init; }
     /// <summary>Candidate names to try (null: all that apply): tfidf+sdca, tfidf+lbfgs, tfidf+lightgbm, embeddings+lightgbm, lstm, lstm+glove, transformer, fine-tune.</summary>
@@ -126,37 +130,48 @@ public static class TextExperiment
         });
         store.CreateExperiment(o.ExperimentName, settings);
         var existing = store.ListTrials(o.ExperimentName);
-        if (existing.Count > 0 && !o.Resume)
-            throw new InvalidOperationException($"Experiment '{o.ExperimentName}' in {store.Description} already has {existing.Count} trials: pass --resume to continue it, or use another --store/--output.");
+        if (existing.Count > 0 && !o.Resume && !o.Join)
+            throw new InvalidOperationException($"Experiment '{o.ExperimentName}' in {store.Description} already has {existing.Count} trials: pass --resume to continue it, --join to work on it next to its running workers, or use another --store/--output.");
         if (o.Resume) store.Resume(o.ExperimentName);
 
         var tuners = candidates.ToDictionary(c => c.Name, c => CreateTuner(o.Tuner, c.Space, o.Seed, o.GridStepsPerDimension));
         var pruners = candidates.ToDictionary(c => c.Name, c => o.Pruning && !c.IsClassical ? (IPruner)new AshaPruner() : NoPruner.Instance);
-        string bestZip = Path.Combine(outputDir, "best-trial-model.zip");
-        ITransformer? bestModel = null;
-        TrialRecord? bestTrial = null;
-        foreach (var t in store.ListTrials(o.ExperimentName).Where(t => t.Status is TrialStatus.Completed or TrialStatus.Pruned or TrialStatus.Failed))
+        var secondsUsed = new Dictionary<string, double>();
+        var absorbed = new HashSet<long>();
+        string modelDir = Path.Combine(outputDir, "trial-models");
+        Directory.CreateDirectory(modelDir);
+        string ModelPath(long id) => Path.Combine(modelDir, $"trial-{id}.zip");
+        double bestSaved = double.NegativeInfinity; // best validation metric among the trial models in modelDir
+
+        // Learns from finished trials this worker has not seen yet: its own, those of an earlier run (resume) and those
+        // of other workers on the same store (join). Tuners, pruners and the compute per candidate are shared that way.
+        void Absorb(IEnumerable<TrialRecord> records)
         {
-            string cand = t.Parameters.GetString(CandidateKey);
-            if (!tuners.TryGetValue(cand, out var tuner)) continue;
-            tuner.Report(t.ToResult() with { Parameters = Strip(t.Parameters) });
-            foreach (var e in t.Epochs) pruners[cand].Record(t.Id, e.Epoch, e.Metric);
-            if (t.Status == TrialStatus.Completed && t.Metric is { } m && (bestTrial?.Metric is not { } b || m > b)) bestTrial = t;
+            foreach (var t in records.Where(t => t.Status is TrialStatus.Completed or TrialStatus.Pruned or TrialStatus.Failed))
+            {
+                if (!absorbed.Add(t.Id)) continue;
+                string cand = t.Parameters.GetString(CandidateKey);
+                if (!tuners.TryGetValue(cand, out var tuner)) continue;
+                tuner.Report(t.ToResult() with { Parameters = Strip(t.Parameters) });
+                foreach (var e in t.Epochs) pruners[cand].Record(t.Id, e.Epoch, e.Metric);
+                secondsUsed[cand] = secondsUsed.GetValueOrDefault(cand) + (t.DurationSeconds ?? 0);
+                if (t.Status == TrialStatus.Completed && t.Metric is { } m && File.Exists(ModelPath(t.Id))) bestSaved = Math.Max(bestSaved, m);
+            }
         }
-        if (bestTrial is not null && File.Exists(bestZip))
-            bestModel = ml.Model.Load(bestZip, out _);
-        else bestTrial = null; // no saved model to go with it: earn the best again
+        Absorb(existing);
 
         string worker = $"{Environment.MachineName}-{Environment.ProcessId}";
         var rng = new Random(o.Seed);
         var exhausted = new HashSet<string>();
-        var secondsUsed = store.ListTrials(o.ExperimentName).GroupBy(t => t.Parameters.GetString(CandidateKey)).ToDictionary(g => g.Key, g => g.Sum(t => t.DurationSeconds ?? 0));
         var deadline = DateTime.UtcNow + o.TrainTime;
-        int started = 0;
-        var firstRound = new Queue<Candidate>(candidates.Where(c => !store.ListTrials(o.ExperimentName).Any(t => t.Parameters.GetString(CandidateKey) == c.Name)));
+        int started = 0, duplicates = 0;
+        long? mySaved = null;
+        var firstRound = new Queue<Candidate>(candidates.Where(c => !existing.Any(t => t.Parameters.GetString(CandidateKey) == c.Name)));
 
         while (!o.CancellationToken.IsCancellationRequested && DateTime.UtcNow < deadline && (o.MaxTrials is not { } max || started < max))
         {
+            var known = store.ListTrials(o.ExperimentName);
+            Absorb(known);
             TrialRecord? trial = store.ClaimNext(o.ExperimentName, worker);
             Candidate? candidate;
             if (trial is not null)
@@ -166,33 +181,49 @@ public static class TextExperiment
             }
             else
             {
+                while (firstRound.TryPeek(out var next) && known.Any(t => t.Parameters.GetString(CandidateKey) == next.Name))
+                    firstRound.Dequeue(); // another worker has started it meanwhile
                 candidate = firstRound.Count > 0 ? firstRound.Dequeue() : Choose(candidates, tuners, exhausted, secondsUsed, rng);
                 if (candidate is null) break; // every tuner has run out of points
                 var p = tuners[candidate.Name].Propose();
                 if (p is null) { exhausted.Add(candidate.Name); continue; }
-                long id = store.AddTrial(o.ExperimentName, p.With(CandidateKey, candidate.Name));
+                if (store.AddTrialIfNew(o.ExperimentName, p.With(CandidateKey, candidate.Name)) is not { } id)
+                {
+                    // Another worker has (or had) this point: its result reaches the tuner through Absorb.
+                    if (++duplicates > 100) break;
+                    continue;
+                }
+                duplicates = 0;
                 if (!store.TryStart(id, worker)) continue;
                 trial = store.GetTrial(id)!;
             }
             started++;
             var outcome = RunTrial(ml, o, search, store, trial, candidate, pruners[candidate.Name], deadline);
-            var record = store.GetTrial(trial.Id)!;
-            secondsUsed[candidate.Name] = secondsUsed.GetValueOrDefault(candidate.Name) + (record.DurationSeconds ?? 0);
-            tuners[candidate.Name].Report(record.ToResult() with { Parameters = Strip(record.Parameters) });
-            if (outcome is not null)
+            if (outcome is not null && outcome.ValidationMetric > bestSaved)
             {
-                if (bestTrial?.Metric is not { } b || outcome.ValidationMetric > b)
-                {
-                    bestTrial = record;
-                    bestModel = outcome.Model;
-                    ml.Model.Save(outcome.Model, search.TrainView(ml).Schema, bestZip);
-                    o.Events?.Report(new ExperimentEvent.NewBest((int)record.Id, candidate.Name, outcome.ValidationMetric));
-                }
+                // Saved before this worker absorbs the trial, and read by any worker sharing the output folder.
+                ml.Model.Save(outcome.Model, search.TrainView(ml).Schema, ModelPath(trial.Id));
+                if (mySaved is { } previous) File.Delete(ModelPath(previous)); // beaten: no worker will pick it
+                mySaved = trial.Id;
+                bestSaved = outcome.ValidationMetric;
+                o.Events?.Report(new ExperimentEvent.NewBest((int)trial.Id, candidate.Name, outcome.ValidationMetric));
             }
+            Absorb([store.GetTrial(trial.Id)!]);
         }
 
+        // The best completed trial of the experiment (any worker) whose model is in this output folder.
         var trials = store.ListTrials(o.ExperimentName);
-        if (bestModel is null || bestTrial is null)
+        TrialRecord? bestTrial = null;
+        ITransformer? bestModel = null;
+        foreach (var t in trials.Where(t => t.Status == TrialStatus.Completed && t.Metric is not null && candidates.Any(c => c.Name == t.Parameters.GetString(CandidateKey)))
+                     .OrderByDescending(t => t.Metric).ThenBy(t => t.Id))
+        {
+            try { bestModel = ml.Model.Load(ModelPath(t.Id), out _); }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { continue; } // not saved here, or beaten and deleted meanwhile
+            bestTrial = t;
+            break;
+        }
+        if (bestTrial is null || bestModel is null)
             throw new InvalidOperationException($"No trial completed within the budget ({trials.Count} tried: {string.Join("; ", trials.Where(t => t.Error is not null).Select(t => $"#{t.Id} {t.Error}").Take(3))}). Give more --train-time.");
         var bestCandidate = candidates.First(c => c.Name == bestTrial.Parameters.GetString(CandidateKey));
         TextJobMetrics TestMetrics(ITransformer model, double seconds, int rows) => TextTrainingJob.Evaluate(ml, job, model.Transform(job.TestView(ml))) with

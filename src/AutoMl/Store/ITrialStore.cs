@@ -79,6 +79,11 @@ public interface ITrialStore : IDisposable
     /// <summary>Adds a Pending trial and returns its id (ids increase in insertion order).</summary>
     long AddTrial(string experiment, ParameterSet parameters);
 
+    /// <summary>Adds a Pending trial unless the experiment already has one (in any state) with the same parameters
+    /// (<see cref="ParameterSet.Key"/>), atomically, so workers proposing the same point at once add it once. Returns
+    /// the new id, or null when the point was there.</summary>
+    long? AddTrialIfNew(string experiment, ParameterSet parameters);
+
     /// <summary>Atomically claims the oldest Pending trial of the experiment for <paramref name="workerId"/> (it becomes
     /// Running, started now) and returns it, or null when none is pending.</summary>
     TrialRecord? ClaimNext(string experiment, string workerId);

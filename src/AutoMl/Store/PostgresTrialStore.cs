@@ -159,6 +159,31 @@ public sealed class PostgresTrialStore : ITrialStore
         });
     }
 
+    public long? AddTrialIfNew(string experiment, ParameterSet parameters)
+    {
+        SqliteTrialStore.CheckName(experiment);
+        ArgumentNullException.ThrowIfNull(parameters);
+        return Run(c =>
+        {
+            // Read committed alone would let two workers both see "absent": an advisory lock per experiment serializes
+            // the check and the insert (released at commit).
+            using var tx = c.BeginTransaction();
+            Exec(c, "SELECT pg_advisory_xact_lock(hashtext('automl_trials:' || @e))", ("e", experiment));
+            using (var cmd = Cmd(c, "SELECT parameters FROM automl_trials WHERE experiment = @e", ("e", experiment)))
+            using (var r = cmd.ExecuteReader())
+                while (r.Read())
+                    if (ParameterSet.FromJson(r.GetString(0)).Key == parameters.Key) return (long?)null;
+            using var insert = Cmd(c, """
+                INSERT INTO automl_trials(experiment, parameters, status, created_at)
+                SELECT @e, @p, 'pending', @t WHERE EXISTS(SELECT 1 FROM automl_experiments WHERE name = @e)
+                RETURNING id
+                """, ("e", experiment), ("p", parameters.ToJson()), ("t", time.GetUtcNow()));
+            long id = insert.ExecuteScalar() is long i ? i : throw SqliteTrialStore.NoExperiment(experiment);
+            tx.Commit();
+            return id;
+        });
+    }
+
     public TrialRecord? ClaimNext(string experiment, string workerId)
     {
         SqliteTrialStore.CheckName(experiment);

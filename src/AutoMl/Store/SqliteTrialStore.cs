@@ -136,6 +136,28 @@ public sealed class SqliteTrialStore : ITrialStore
         });
     }
 
+    public long? AddTrialIfNew(string experiment, ParameterSet parameters)
+    {
+        CheckName(experiment);
+        ArgumentNullException.ThrowIfNull(parameters);
+        return Run(c =>
+        {
+            using var tx = c.BeginTransaction(deferred: false); // BEGIN IMMEDIATE: one writer at a time, across processes
+            using (var cmd = Cmd(c, "SELECT parameters FROM automl_trials WHERE experiment = @e", ("@e", experiment)))
+            using (var r = cmd.ExecuteReader())
+                while (r.Read())
+                    if (ParameterSet.FromJson(r.GetString(0)).Key == parameters.Key) return (long?)null;
+            using var insert = Cmd(c, """
+                INSERT INTO automl_trials(experiment, parameters, status, created_at)
+                SELECT @e, @p, 'pending', @t WHERE EXISTS(SELECT 1 FROM automl_experiments WHERE name = @e)
+                RETURNING id
+                """, ("@e", experiment), ("@p", parameters.ToJson()), ("@t", Now()));
+            long id = insert.ExecuteScalar() is long i ? i : throw NoExperiment(experiment);
+            tx.Commit();
+            return id;
+        });
+    }
+
     public TrialRecord? ClaimNext(string experiment, string workerId)
     {
         CheckName(experiment);

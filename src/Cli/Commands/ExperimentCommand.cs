@@ -25,16 +25,18 @@ public abstract class ExperimentCommandBase(string name, string task, string des
         var tuner = new Option<string>("--tuner") { Description = "cfo | random | grid | tpe", DefaultValueFactory = _ => "cfo" };
         var store = new Option<string?>("--store") { Description = "Trial store: FILE.db (SQLite, default OUTPUT/experiment.db) or postgres://user:pass@host:port/db." };
         var resume = new Option<bool>("--resume") { Description = "Continue the experiment in the store; the unfinished trial is rerun." };
+        var join = new Option<bool>("--join") { Description = "Work on the experiment next to other workers running it on the same --store (PostgreSQL, or a SQLite file on this machine); give them the same --output to share trial models." };
+        var experiment = new Option<string>("--experiment") { Description = "Experiment name in the store.", DefaultValueFactory = _ => "experiment" };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Hugging Face model folder: adds fine-tuning and embeddings+LightGbm." };
         var glove = new Option<string?>("--glove") { Description = "GloVe text file: adds lstm+glove." };
-        var candidates = new Option<string[]?>("--candidates") { Description = "Only these candidates (e.g. tfidf+sdca lstm transformer)." };
+        var candidates = new Option<string[]?>("--candidates") { Description = "Only these candidates (e.g. tfidf+sdca lstm transformer).", AllowMultipleArgumentsPerToken = true };
         var refit = new Option<bool>("--refit") { Description = "Fit the best pipeline again on all training rows (train + validation) before saving it." };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu" };
         var output = new Option<string>("--output") { Description = "Folder for model.zip, metrics.json, trials.csv, report.html.", DefaultValueFactory = _ => Path.Combine("out", name) };
         var cmd = new Command(name, description)
         {
-            dataset, label, text, testDataset, testFraction, splitCol, trainTime, maxTrials, tuner, store, resume, checkpoint, glove, candidates, refit, seed, device, output,
+            dataset, label, text, testDataset, testFraction, splitCol, trainTime, maxTrials, tuner, store, resume, join, experiment, checkpoint, glove, candidates, refit, seed, device, output,
         };
         cmd.SetAction((parse, ct) => Task.FromResult(CliErrors.Run(() =>
         {
@@ -56,6 +58,8 @@ public abstract class ExperimentCommandBase(string name, string task, string des
                 Tuner = parse.GetValue(tuner)!,
                 Store = parse.GetValue(store),
                 Resume = parse.GetValue(resume),
+                Join = parse.GetValue(join),
+                ExperimentName = parse.GetValue(experiment)!,
                 CheckpointPath = parse.GetValue(checkpoint),
                 GlovePath = parse.GetValue(glove),
                 Candidates = parse.GetValue(candidates) is { Length: > 0 } names ? names : null,
