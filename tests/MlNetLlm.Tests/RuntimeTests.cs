@@ -103,4 +103,21 @@ public class RuntimeTests
             torch.set_num_threads(before);
         }
     }
+
+    [Fact]
+    public void Gpu_memory_is_read_through_nvml_where_a_driver_is_and_is_null_with_a_reason_where_not()
+    {
+        bool driver = System.Runtime.InteropServices.NativeLibrary.TryLoad("libnvidia-ml.so.1", out _);
+        long? used = GpuMemory.InUse(0);
+        if (driver)
+        {
+            Assert.True(used > 0, GpuMemory.Unavailable);
+        }
+        else
+        {
+            Assert.Null(used);
+            Assert.Contains("libnvidia-ml.so.1", GpuMemory.Unavailable);
+        }
+        Assert.Null(GpuMemory.InUse(4096)); // no such device: null, not an exception
+    }
 }

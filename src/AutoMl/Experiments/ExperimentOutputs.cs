@@ -48,18 +48,20 @@ public static class ExperimentOutputs
 
     public static string TrialsCsv(ExperimentResult r)
     {
-        var sb = new StringBuilder("id,candidate,status,metric,seconds,epochs,peak_memory_mb,parameters,error,retries\n");
+        var sb = new StringBuilder("id,candidate,status,metric,seconds,epochs,peak_memory_mb,peak_gpu_memory_mb,parameters,error,retries\n");
         foreach (var t in r.Trials)
         {
             string Q(string? s) => s is null ? "" : "\"" + s.Replace("\"", "\"\"") + "\"";
             sb.Append(CultureInfo.InvariantCulture, $"{t.Id},{Q(t.Parameters.GetString(TextExperiment.CandidateKey))},{t.Status.ToString().ToLowerInvariant()},")
               .Append(CultureInfo.InvariantCulture, $"{(t.Metric is { } m && double.IsFinite(m) ? m.ToString("R", CultureInfo.InvariantCulture) : "")},{t.DurationSeconds?.ToString("F2", CultureInfo.InvariantCulture)},{t.EpochsReached},")
-              .Append(CultureInfo.InvariantCulture, $"{(t.PeakMemoryBytes is { } b ? (b / 1048576.0).ToString("F0", CultureInfo.InvariantCulture) : "")},")
+              .Append(CultureInfo.InvariantCulture, $"{Megabytes(t.PeakMemoryBytes)},{Megabytes(t.PeakGpuMemoryBytes)},")
               .Append(Q(string.Join("; ", t.Parameters.Where(kv => kv.Key != TextExperiment.CandidateKey).Select(kv => $"{kv.Key}={Format(kv.Value)}")))).Append(',')
               .Append(Q(t.Error)).Append(',').Append(Q(string.Join("; ", t.Retries))).Append('\n');
         }
         return sb.ToString();
     }
+
+    private static string Megabytes(long? bytes) => bytes is { } b ? (b / 1048576.0).ToString("F0", CultureInfo.InvariantCulture) : "";
 
     private static string Format(object v) => v is double d ? d.ToString("G4", CultureInfo.InvariantCulture) : Convert.ToString(v, CultureInfo.InvariantCulture) ?? "";
 

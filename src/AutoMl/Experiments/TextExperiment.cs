@@ -278,7 +278,7 @@ public static class TextExperiment
         var parameters = Strip(trial.Parameters);
         o.Events?.Report(new ExperimentEvent.TrialStarted((int)trial.Id, candidate.Name, parameters));
         var sw = Stopwatch.StartNew();
-        using var memory = new PeakMemorySampler();
+        using var memory = new PeakMemorySampler(o.Device);
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(o.CancellationToken);
         var remaining = deadline - DateTime.UtcNow;
         budget.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
@@ -353,25 +353,37 @@ public static class TextExperiment
     }
 }
 
-/// <summary>Samples the process working set while a trial runs (every 100 ms) and keeps the peak.</summary>
+/// <summary>Samples the process working set, and GPU memory when the trial runs on CUDA (<see cref="GpuMemory"/>),
+/// every 100 ms while a trial runs, and keeps the peaks.</summary>
 internal sealed class PeakMemorySampler : IDisposable
 {
     private readonly Timer _timer;
-    private long _peak = Environment.WorkingSet;
+    private readonly int? _cudaDevice;
+    private long _peak = Environment.WorkingSet, _peakGpu = -1;
 
-    public PeakMemorySampler() => _timer = new Timer(_ => Sample(), null, 0, 100);
+    public PeakMemorySampler(DeviceOptions device)
+    {
+        _cudaDevice = device.Device == ComputeDevice.Cpu ? null : device.CudaDeviceId;
+        _timer = new Timer(_ => Sample(), null, 0, 100);
+    }
 
     private void Sample()
     {
-        long now = Environment.WorkingSet;
+        Max(ref _peak, Environment.WorkingSet);
+        if (_cudaDevice is { } d && GpuMemory.InUse(d) is { } gpu) Max(ref _peakGpu, gpu);
+    }
+
+    private static void Max(ref long peak, long now)
+    {
         long seen;
-        while (now > (seen = Interlocked.Read(ref _peak)) && Interlocked.CompareExchange(ref _peak, now, seen) != seen) { }
+        while (now > (seen = Interlocked.Read(ref peak)) && Interlocked.CompareExchange(ref peak, now, seen) != seen) { }
     }
 
     public TrialResources Resources(Stopwatch sw)
     {
         Sample();
-        return new TrialResources { DurationSeconds = sw.Elapsed.TotalSeconds, PeakMemoryBytes = Interlocked.Read(ref _peak) };
+        long gpu = Interlocked.Read(ref _peakGpu);
+        return new TrialResources { DurationSeconds = sw.Elapsed.TotalSeconds, PeakMemoryBytes = Interlocked.Read(ref _peak), PeakGpuMemoryBytes = gpu >= 0 ? gpu : null };
     }
 
     public void Dispose() => _timer.Dispose();
