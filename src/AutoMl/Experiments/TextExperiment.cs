@@ -136,7 +136,7 @@ public static class TextExperiment
 
         var tuners = candidates.ToDictionary(c => c.Name, c => CreateTuner(o.Tuner, c.Space, o.Seed, o.GridStepsPerDimension));
         var pruners = candidates.ToDictionary(c => c.Name, c => o.Pruning && !c.IsClassical ? (IPruner)new AshaPruner() : NoPruner.Instance);
-        var secondsUsed = new Dictionary<string, double>();
+        var chooser = new CandidateChooser(o.Seed);
         var absorbed = new HashSet<long>();
         string modelDir = Path.Combine(outputDir, "trial-models");
         Directory.CreateDirectory(modelDir);
@@ -144,7 +144,7 @@ public static class TextExperiment
         double bestSaved = double.NegativeInfinity; // best validation metric among the trial models in modelDir
 
         // Learns from finished trials this worker has not seen yet: its own, those of an earlier run (resume) and those
-        // of other workers on the same store (join). Tuners, pruners and the compute per candidate are shared that way.
+        // of other workers on the same store (join). Tuners, pruners and the candidate chooser learn from all of them.
         void Absorb(IEnumerable<TrialRecord> records)
         {
             foreach (var t in records.Where(t => t.Status is TrialStatus.Completed or TrialStatus.Pruned or TrialStatus.Failed))
@@ -154,17 +154,17 @@ public static class TextExperiment
                 if (!tuners.TryGetValue(cand, out var tuner)) continue;
                 tuner.Report(t.ToResult() with { Parameters = Strip(t.Parameters) });
                 foreach (var e in t.Epochs) pruners[cand].Record(t.Id, e.Epoch, e.Metric);
-                secondsUsed[cand] = secondsUsed.GetValueOrDefault(cand) + (t.DurationSeconds ?? 0);
+                chooser.Record(cand, t.DurationSeconds ?? 0, t.Status == TrialStatus.Completed ? t.Metric ?? double.NaN : double.NaN);
                 if (t.Status == TrialStatus.Completed && t.Metric is { } m && File.Exists(ModelPath(t.Id))) bestSaved = Math.Max(bestSaved, m);
             }
         }
         Absorb(existing);
 
         string worker = $"{Environment.MachineName}-{Environment.ProcessId}";
-        var rng = new Random(o.Seed);
         var exhausted = new HashSet<string>();
         var deadline = DateTime.UtcNow + o.TrainTime;
-        int started = 0, duplicates = 0;
+        int started = 0;
+        var duplicates = new Dictionary<string, int>();
         long? mySaved = null;
         var firstRound = new Queue<Candidate>(candidates.Where(c => !existing.Any(t => t.Parameters.GetString(CandidateKey) == c.Name)));
 
@@ -183,17 +183,23 @@ public static class TextExperiment
             {
                 while (firstRound.TryPeek(out var next) && known.Any(t => t.Parameters.GetString(CandidateKey) == next.Name))
                     firstRound.Dequeue(); // another worker has started it meanwhile
-                candidate = firstRound.Count > 0 ? firstRound.Dequeue() : Choose(candidates, tuners, exhausted, secondsUsed, rng);
+                if (firstRound.Count > 0) candidate = firstRound.Dequeue();
+                else
+                {
+                    string? name = chooser.Choose(candidates.Select(c => c.Name).Where(n => !exhausted.Contains(n)).ToList());
+                    candidate = candidates.FirstOrDefault(c => c.Name == name);
+                }
                 if (candidate is null) break; // every tuner has run out of points
                 var p = tuners[candidate.Name].Propose();
                 if (p is null) { exhausted.Add(candidate.Name); continue; }
                 if (store.AddTrialIfNew(o.ExperimentName, p.With(CandidateKey, candidate.Name)) is not { } id)
                 {
-                    // Another worker has (or had) this point: its result reaches the tuner through Absorb.
-                    if (++duplicates > 100) break;
+                    // Another worker has (or had) this point: its result reaches the tuner through Absorb. A tuner
+                    // that keeps proposing known points has nothing new left.
+                    if ((duplicates[candidate.Name] = duplicates.GetValueOrDefault(candidate.Name) + 1) >= 50) exhausted.Add(candidate.Name);
                     continue;
                 }
-                duplicates = 0;
+                duplicates[candidate.Name] = 0;
                 if (!store.TryStart(id, worker)) continue;
                 trial = store.GetTrial(id)!;
             }
@@ -258,19 +264,6 @@ public static class TextExperiment
         [[cm.Counts[1][1], cm.Counts[1][0]], [cm.Counts[0][1], cm.Counts[0][0]]];
 
     private static ParameterSet Strip(ParameterSet p) => new(p.Where(kv => kv.Key != CandidateKey));
-
-    /// <summary>
-    /// After every candidate ran once: half the time the candidate with the best result so far (exploit), half the time
-    /// the one that has used the least compute (so slow neural candidates still get budget next to cheap baselines).
-    /// </summary>
-    private static Candidate? Choose(IReadOnlyList<Candidate> candidates, Dictionary<string, ITuner> tuners, HashSet<string> exhausted,
-        Dictionary<string, double> secondsUsed, Random rng)
-    {
-        var open = candidates.Where(c => !exhausted.Contains(c.Name)).ToList();
-        if (open.Count == 0) return null;
-        if (rng.NextDouble() < 0.5) return open.OrderBy(c => secondsUsed.GetValueOrDefault(c.Name)).First();
-        return open.OrderByDescending(c => tuners[c.Name].Best?.Metric ?? double.NegativeInfinity).First();
-    }
 
     private static TrialOutcome? RunTrial(MLContext ml, ExperimentOptions o, TextJobData data, ITrialStore store, TrialRecord trial, Candidate candidate,
         IPruner pruner, DateTime deadline)
