@@ -172,6 +172,14 @@ internal static class StoreJson
     private static double? Number(JsonElement e, string name) =>
         e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
 
+    /// <summary>True when a row of the reader's first column (parameters as JSON) is the point <paramref name="p"/>.</summary>
+    public static bool AnySameParameters(System.Data.Common.DbDataReader r, ParameterSet p)
+    {
+        while (r.Read())
+            if (ParameterSet.FromJson(r.GetString(0)).Key == p.Key) return true;
+        return false;
+    }
+
     public static string String(string s) => JsonSerializer.Serialize(s);
 
     public static IReadOnlyList<string> Strings(string? json)

@@ -148,15 +148,17 @@ public sealed class PostgresTrialStore : ITrialStore
     {
         SqliteTrialStore.CheckName(experiment);
         ArgumentNullException.ThrowIfNull(parameters);
-        return Run(c =>
-        {
-            using var cmd = Cmd(c, """
-                INSERT INTO automl_trials(experiment, parameters, status, created_at)
-                SELECT @e, @p, 'pending', @t WHERE EXISTS(SELECT 1 FROM automl_experiments WHERE name = @e)
-                RETURNING id
-                """, ("e", experiment), ("p", parameters.ToJson()), ("t", time.GetUtcNow()));
-            return cmd.ExecuteScalar() is long id ? id : throw SqliteTrialStore.NoExperiment(experiment);
-        });
+        return Run(c => Insert(c, experiment, parameters));
+    }
+
+    private long Insert(NpgsqlConnection c, string experiment, ParameterSet parameters)
+    {
+        using var cmd = Cmd(c, """
+            INSERT INTO automl_trials(experiment, parameters, status, created_at)
+            SELECT @e, @p, 'pending', @t WHERE EXISTS(SELECT 1 FROM automl_experiments WHERE name = @e)
+            RETURNING id
+            """, ("e", experiment), ("p", parameters.ToJson()), ("t", time.GetUtcNow()));
+        return cmd.ExecuteScalar() is long id ? id : throw SqliteTrialStore.NoExperiment(experiment);
     }
 
     public long? AddTrialIfNew(string experiment, ParameterSet parameters)
@@ -171,14 +173,8 @@ public sealed class PostgresTrialStore : ITrialStore
             Exec(c, "SELECT pg_advisory_xact_lock(hashtext('automl_trials:' || @e))", ("e", experiment));
             using (var cmd = Cmd(c, "SELECT parameters FROM automl_trials WHERE experiment = @e", ("e", experiment)))
             using (var r = cmd.ExecuteReader())
-                while (r.Read())
-                    if (ParameterSet.FromJson(r.GetString(0)).Key == parameters.Key) return (long?)null;
-            using var insert = Cmd(c, """
-                INSERT INTO automl_trials(experiment, parameters, status, created_at)
-                SELECT @e, @p, 'pending', @t WHERE EXISTS(SELECT 1 FROM automl_experiments WHERE name = @e)
-                RETURNING id
-                """, ("e", experiment), ("p", parameters.ToJson()), ("t", time.GetUtcNow()));
-            long id = insert.ExecuteScalar() is long i ? i : throw SqliteTrialStore.NoExperiment(experiment);
+                if (StoreJson.AnySameParameters(r, parameters)) return (long?)null;
+            long id = Insert(c, experiment, parameters);
             tx.Commit();
             return id;
         });

@@ -125,15 +125,17 @@ public sealed class SqliteTrialStore : ITrialStore
     {
         CheckName(experiment);
         ArgumentNullException.ThrowIfNull(parameters);
-        return Run(c =>
-        {
-            using var cmd = Cmd(c, """
-                INSERT INTO automl_trials(experiment, parameters, status, created_at)
-                SELECT @e, @p, 'pending', @t WHERE EXISTS(SELECT 1 FROM automl_experiments WHERE name = @e)
-                RETURNING id
-                """, ("@e", experiment), ("@p", parameters.ToJson()), ("@t", Now()));
-            return cmd.ExecuteScalar() is long id ? id : throw NoExperiment(experiment);
-        });
+        return Run(c => Insert(c, experiment, parameters));
+    }
+
+    private long Insert(SqliteConnection c, string experiment, ParameterSet parameters)
+    {
+        using var cmd = Cmd(c, """
+            INSERT INTO automl_trials(experiment, parameters, status, created_at)
+            SELECT @e, @p, 'pending', @t WHERE EXISTS(SELECT 1 FROM automl_experiments WHERE name = @e)
+            RETURNING id
+            """, ("@e", experiment), ("@p", parameters.ToJson()), ("@t", Now()));
+        return cmd.ExecuteScalar() is long id ? id : throw NoExperiment(experiment);
     }
 
     public long? AddTrialIfNew(string experiment, ParameterSet parameters)
@@ -145,14 +147,8 @@ public sealed class SqliteTrialStore : ITrialStore
             using var tx = c.BeginTransaction(deferred: false); // BEGIN IMMEDIATE: one writer at a time, across processes
             using (var cmd = Cmd(c, "SELECT parameters FROM automl_trials WHERE experiment = @e", ("@e", experiment)))
             using (var r = cmd.ExecuteReader())
-                while (r.Read())
-                    if (ParameterSet.FromJson(r.GetString(0)).Key == parameters.Key) return (long?)null;
-            using var insert = Cmd(c, """
-                INSERT INTO automl_trials(experiment, parameters, status, created_at)
-                SELECT @e, @p, 'pending', @t WHERE EXISTS(SELECT 1 FROM automl_experiments WHERE name = @e)
-                RETURNING id
-                """, ("@e", experiment), ("@p", parameters.ToJson()), ("@t", Now()));
-            long id = insert.ExecuteScalar() is long i ? i : throw NoExperiment(experiment);
+                if (StoreJson.AnySameParameters(r, parameters)) return (long?)null;
+            long id = Insert(c, experiment, parameters);
             tx.Commit();
             return id;
         });
