@@ -139,6 +139,9 @@ public class ExperimentTests
         var again = Assert.Throws<InvalidOperationException>(() => TextExperiment.Run(new MLContext(1), first, output));
         Assert.Contains("--resume", again.Message);
 
+        var otherTuner = Assert.Throws<InvalidOperationException>(() => TextExperiment.Run(new MLContext(1), first with { Resume = true, Tuner = "random" }, output));
+        Assert.Contains("Tuner \"cfo\" then, \"random\" now", otherTuner.Message);
+
         var resumed = new ExperimentOptions { Dataset = csv, LabelColumn = "label", TextColumns = ["text"], MaxTrials = 2, Candidates = ["tfidf+sdca"], Seed = 3, Resume = true };
         var r2 = TextExperiment.Run(new MLContext(1), resumed, output);
         Assert.Equal(4, r2.Trials.Count);

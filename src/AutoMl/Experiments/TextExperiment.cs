@@ -128,7 +128,9 @@ public static class TextExperiment
         {
             o.Dataset, o.LabelColumn, o.TextColumns, o.Tuner, Candidates = candidates.Select(c => c.Name), TrainTimeSeconds = o.TrainTime.TotalSeconds, o.MaxTrials, o.Seed,
         });
-        store.CreateExperiment(o.ExperimentName, settings);
+        var recorded = store.CreateExperiment(o.ExperimentName, settings);
+        if ((o.Resume || o.Join) && Differences(recorded.SettingsJson, settings) is { Count: > 0 } diff)
+            throw new InvalidOperationException($"Experiment '{o.ExperimentName}' in {store.Description} was started with other settings ({string.Join("; ", diff)}): use the same, or another --experiment.");
         var existing = store.ListTrials(o.ExperimentName);
         if (existing.Count > 0 && !o.Resume && !o.Join)
             throw new InvalidOperationException($"Experiment '{o.ExperimentName}' in {store.Description} already has {existing.Count} trials: pass --resume to continue it, --join to work on it next to its running workers, or use another --store/--output.");
@@ -262,6 +264,20 @@ public static class TextExperiment
     // ML.NET's binary confusion matrix lists the positive class first; the report lists classes in label order.
     private static double[][] Confusion2(ConfusionMatrix cm) =>
         [[cm.Counts[1][1], cm.Counts[1][0]], [cm.Counts[0][1], cm.Counts[0][0]]];
+
+    /// <summary>Settings that must match for a resumed or joined experiment (budgets may differ per run).</summary>
+    private static List<string> Differences(string recordedJson, string currentJson)
+    {
+        using var recorded = System.Text.Json.JsonDocument.Parse(recordedJson);
+        using var current = System.Text.Json.JsonDocument.Parse(currentJson);
+        var diff = new List<string>();
+        foreach (var name in new[] { "Dataset", "LabelColumn", "TextColumns", "Tuner", "Candidates", "Seed" })
+        {
+            string was = recorded.RootElement.TryGetProperty(name, out var r) ? r.GetRawText() : "null", now = current.RootElement.GetProperty(name).GetRawText();
+            if (was != now) diff.Add($"{name} {was} then, {now} now");
+        }
+        return diff;
+    }
 
     private static ParameterSet Strip(ParameterSet p) => new(p.Where(kv => kv.Key != CandidateKey));
 
