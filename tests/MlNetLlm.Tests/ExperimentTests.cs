@@ -25,8 +25,8 @@ public class ExperimentTests
     };
 
     /// <summary>A candidate that behaves badly on purpose, then delegates to SDCA so a model exists.</summary>
-    private sealed class ScriptedCandidate(Func<int, ParameterSet, Action<EpochReport>?, Exception?> script)
-        : Candidate("scripted", SearchSpaces.Lstm(), classical: false)
+    private sealed class ScriptedCandidate(Func<int, ParameterSet, Action<EpochReport>?, Exception?> script, SearchSpace? space = null)
+        : Candidate("scripted", space ?? SearchSpaces.Lstm(), classical: false)
     {
         private readonly Candidate _inner = ClassicalCandidate.Sdca();
         public int Calls;
@@ -119,11 +119,38 @@ public class ExperimentTests
             onEpoch?.Invoke(new EpochReport(1, 5, 1.0, 0.5, call == 1 ? 0.9 : 0.1, "accuracy", 0.1, 1, true));
             onEpoch?.Invoke(new EpochReport(2, 5, 1.0, 0.5, call == 1 ? 0.95 : 0.1, "accuracy", 0.1, 2, true));
             return null;
-        });
-        var result = TextExperiment.Run(new MLContext(1), Options(TopicsCsv(dir), maxTrials: 2), Path.Combine(dir.Path, "out"), [scripted]);
+        }, FixedSpace(epochs: [5]));
+        var result = TextExperiment.Run(new MLContext(1), Options(TopicsCsv(dir), maxTrials: 2) with { Tuner = "grid" }, Path.Combine(dir.Path, "out"), [scripted]);
         Assert.Equal(TrialStatus.Completed, result.Trials[0].Status);
         Assert.Equal(TrialStatus.Pruned, result.Trials[1].Status);
         Assert.Equal(1, result.Trials[1].EpochsReached);
+    }
+
+    /// <summary>Two learning rates (the grid's points) and the given epoch budgets.</summary>
+    private static SearchSpace FixedSpace(object[] epochs) => new SearchSpace()
+        .AddChoice(ParameterNames.LearningRate, [0.01, 0.02])
+        .AddChoice(ParameterNames.BatchSize, [32])
+        .AddChoice(ParameterNames.Epochs, epochs);
+
+    [Fact]
+    public void Asha_compares_a_trial_only_with_trials_of_the_same_epoch_budget()
+    {
+        using var dir = new Fixtures.TempDir();
+        // A 1-epoch trial ends its schedule at 0.9; a 3-epoch trial is at 0.1 after its first epoch (its learning rate
+        // has barely decayed). They are not in the same race: the 3-epoch trial is not pruned for it.
+        var scripted = new ScriptedCandidate((call, p, onEpoch) =>
+        {
+            int epochs = p.GetInt(ParameterNames.Epochs);
+            for (int e = 1; e <= epochs; e++)
+                onEpoch?.Invoke(new EpochReport(e, epochs, 1.0, 0.5, epochs == 1 ? 0.9 : 0.1 * e + 0.01 * call, "accuracy", 0.1, e, true));
+            return null;
+        }, FixedSpace(epochs: [3, 1]));
+        var result = TextExperiment.Run(new MLContext(1), Options(TopicsCsv(dir), maxTrials: 4) with { Tuner = "grid" }, Path.Combine(dir.Path, "out"), [scripted]);
+        Assert.Equal(4, result.Trials.Count);
+        Assert.Equal(1, result.Trials[0].Parameters.GetInt(ParameterNames.Epochs)); // the case that matters: the short schedule reported first
+        Assert.All(result.Trials.Where(t => t.Parameters.GetInt(ParameterNames.Epochs) == 3), t => Assert.Equal(3, t.EpochsReached));
+        // (The later 3-epoch trial does better than the earlier one, so within its own budget it continues too.)
+        Assert.DoesNotContain(result.Trials, t => t.Status == TrialStatus.Pruned);
     }
 
     [Fact]

@@ -137,7 +137,16 @@ public static class TextExperiment
         if (o.Resume) store.Resume(o.ExperimentName);
 
         var tuners = candidates.ToDictionary(c => c.Name, c => CreateTuner(o.Tuner, c.Space, o.Seed, o.GridStepsPerDimension));
-        var pruners = candidates.ToDictionary(c => c.Name, c => o.Pruning && !c.IsClassical ? (IPruner)new AshaPruner() : NoPruner.Instance);
+        // One ASHA per candidate and epoch budget: the learning rate decays over the planned epochs, so epoch 1 of a
+        // 3-epoch trial is not comparable with the last epoch of a 1-epoch trial (pruning across them stops longer
+        // schedules for being behind where they were never meant to be yet).
+        var pruners = new Dictionary<string, IPruner>();
+        IPruner PrunerFor(string candidate, ParameterSet p)
+        {
+            if (!o.Pruning || candidates.First(c => c.Name == candidate).IsClassical) return NoPruner.Instance;
+            string key = p.ContainsKey(ParameterNames.Epochs) ? $"{candidate}|{p.GetInt(ParameterNames.Epochs)}" : candidate;
+            return pruners.TryGetValue(key, out var pruner) ? pruner : pruners[key] = new AshaPruner();
+        }
         var chooser = new CandidateChooser(o.Seed);
         var absorbed = new HashSet<long>();
         string modelDir = Path.Combine(outputDir, "trial-models");
@@ -155,7 +164,7 @@ public static class TextExperiment
                 string cand = t.Parameters.GetString(CandidateKey);
                 if (!tuners.TryGetValue(cand, out var tuner)) continue;
                 tuner.Report(t.ToResult() with { Parameters = Strip(t.Parameters) });
-                foreach (var e in t.Epochs) pruners[cand].Record(t.Id, e.Epoch, e.Metric);
+                foreach (var e in t.Epochs) PrunerFor(cand, t.Parameters).Record(t.Id, e.Epoch, e.Metric);
                 chooser.Record(cand, t.DurationSeconds ?? 0, t.Status == TrialStatus.Completed ? t.Metric ?? double.NaN : double.NaN);
                 if (t.Status == TrialStatus.Completed && t.Metric is { } m && File.Exists(ModelPath(t.Id))) bestSaved = Math.Max(bestSaved, m);
             }
@@ -206,7 +215,7 @@ public static class TextExperiment
                 trial = store.GetTrial(id)!;
             }
             started++;
-            var outcome = RunTrial(ml, o, search, store, trial, candidate, pruners[candidate.Name], deadline);
+            var outcome = RunTrial(ml, o, search, store, trial, candidate, PrunerFor(candidate.Name, trial.Parameters), deadline);
             if (outcome is not null && outcome.ValidationMetric > bestSaved)
             {
                 // Saved before this worker absorbs the trial, and read by any worker sharing the output folder.
