@@ -208,6 +208,59 @@ public class ExperimentTests
         Assert.Contains("fitted again on all 96 training rows", File.ReadAllText(Path.Combine(output, "report.html")));
     }
 
+    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+
+    [Fact]
+    public void Join_resume_requeues_only_trials_whose_worker_stopped_beating()
+    {
+        using var dir = new Fixtures.TempDir();
+        string output = Path.Combine(dir.Path, "out"), db = Path.Combine(output, "experiment.db");
+        var o = Options(TopicsCsv(dir), maxTrials: 1) with { Candidates = ["tfidf+sdca"], Join = true };
+        TextExperiment.Run(new MLContext(1), o, output);
+        var point = SearchSpaces.SdcaMaximumEntropy().Defaults().With(ParameterNames.L2Regularization, 0.5);
+        long dead, alive;
+        using (var past = TrialStore.Open(db, new FixedClock(DateTimeOffset.UtcNow - TimeSpan.FromMinutes(10))))
+        {
+            dead = past.AddTrial("experiment", point.With(TextExperiment.CandidateKey, "tfidf+sdca"));
+            Assert.True(past.TryStart(dead, "crashed-worker")); // last heartbeat 10 minutes ago
+        }
+        using (var now = TrialStore.Open(db))
+        {
+            alive = now.AddTrial("experiment", point.With(ParameterNames.L1Regularization, 0.01).With(TextExperiment.CandidateKey, "tfidf+sdca"));
+            Assert.True(now.TryStart(alive, "busy-worker")); // beating now
+        }
+
+        var result = TextExperiment.Run(new MLContext(1), o with { Resume = true }, output);
+        var rerun = result.Trials.Single(t => t.Id == dead);
+        Assert.Equal(TrialStatus.Completed, rerun.Status); // requeued and claimed first
+        Assert.Equal(2, rerun.Attempts);
+        Assert.Contains(rerun.Retries, r => r.Contains("crashed-worker"));
+        var untouched = result.Trials.Single(t => t.Id == alive);
+        Assert.Equal(TrialStatus.Running, untouched.Status);
+        Assert.Equal("busy-worker", untouched.WorkerId);
+    }
+
+    [Fact]
+    public void A_running_trial_sends_heartbeats()
+    {
+        using var dir = new Fixtures.TempDir();
+        string output = Path.Combine(dir.Path, "out");
+        DateTimeOffset? started = null, lastBeat = null;
+        var scripted = new ScriptedCandidate((call, p, _) =>
+        {
+            Thread.Sleep(1500);
+            using var store = TrialStore.Open(Path.Combine(output, "experiment.db"));
+            var t = store.ListTrials("experiment").Single();
+            (started, lastBeat) = (t.StartedAt, t.HeartbeatAt);
+            return null;
+        });
+        TextExperiment.Run(new MLContext(1), Options(TopicsCsv(dir), maxTrials: 1) with { HeartbeatInterval = TimeSpan.FromMilliseconds(200) }, output, [scripted]);
+        Assert.True(lastBeat - started >= TimeSpan.FromMilliseconds(600), $"started {started:O}, last heartbeat {lastBeat:O}");
+    }
+
     [Fact]
     public void Unknown_candidate_and_tuner_are_named()
     {

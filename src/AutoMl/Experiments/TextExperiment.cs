@@ -35,6 +35,11 @@ public sealed record ExperimentOptions
     /// same time: its trials are shared, each claimed by one worker; nothing is requeued. Workers that share the
     /// output folder also share trial models, so each ends with the experiment's best.</summary>
     public bool Join { get; init; }
+    /// <summary>How often a running trial tells the store its worker is alive.</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>With <see cref="Join"/> and <see cref="Resume"/>: a running trial whose worker has sent no heartbeat
+    /// for this long is taken to be dead and is requeued.</summary>
+    public TimeSpan StaleAfter { get; init; } = TimeSpan.FromMinutes(3);
     public string? CheckpointPath { get; init; }
     public string? GlovePath { get; init; }
     /// <summary>Candidate names to try (null: all that apply): tfidf+sdca, tfidf+lbfgs, tfidf+lightgbm, embeddings+lightgbm, lstm, lstm+glove, transformer, fine-tune.</summary>
@@ -134,7 +139,9 @@ public static class TextExperiment
         var existing = store.ListTrials(o.ExperimentName);
         if (existing.Count > 0 && !o.Resume && !o.Join)
             throw new InvalidOperationException($"Experiment '{o.ExperimentName}' in {store.Description} already has {existing.Count} trials: pass --resume to continue it, --join to work on it next to its running workers, or use another --store/--output.");
-        if (o.Resume) store.Resume(o.ExperimentName);
+        // Alone, a resumed run requeues every trial left running. Next to other workers (--join) only those whose
+        // worker has stopped beating: trials send a heartbeat every HeartbeatInterval while they run.
+        if (o.Resume) store.Resume(o.ExperimentName, staleAfter: o.Join ? o.StaleAfter : null);
 
         var tuners = candidates.ToDictionary(c => c.Name, c => CreateTuner(o.Tuner, c.Space, o.Seed, o.GridStepsPerDimension));
         // One ASHA per candidate and epoch budget: the learning rate decays over the planned epochs, so epoch 1 of a
@@ -297,6 +304,11 @@ public static class TextExperiment
         o.Events?.Report(new ExperimentEvent.TrialStarted((int)trial.Id, candidate.Name, parameters));
         var sw = Stopwatch.StartNew();
         using var memory = new PeakMemorySampler(o.Device);
+        using var heartbeat = new Timer(_ =>
+        {
+            try { store.Heartbeat(trial.Id); }
+            catch (TrialStoreException) { } // the trial ended meanwhile, or the store is briefly unreachable: the next beat tries again
+        }, null, o.HeartbeatInterval, o.HeartbeatInterval);
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(o.CancellationToken);
         var remaining = deadline - DateTime.UtcNow;
         budget.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);

@@ -24,7 +24,7 @@ public abstract class ExperimentCommandBase(string name, string task, string des
         var maxTrials = new Option<int?>("--max-trials");
         var tuner = new Option<string>("--tuner") { Description = "cfo | random | grid | tpe", DefaultValueFactory = _ => "cfo" };
         var store = new Option<string?>("--store") { Description = "Trial store: FILE.db (SQLite, default OUTPUT/experiment.db) or postgres://user:pass@host:port/db." };
-        var resume = new Option<bool>("--resume") { Description = "Continue the experiment in the store; the unfinished trial is rerun." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the experiment in the store; unfinished trials are rerun (with --join: only those whose worker stopped sending heartbeats)." };
         var join = new Option<bool>("--join") { Description = "Work on the experiment next to other workers running it on the same --store (PostgreSQL, or a SQLite file on this machine); give them the same --output to share trial models." };
         var experiment = new Option<string>("--experiment") { Description = "Experiment name in the store.", DefaultValueFactory = _ => "experiment" };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Hugging Face model folder: adds fine-tuning and embeddings+LightGbm." };
