@@ -24,7 +24,27 @@ public static class Program
             File.WriteAllText(args[3], JsonSerializer.Serialize(ScoredColumns(model.Transform(data))));
             return 0;
         }
-        Console.Error.WriteLine("usage: score MODEL.zip INPUT.csv OUTPUT.json");
+        if (args.Length == 2 && args[0] == "gpu-memory")
+        {
+            // GPU memory as NVML reports it, alone and recorded per trial by an experiment asked to run on CUDA
+            // (tfidf+sdca never touches the GPU, so this needs no CUDA build of libtorch; the NVML may be a fake).
+            string csv = Path.Combine(args[1], "topics.csv");
+            File.WriteAllLines(csv, ["text,label", .. TextData.Topics3(60, seed: 5).Select(r => $"\"{r.Text}\",{r.Label}")]);
+            var result = MlNetLlm.AutoMl.Experiments.TextExperiment.Run(new MLContext(1), new MlNetLlm.AutoMl.Experiments.ExperimentOptions
+            {
+                Dataset = csv, LabelColumn = "label", TextColumns = ["text"], Candidates = ["tfidf+sdca"], MaxTrials = 1,
+                Device = MlNetLlm.Modeling.Runtime.DeviceOptions.Parse("cuda:0"),
+            }, Path.Combine(args[1], "out"));
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                device0 = MlNetLlm.Modeling.Runtime.GpuMemory.InUse(0),
+                device1 = MlNetLlm.Modeling.Runtime.GpuMemory.InUse(1),
+                trialPeak = result.Trials.Single().PeakGpuMemoryBytes,
+                why = MlNetLlm.Modeling.Runtime.GpuMemory.Unavailable,
+            }));
+            return 0;
+        }
+        Console.Error.WriteLine("usage: score MODEL.zip INPUT.csv OUTPUT.json | gpu-memory DIR");
         return 2;
     }
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using MlNetLlm.Modeling.Runtime;
 using TorchSharp;
 
@@ -119,5 +120,40 @@ public class RuntimeTests
             Assert.Contains("libnvidia-ml.so.1", GpuMemory.Unavailable);
         }
         Assert.Null(GpuMemory.InUse(4096)); // no such device: null, not an exception
+    }
+
+    private static JsonElement GpuMemoryInChildProcess(Fixtures.TempDir dir, bool hideSelf)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(typeof(Program).Assembly.Location);
+        psi.ArgumentList.Add("gpu-memory");
+        psi.ArgumentList.Add(dir.Path);
+        psi.Environment[GpuMemory.LibraryVariable] = Path.Combine(AppContext.BaseDirectory, "fixtures", "fake-nvml", "libfake-nvml.so");
+        if (hideSelf) psi.Environment["FAKE_NVML_HIDE_SELF"] = "1";
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        string stdout = p.StandardOutput.ReadToEnd(), stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, stderr);
+        return JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement.Clone();
+    }
+
+    [Fact]
+    public void Trials_on_cuda_record_this_process_gpu_memory_from_nvml()
+    {
+        // A fake libnvidia-ml (tests/fixtures/fake-nvml) lists this process at 512 MiB on a device with 3 GiB in use.
+        using var dir = new Fixtures.TempDir();
+        var r = GpuMemoryInChildProcess(dir, hideSelf: false);
+        Assert.Equal(512L << 20, r.GetProperty("device0").GetInt64());
+        Assert.Equal(JsonValueKind.Null, r.GetProperty("device1").ValueKind);
+        Assert.Equal(512L << 20, r.GetProperty("trialPeak").GetInt64());
+    }
+
+    [Fact]
+    public void Gpu_memory_falls_back_to_the_device_total_when_the_driver_does_not_list_this_process()
+    {
+        using var dir = new Fixtures.TempDir();
+        var r = GpuMemoryInChildProcess(dir, hideSelf: true);
+        Assert.Equal(3L << 30, r.GetProperty("device0").GetInt64());
+        Assert.Equal(3L << 30, r.GetProperty("trialPeak").GetInt64());
     }
 }

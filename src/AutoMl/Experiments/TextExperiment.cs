@@ -393,8 +393,19 @@ internal sealed class PeakMemorySampler : IDisposable
 
     public PeakMemorySampler(DeviceOptions device)
     {
-        _cudaDevice = device.Device == ComputeDevice.Cpu ? null : device.CudaDeviceId;
+        _cudaDevice = device.Device switch
+        {
+            ComputeDevice.Cuda => device.CudaDeviceId,
+            ComputeDevice.Auto when AutoMeansCuda(device) => device.CudaDeviceId,
+            _ => null, // on the CPU, NVML's numbers would be other processes' memory
+        };
         _timer = new Timer(_ => Sample(), null, 0, 100);
+    }
+
+    private static bool AutoMeansCuda(DeviceOptions device)
+    {
+        try { return device.Resolve().type == TorchSharp.DeviceType.CUDA; }
+        catch (Exception e) when (e is InvalidOperationException or DllNotFoundException or TypeInitializationException) { return false; } // the trial will say why
     }
 
     private void Sample()

@@ -36,13 +36,17 @@ public static class GpuMemory
 
     private static readonly Lazy<Api?> Nvml = new(Load);
 
+    /// <summary>Environment variable naming the NVML library to load instead of the driver's (the tests point it at a fake).</summary>
+    public const string LibraryVariable = "MLNETLLM_NVML_LIBRARY";
+
     /// <summary>Why NVML is not usable here (null when it is), for messages.</summary>
     public static string? Unavailable { get; private set; }
 
     private static Api? Load()
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsWindows()) { Unavailable = "NVML needs Linux or Windows"; return null; }
-        string name = OperatingSystem.IsWindows() ? "nvml.dll" : "libnvidia-ml.so.1";
+        string name = Environment.GetEnvironmentVariable(LibraryVariable) is { Length: > 0 } custom ? custom
+            : OperatingSystem.IsWindows() ? "nvml.dll" : "libnvidia-ml.so.1";
         if (!NativeLibrary.TryLoad(name, out var lib)) { Unavailable = $"{name} not found (no NVIDIA driver)"; return null; }
         T? Fn<T>(string export) where T : Delegate =>
             NativeLibrary.TryGetExport(lib, export, out var p) ? Marshal.GetDelegateForFunctionPointer<T>(p) : null;
