@@ -6,6 +6,30 @@ public class TunerTests
 
     // ---------- CFO ----------
 
+    /// <summary>Every trial scores the same (a model stuck at the majority class) and costs epochs × (1 ± 5% timing noise).</summary>
+    private static int RestartsOnPlateau(double costTieMargin, int seed)
+    {
+        var space = new SearchSpace()
+            .AddFloat("LearningRate", 3e-4, 3e-3, log: true, defaultValue: 1e-3, lowCost: 1e-3)
+            .AddChoice("BatchSize", [32, 64], defaultValue: 32, lowCost: 64)
+            .AddInt("Epochs", 1, 3, defaultValue: 2, lowCost: 1);
+        var cfo = new CfoTuner(space, seed, new CfoOptions { CostTieMargin = costTieMargin });
+        var noise = new Random(seed + 100);
+        for (int i = 0; i < 40 && cfo.Propose() is { } p; i++)
+            cfo.Report(TrialResult.Completed(p, 0.65, p.GetInt("Epochs") * (1 + 0.05 * (2 * noise.NextDouble() - 1))));
+        return cfo.Restarts;
+    }
+
+    [Fact]
+    public void Cfo_on_a_plateau_does_not_mistake_timing_noise_for_progress()
+    {
+        foreach (int seed in Seeds)
+        {
+            // The step shrinks on a run of ties and the search restarts elsewhere (with no margin it never does).
+            Assert.True(RestartsOnPlateau(costTieMargin: 0.1, seed) > 0, $"seed {seed}: no restart in 40 flat trials");
+        }
+    }
+
     [Fact]
     public void Cfo_starts_at_the_low_cost_point()
     {

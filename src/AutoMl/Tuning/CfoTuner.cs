@@ -23,8 +23,13 @@ public sealed record CfoOptions
     public int? FailuresBeforeShrink { get; init; }
 
     /// <summary>A probe must beat the incumbent's metric by more than this to count as better; within it, the
-    /// cheaper trial wins.</summary>
+    /// clearly cheaper trial wins (see <see cref="CostTieMargin"/>).</summary>
     public double Tolerance { get; init; }
+
+    /// <summary>On a metric tie, a probe wins only when it is cheaper by more than this fraction of the incumbent's
+    /// cost. Without a margin, timing noise between equally good points (e.g. a plateau where every trial predicts the
+    /// majority class) reads as progress: the step keeps growing at random and the search never restarts.</summary>
+    public double CostTieMargin { get; init; } = 0.1;
 }
 
 /// <summary>
@@ -33,7 +38,7 @@ public sealed record CfoOptions
 /// the incumbent x it samples a random unit direction u and tries x + step·u, then (if not better) x − step·u.
 /// A better point becomes the incumbent and the step grows; after a run of failed directions the step shrinks; when
 /// it falls below the minimum the search restarts from a random point. Failed trials rank below everything; metric
-/// ties go to the cheaper trial. Points that discretize to a configuration already seen are not proposed again.
+/// ties go to the clearly cheaper trial. Points that discretize to a configuration already seen are not proposed again.
 /// </summary>
 public sealed class CfoTuner : TunerBase
 {
@@ -63,6 +68,7 @@ public sealed class CfoTuner : TunerBase
         if (!(this.options.ShrinkFactor is > 0 and < 1)) throw new ArgumentException($"CFO ShrinkFactor must be in (0, 1) (got {this.options.ShrinkFactor}).");
         if (failuresBeforeShrink < 1) throw new ArgumentException($"CFO FailuresBeforeShrink must be >= 1 (got {failuresBeforeShrink}).");
         if (this.options.Tolerance < 0) throw new ArgumentException($"CFO Tolerance must be >= 0 (got {this.options.Tolerance}).");
+        if (this.options.CostTieMargin is < 0 or >= 1) throw new ArgumentException($"CFO CostTieMargin must be in [0, 1) (got {this.options.CostTieMargin}).");
         x = space.ToUnit(space.LowCost());
         Step = initialStep;
     }
@@ -124,7 +130,7 @@ public sealed class CfoTuner : TunerBase
             {
                 // Discretizes to a point already evaluated: judge it from what is known, without a new trial.
                 var known = History.Last(h => h.Parameters.Key == key);
-                Outcome(probe, incumbent is null || IsBetter(known, incumbent, options.Tolerance), known);
+                Outcome(probe, incumbent is null || Beats(known, incumbent), known);
                 continue;
             }
             outstanding[key] = probe;
@@ -141,18 +147,18 @@ public sealed class CfoTuner : TunerBase
             if (probe.Sign == 0)
             {
                 // The start point of a (re)start.
-                if (probe.Version == version && (incumbent is null || IsBetter(result, incumbent, options.Tolerance)))
+                if (probe.Version == version && (incumbent is null || Beats(result, incumbent)))
                 {
                     incumbent = result;
                     x = probe.Point;
                 }
                 return;
             }
-            Outcome(probe, incumbent is null || IsBetter(result, incumbent, options.Tolerance), result);
+            Outcome(probe, incumbent is null || Beats(result, incumbent), result);
             return;
         }
         // A result the tuner did not propose (another worker, a replayed trial, a warm start): adopt it when better.
-        if (incumbent is null ? key == startKey : IsBetter(result, incumbent, options.Tolerance))
+        if (incumbent is null ? key == startKey : Beats(result, incumbent))
             MoveTo(Space.ToUnit(result.Parameters), result, grow: false);
     }
 
@@ -161,7 +167,7 @@ public sealed class CfoTuner : TunerBase
         if (probe.Version != version)
         {
             // The incumbent moved since this probe was proposed; only a new best matters.
-            if (better && result is not null && (incumbent is null || IsBetter(result, incumbent, options.Tolerance)))
+            if (better && result is not null && (incumbent is null || Beats(result, incumbent)))
                 MoveTo(probe.Point, result, grow: false);
             return;
         }
@@ -193,6 +199,17 @@ public sealed class CfoTuner : TunerBase
         failures = 0;
         opposites.Clear();
         if (grow) Step = Math.Min(maxStep, Step * options.GrowthFactor);
+    }
+
+    /// <summary>Whether <paramref name="a"/> should replace the incumbent <paramref name="b"/> (see <see cref="CfoOptions"/>).</summary>
+    private bool Beats(TrialResult a, TrialResult b)
+    {
+        double sa = a.Score, sb = b.Score;
+        if (double.IsNegativeInfinity(sa)) return false;
+        if (double.IsNegativeInfinity(sb)) return true;
+        if (sa > sb + options.Tolerance) return true;
+        if (sa < sb - options.Tolerance) return false;
+        return a.CostSeconds < b.CostSeconds * (1 - options.CostTieMargin);
     }
 
     private void Restart()
