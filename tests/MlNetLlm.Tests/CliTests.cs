@@ -9,7 +9,7 @@ public class CliTests
 {
     private static int Run(params string[] args)
     {
-        var root = new RootCommand { new TrainCommand().Build(), new PredictCommand().Build(), new EmbedCommand().Build() };
+        var root = new RootCommand { new TrainCommand().Build(), new PredictCommand().Build(), new EmbedCommand().Build(), new ClassificationCommand().Build() };
         return root.Parse(args).Invoke();
     }
 
@@ -95,5 +95,22 @@ public class CliTests
         var bytes = File.ReadAllBytes(dir.File("e.parquet"));
         Assert.Equal("PAR1"u8.ToArray(), bytes[..4]);
         Assert.Equal("PAR1"u8.ToArray(), bytes[^4..]);
+    }
+
+    [Fact]
+    public void Classification_run_again_into_the_same_output_keeps_the_earlier_experiment_aside()
+    {
+        using var dir = new Fixtures.TempDir();
+        string csv = TopicsCsv(dir), output = Path.Combine(dir.Path, "out");
+        string[] args = ["classification", "--dataset", csv, "--label-col", "label", "--text-col", "text", "--candidates", "tfidf+sdca", "tfidf+lbfgs",
+            "--max-trials", "2", "--output", output];
+        Assert.Equal(0, Run(args));
+        string firstMetrics = File.ReadAllText(Path.Combine(output, "metrics.json"));
+        Assert.Equal(0, Run(args));
+        string aside = Assert.Single(Directory.GetDirectories(output, "previous-*"));
+        Assert.Equal(firstMetrics, File.ReadAllText(Path.Combine(aside, "metrics.json")));
+        foreach (var f in new[] { "experiment.db", "model.zip", "metrics.json", "trials.csv", "report.html" })
+            Assert.True(File.Exists(Path.Combine(output, f)), f);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(output, "trials.csv")).Length); // a fresh experiment: its own 2 trials
     }
 }

@@ -88,6 +88,10 @@ public abstract class ExperimentCommandBase(string name, string task, string des
 
     internal static int Run(ExperimentOptions options, string output)
     {
+        // Run again into the same --output (no --store, --resume or --join): the earlier experiment is kept aside rather
+        // than refused, so the README's main job can simply be run again.
+        if (options.Store is null && !options.Resume && !options.Join && MoveEarlierRunAside(output) is { } aside)
+            AnsiConsole.MarkupLineInterpolated($"moved the earlier experiment in {output} to {aside}");
         var ml = new MLContext(seed: options.Seed);
         var rows = new List<string[]>();
         ExperimentResult result = null!;
@@ -148,6 +152,17 @@ public abstract class ExperimentCommandBase(string name, string task, string des
             AnsiConsole.MarkupLineInterpolated($"refitted on all {f.Rows} training rows in {f.Seconds:F1} s (test before the refit: {(f.TestMetricsBeforeRefit.Accuracy is { } b ? $"accuracy {b:F4}" : $"R² {f.TestMetricsBeforeRefit.RSquared:F4}")})");
         AnsiConsole.MarkupLineInterpolated($"wrote {output}/model.zip, metrics.json, trials.csv, report.html ({result.Trials.Count} trials in {result.TotalSeconds:F0} s)");
         return 0;
+    }
+
+    private static string? MoveEarlierRunAside(string output)
+    {
+        if (!File.Exists(Path.Combine(output, "experiment.db"))) return null;
+        string aside = Path.Combine(output, $"previous-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
+        Directory.CreateDirectory(aside);
+        foreach (var name in new[] { "experiment.db", "experiment.db-wal", "experiment.db-shm", "model.zip", "metrics.json", "trials.csv", "report.html" })
+            if (File.Exists(Path.Combine(output, name))) File.Move(Path.Combine(output, name), Path.Combine(aside, name));
+        if (Directory.Exists(Path.Combine(output, "trial-models"))) Directory.Move(Path.Combine(output, "trial-models"), Path.Combine(aside, "trial-models"));
+        return aside;
     }
 
     private static string Describe(ExperimentEvent e) => e switch
