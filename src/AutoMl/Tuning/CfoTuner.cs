@@ -202,15 +202,7 @@ public sealed class CfoTuner : TunerBase
     }
 
     /// <summary>Whether <paramref name="a"/> should replace the incumbent <paramref name="b"/> (see <see cref="CfoOptions"/>).</summary>
-    private bool Beats(TrialResult a, TrialResult b)
-    {
-        double sa = a.Score, sb = b.Score;
-        if (double.IsNegativeInfinity(sa)) return false;
-        if (double.IsNegativeInfinity(sb)) return true;
-        if (sa > sb + options.Tolerance) return true;
-        if (sa < sb - options.Tolerance) return false;
-        return a.CostSeconds < b.CostSeconds * (1 - options.CostTieMargin);
-    }
+    private bool Beats(TrialResult a, TrialResult b) => IsBetter(a, b, options.Tolerance, options.CostTieMargin);
 
     private void Restart()
     {

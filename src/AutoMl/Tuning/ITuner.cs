@@ -96,14 +96,15 @@ public abstract class TunerBase : ITuner
     protected abstract void OnReport(TrialResult result);
 
     /// <summary>True when <paramref name="a"/> beats <paramref name="b"/>: a higher score by more than
-    /// <paramref name="tolerance"/>, or a score within it at a lower cost.</summary>
-    internal static bool IsBetter(TrialResult a, TrialResult b, double tolerance)
+    /// <paramref name="tolerance"/>, or a score within it at a cost lower by more than <paramref name="costMargin"/>
+    /// (a fraction of <paramref name="b"/>'s cost; 0: any lower cost).</summary>
+    internal static bool IsBetter(TrialResult a, TrialResult b, double tolerance, double costMargin = 0)
     {
         double sa = a.Score, sb = b.Score;
         if (double.IsNegativeInfinity(sa)) return false;
         if (double.IsNegativeInfinity(sb)) return true;
         if (sa > sb + tolerance) return true;
         if (sa < sb - tolerance) return false;
-        return a.CostSeconds < b.CostSeconds;
+        return a.CostSeconds < b.CostSeconds * (1 - costMargin);
     }
 }
