@@ -85,6 +85,9 @@ public static class TextExperiment
 {
     public const string CandidateKey = "Candidate";
 
+    /// <summary>The SQLite trial store in the output folder when <see cref="ExperimentOptions.Store"/> is not given.</summary>
+    public const string DefaultStoreFile = "experiment.db";
+
     public static IReadOnlyList<Candidate> DefaultCandidates(ExperimentOptions o)
     {
         var list = new List<Candidate> { ClassicalCandidate.Sdca(), ClassicalCandidate.Lbfgs(), ClassicalCandidate.LightGbm() };
@@ -128,7 +131,7 @@ public static class TextExperiment
         var search = job.WithRows(fit, validation);
         string metricName = Candidate.MetricName(job.Task);
 
-        using var store = TrialStore.Open(o.Store ?? Path.Combine(outputDir, "experiment.db"));
+        using var store = TrialStore.Open(o.Store ?? Path.Combine(outputDir, DefaultStoreFile));
         var settings = System.Text.Json.JsonSerializer.Serialize(new
         {
             o.Dataset, o.LabelColumn, o.TextColumns, o.Tuner, Candidates = candidates.Select(c => c.Name), TrainTimeSeconds = o.TrainTime.TotalSeconds, o.MaxTrials, o.Seed,
@@ -225,14 +228,14 @@ public static class TextExperiment
             var outcome = RunTrial(ml, o, search, store, trial, candidate, PrunerFor(candidate.Name, trial.Parameters), deadline);
             if (outcome is not null && outcome.ValidationMetric > bestSaved)
             {
-                // Saved before this worker absorbs the trial, and read by any worker sharing the output folder.
+                // Read by any worker sharing the output folder. The trial itself reaches this worker's tuners through
+                // the next round's Absorb, like everyone else's.
                 ml.Model.Save(outcome.Model, search.TrainView(ml).Schema, ModelPath(trial.Id));
                 if (mySaved is { } previous) File.Delete(ModelPath(previous)); // beaten: no worker will pick it
                 mySaved = trial.Id;
                 bestSaved = outcome.ValidationMetric;
                 o.Events?.Report(new ExperimentEvent.NewBest((int)trial.Id, candidate.Name, outcome.ValidationMetric));
             }
-            Absorb([store.GetTrial(trial.Id)!]);
         }
 
         // The best completed trial of the experiment (any worker) whose model is in this output folder.
@@ -265,7 +268,7 @@ public static class TextExperiment
             refit = new RefitSummary(job.Train.Count, sw.Elapsed.TotalSeconds, before);
         }
         var scored = bestModel.Transform(job.TestView(ml));
-        var testMetrics = refit is null ? TestMetrics(bestModel, bestTrial.DurationSeconds ?? 0, fit.Count) : TestMetrics(bestModel, refit.Seconds, refit.Rows);
+        var testMetrics = TestMetrics(bestModel, refit?.Seconds ?? bestTrial.DurationSeconds ?? 0, refit?.Rows ?? fit.Count);
         double[][]? confusion = job.Task switch
         {
             TaskKind.Multiclass => ml.MulticlassClassification.Evaluate(scored).ConfusionMatrix.Counts.Select(r => r.ToArray()).ToArray(),

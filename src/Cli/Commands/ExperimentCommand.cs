@@ -154,14 +154,20 @@ public abstract class ExperimentCommandBase(string name, string task, string des
         return 0;
     }
 
+    /// <summary>Moves everything an earlier run left in <paramref name="output"/> (its store, trial models and outputs)
+    /// into previous-TIME/, when there was an earlier run; earlier previous-* folders stay where they are.</summary>
     private static string? MoveEarlierRunAside(string output)
     {
-        if (!File.Exists(Path.Combine(output, "experiment.db"))) return null;
+        if (!File.Exists(Path.Combine(output, TextExperiment.DefaultStoreFile))) return null;
+        var entries = new DirectoryInfo(output).EnumerateFileSystemInfos().Where(e => !e.Name.StartsWith("previous-", StringComparison.Ordinal)).ToList();
         string aside = Path.Combine(output, $"previous-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
         Directory.CreateDirectory(aside);
-        foreach (var name in new[] { "experiment.db", "experiment.db-wal", "experiment.db-shm", "model.zip", "metrics.json", "trials.csv", "report.html" })
-            if (File.Exists(Path.Combine(output, name))) File.Move(Path.Combine(output, name), Path.Combine(aside, name));
-        if (Directory.Exists(Path.Combine(output, "trial-models"))) Directory.Move(Path.Combine(output, "trial-models"), Path.Combine(aside, "trial-models"));
+        foreach (var e in entries)
+        {
+            string target = Path.Combine(aside, e.Name);
+            if (e is DirectoryInfo d) d.MoveTo(target);
+            else File.Move(e.FullName, target);
+        }
         return aside;
     }
 
