@@ -67,17 +67,23 @@ public static class Program
     public static Dictionary<string, List<float[]>> ScoreInFreshProcess(string zip, string inputCsv)
     {
         string output = Path.Combine(Path.GetDirectoryName(zip)!, "fresh-process-output.json");
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet")
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            ArgumentList = { typeof(Program).Assembly.Location, "score", zip, inputCsv, output },
-        };
+        RunSelf(["score", zip, inputCsv, output]);
+        return JsonSerializer.Deserialize<Dictionary<string, List<float[]>>>(File.ReadAllText(output))!;
+    }
+
+    /// <summary>Runs this test assembly as a program with <paramref name="args"/> (and extra environment variables) in
+    /// a new process; returns its standard output, or throws with its standard error when it fails.</summary>
+    public static string RunSelf(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        psi.ArgumentList.Add(typeof(Program).Assembly.Location);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
         using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync(); // both streams at once: a full pipe on either would block the child
         string stderr = p.StandardError.ReadToEnd();
-        p.StandardOutput.ReadToEnd();
         p.WaitForExit();
         if (p.ExitCode != 0) throw new InvalidOperationException($"fresh process failed ({p.ExitCode}): {stderr}");
-        return JsonSerializer.Deserialize<Dictionary<string, List<float[]>>>(File.ReadAllText(output))!;
+        return stdout.Result;
     }
 }

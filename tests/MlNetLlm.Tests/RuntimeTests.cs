@@ -124,16 +124,12 @@ public class RuntimeTests
 
     private static JsonElement GpuMemoryInChildProcess(Fixtures.TempDir dir, bool hideSelf)
     {
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(typeof(Program).Assembly.Location);
-        psi.ArgumentList.Add("gpu-memory");
-        psi.ArgumentList.Add(dir.Path);
-        psi.Environment[GpuMemory.LibraryVariable] = Path.Combine(AppContext.BaseDirectory, "fixtures", "fake-nvml", "libfake-nvml.so");
-        if (hideSelf) psi.Environment["FAKE_NVML_HIDE_SELF"] = "1";
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        string stdout = p.StandardOutput.ReadToEnd(), stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, stderr);
+        var environment = new Dictionary<string, string>
+        {
+            [GpuMemory.LibraryVariable] = Path.Combine(AppContext.BaseDirectory, "fixtures", "fake-nvml", "libfake-nvml.so"),
+        };
+        if (hideSelf) environment["FAKE_NVML_HIDE_SELF"] = "1";
+        string stdout = Program.RunSelf(["gpu-memory", dir.Path], environment);
         return JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement.Clone();
     }
 
