@@ -227,7 +227,7 @@ public static class TextModelFactory
                 var spec = baseSpec with { Body = baseSpec.Body with { Transformer = pretrained.Config, EncoderHasPooler = pretrained.Encoder.HasPooler, TokenizerKind = "checkpoint" } };
                 var model = new TextHeadModel(new TransformerTextEncoder(pretrained.Encoder, o.Pooling), outputs, o.Dropout);
                 if (o.FreezeEncoder) model.FreezeBody();
-                return new Built(spec, model, pretrained.Tokenizer, TokenizerFiles(o.CheckpointPath!));
+                return new Built(spec, model, pretrained.Tokenizer, TokenizerFiles(pretrained.Folder));
             }
             case TextEncoderKind.Transformer:
             {

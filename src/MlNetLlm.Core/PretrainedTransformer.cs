@@ -32,11 +32,11 @@ public sealed class PretrainedTransformer : IDisposable
     public Device Device { get; }
 
     /// <summary>Loads config, tokenizer and weights (tokenizer first, so a missing file fails before weights are read).</summary>
+    /// <param name="folder">A save_pretrained folder, or the name of a bundled model (minilm, arctic-xs; <see cref="CheckpointLocator"/>).</param>
     public static PretrainedTransformer Load(string folder, DeviceOptions? device = null)
     {
         var torchDevice = (device ?? DeviceOptions.Cpu).Resolve();
-        if (!Directory.Exists(folder))
-            throw new CheckpointException($"Checkpoint folder '{folder}' does not exist.", folder);
+        folder = CheckpointLocator.Resolve(folder);
         var config = TransformerConfig.Load(Path.Combine(folder, "config.json"));
         var tokenizer = TokenizerLoader.Load(folder, config);
         var (encoder, report) = EncoderCheckpoint.Load(folder);

@@ -44,7 +44,13 @@ public static class Program
             }));
             return 0;
         }
-        Console.Error.WriteLine("usage: score MODEL.zip INPUT.csv OUTPUT.json | gpu-memory DIR");
+        if (args.Length == 2 && args[0] == "bundled-folder")
+        {
+            // Materialises a bundled model in the cache MLNETLLM_MODEL_CACHE names (two of these run at once in a test).
+            Console.WriteLine(MlNetLlm.Modeling.Checkpoints.CheckpointLocator.Resolve(args[1]));
+            return 0;
+        }
+        Console.Error.WriteLine("usage: score MODEL.zip INPUT.csv OUTPUT.json | gpu-memory DIR | bundled-folder NAME");
         return 2;
     }
 

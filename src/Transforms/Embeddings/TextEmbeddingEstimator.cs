@@ -3,6 +3,7 @@ using Microsoft.ML.Data;
 using MlNetLlm.Estimators;
 using MlNetLlm.MlNet;
 using MlNetLlm.Modeling;
+using MlNetLlm.Modeling.Checkpoints;
 using MlNetLlm.Modeling.Training;
 using TorchSharp;
 
@@ -75,7 +76,7 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
         var encoder = new TransformerTextEncoder(pretrained.Encoder, options.Pooling); // throws if Pooler is asked of a checkpoint without one
         return new TextEmbeddingTransformer(
             new EmbeddingSpec { InputColumn = options.InputColumnName, OutputColumn = options.OutputColumnName, Normalize = options.Normalize, BatchSize = options.BatchSize, Body = encoderSpec },
-            encoder, pretrained.Tokenizer, TextModelFactory.TokenizerFiles(options.CheckpointPath!), device);
+            encoder, pretrained.Tokenizer, TextModelFactory.TokenizerFiles(pretrained.Folder), device);
     }
 }
 
@@ -99,7 +100,7 @@ public static class TextEmbeddingSource
     public static TextEmbeddingTransformer Open(string path, TextEmbeddingOptions? options = null)
     {
         options ??= new TextEmbeddingOptions();
-        if (Directory.Exists(path))
+        if (Directory.Exists(path) || CheckpointLocator.IsBundledName(path))
         {
             options.CheckpointPath = path;
             return TextEmbeddingEstimator.Create(options);
