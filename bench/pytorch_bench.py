@@ -68,7 +68,12 @@ def main():
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
     ap.add_argument("--lengths", help="text file of sequence lengths, one per line")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--train", action="store_true",
+                    help="time fine-tuning steps instead: mean-pooled 2-class head, dropout on, AdamW (lr 5e-5, "
+                         "weight decay 0.01), cross-entropy, gradient clipping at 1.0; fixed-shape batches")
     args = ap.parse_args()
+    if args.train:
+        return train(args)
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -129,6 +134,47 @@ def main():
     else:
         result["seq"] = args.seq
     print(json.dumps(result))
+
+
+def train(args):
+    """Training steps per second on [batch, seq] random ids: forward, loss, backward, clip, AdamW step."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    encoder, cfg = load_model(args.model)
+    head = torch.nn.Linear(cfg["hidden_size"], 2)
+    dropout = torch.nn.Dropout(0.1)
+    params = list(encoder.parameters()) + list(head.parameters())
+    decay = [p for p in params if p.dim() >= 2]
+    no_decay = [p for p in params if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}], lr=5e-5)
+    encoder.train()
+    gen = torch.Generator().manual_seed(args.seed)
+    iters = args.iters if args.iters is not None else 12
+
+    def step():
+        ids = torch.randint(1000, cfg["vocab_size"], (args.batch, args.seq), generator=gen)
+        mask = torch.ones_like(ids)
+        labels = torch.randint(0, 2, (args.batch,), generator=gen)
+        out = encoder(ids, mask, torch.zeros_like(ids))
+        hidden = out[0] if isinstance(out, (tuple, list)) else out
+        pooled = (hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)
+        loss = torch.nn.functional.cross_entropy(head(dropout(pooled)), labels)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+
+    for _ in range(args.warmup):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        step()
+    total = time.perf_counter() - t0
+    print(json.dumps({"engine": "pytorch", "mode": "train", "torch": torch.__version__, "threads": torch.get_num_threads(),
+                      "seconds_per_step": total / iters, "sequences_per_s": iters * args.batch / total,
+                      "batch": args.batch, "seq": args.seq, "iters": iters, "warmup": args.warmup,
+                      "model": os.path.basename(os.path.normpath(args.model))}))
 
 
 if __name__ == "__main__":

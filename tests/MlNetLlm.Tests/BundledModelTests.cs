@@ -204,3 +204,113 @@ public class BundledModelTests
         Assert.Equal(384, model.Config.HiddenSize);
     }
 }
+
+/// <summary>The bundled models as a user reaches them: the CLI's train, embed, import-onnx and the experiment's embeddings candidates.</summary>
+public class BundledModelCliTests
+{
+    private static int Run(params string[] args)
+    {
+        var root = new System.CommandLine.RootCommand
+        {
+            new MlNetLlm.Cli.Commands.TrainCommand().Build(), new MlNetLlm.Cli.Commands.EmbedCommand().Build(),
+            new MlNetLlm.Cli.Commands.ImportOnnxCommand().Build(), new MlNetLlm.Cli.Commands.ClassificationCommand().Build(),
+        };
+        return root.Parse(args).Invoke();
+    }
+
+    /// <summary>A slice of the bundled Amazon reviews as its own CSV (review, score), train rows first.</summary>
+    private static string AmazonSlice(Fixtures.TempDir dir, int train, int test)
+    {
+        var t = CsvTable.Load(Path.Combine(Fixtures.Root, "data", "amazon_fine_foods.csv"));
+        string[] review = t.Column(t.Header[t.ColumnIndex("review", "review")]), score = t.Column(t.Header[t.ColumnIndex("score", "score")]),
+            split = t.Column(t.Header[t.ColumnIndex("split", "split")]);
+        // Evenly spaced rows: the file is grouped by product, and the train part covers only 10 products.
+        IEnumerable<int> Spread(string part, int n)
+        {
+            var all = Enumerable.Range(0, review.Length).Where(i => split[i] == part).ToList();
+            return Enumerable.Range(0, n).Select(k => all[(int)((long)k * all.Count / n)]);
+        }
+        var rows = Spread("train", train).Concat(Spread("test", test));
+        string path = dir.File("amazon-slice.csv");
+        File.WriteAllLines(path, ["review,score,split", .. rows.Select(i => $"\"{review[i].Replace("\"", "\"\"")}\",{score[i]},{split[i]}")]);
+        return path;
+    }
+
+    [Fact]
+    public void Train_fine_tunes_the_bundled_minilm_and_the_zip_scores_the_same_in_a_fresh_process()
+    {
+        using var dir = new Fixtures.TempDir();
+        string csv = dir.File("topics.csv");
+        File.WriteAllLines(csv, ["text,label", .. TextData.Topics3(90, seed: 7).Select(r => $"\"{r.Text}\",{r.Label}")]);
+        string output = dir.File("out");
+        Assert.Equal(0, Run("train", "--dataset", csv, "--label-col", "label", "--text-col", "text", "--encoder", "checkpoint:minilm",
+            "--epochs", "2", "--batch-size", "8", "--learning-rate", "1e-4", "--max-length", "32", "--test-fraction", "0.3", "--output", output));
+        using var metrics = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
+        double accuracy = metrics.RootElement.GetProperty("accuracy").GetDouble();
+        Assert.True(accuracy >= 0.9, $"fine-tuned minilm: test accuracy {accuracy:F3} on three well-separated topics (majority class: about 0.33)");
+
+        string zip = Path.Combine(output, "model.zip");
+        var inProcess = Program.ScoredColumns(new Microsoft.ML.MLContext().Model.Load(zip, out _).Transform(
+            CsvTable.Load(csv).ToDataView(new Microsoft.ML.MLContext(), textColumns: ["text", "label"])));
+        var fresh = Program.ScoreInFreshProcess(zip, csv);
+        Assert.Equal(inProcess["Score"].Count, fresh["Score"].Count);
+        for (int r = 0; r < fresh["Score"].Count; r++)
+            Assert.Equal(inProcess["Score"][r], fresh["Score"][r]);
+    }
+
+    [Fact]
+    public void Embed_with_minilm_puts_paraphrases_closer_than_unrelated_sentences()
+    {
+        using var dir = new Fixtures.TempDir();
+        string csv = dir.File("s.csv");
+        File.WriteAllLines(csv, ["text", "The food was delicious and the service was friendly.", "\"Great meal, lovely staff.\"",
+            "The package arrived broken and late.", "Shipping took three weeks and the box was crushed."]);
+        Assert.Equal(0, Run("embed", "--model", "minilm", "--dataset", csv, "--text-col", "text", "--output", dir.File("e.csv"), "--normalize"));
+        var v = File.ReadAllLines(dir.File("e.csv")).Skip(1).Select(l => l.Split(',').Skip(1).Select(x => float.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray()).ToArray();
+        Assert.Equal(384, v[0].Length);
+        float Cos(int a, int b) => v[a].Zip(v[b], (x, y) => x * y).Sum();
+        Assert.True(Cos(0, 1) > Cos(0, 2) + 0.1 && Cos(0, 1) > Cos(0, 3) + 0.1, $"food pair {Cos(0, 1):F3}, food vs shipping {Cos(0, 2):F3} / {Cos(0, 3):F3}");
+        Assert.True(Cos(2, 3) > Cos(1, 2) + 0.1 && Cos(2, 3) > Cos(1, 3) + 0.1, $"shipping pair {Cos(2, 3):F3}");
+    }
+
+    [Fact]
+    public void Import_onnx_command_writes_a_folder_that_train_and_embed_accept()
+    {
+        using var dir = new Fixtures.TempDir();
+        string onnx = BundledModelFiles.WriteResource("minilm", "model.onnx", dir.Path);
+        string vocab = BundledModelFiles.WriteResource("minilm", "vocab.txt", dir.Path);
+        string folder = dir.File("imported");
+        Assert.Equal(0, Run("import-onnx", onnx, "--vocab", vocab, "--output", folder));
+        Assert.Equal(1, Run("import-onnx", onnx, "--vocab", vocab, "--output", folder)); // refuses a non-empty folder
+        Assert.Equal(1, Run("import-onnx", dir.File("missing.onnx"), "--vocab", vocab, "--output", dir.File("x")));
+        string csv = dir.File("s.csv");
+        File.WriteAllLines(csv, ["text", "hello world", ""]);
+        Assert.Equal(0, Run("embed", "--model", folder, "--dataset", csv, "--text-col", "text", "--output", dir.File("a.csv")));
+        Assert.Equal(0, Run("embed", "--model", "minilm", "--dataset", csv, "--text-col", "text", "--output", dir.File("b.csv")));
+        Assert.Equal(File.ReadAllText(dir.File("b.csv")), File.ReadAllText(dir.File("a.csv"))); // the same model either way
+    }
+
+    [Fact]
+    public void Experiment_embeddings_candidates_beat_the_majority_class_and_encode_each_text_once()
+    {
+        using var dir = new Fixtures.TempDir();
+        string csv = AmazonSlice(dir, train: 300, test: 150);
+        var shared = new MlNetLlm.AutoMl.Experiments.SharedEmbeddings("minilm", maxLength: 96);
+        var o = new MlNetLlm.AutoMl.Experiments.ExperimentOptions
+        {
+            Dataset = csv, LabelColumn = "score", TextColumns = ["review"], SplitColumn = "split", MaxTrials = 5, TrainTime = TimeSpan.FromMinutes(5), Seed = 3, Refit = true,
+        };
+        var result = MlNetLlm.AutoMl.Experiments.TextExperiment.Run(new Microsoft.ML.MLContext(1), o, dir.File("out"),
+            [MlNetLlm.AutoMl.Experiments.EmbeddingCandidate.Sdca(shared), MlNetLlm.AutoMl.Experiments.EmbeddingCandidate.LightGbm(shared)]);
+
+        Assert.Equal(5, result.Trials.Count(t => t.Status == MlNetLlm.AutoMl.TrialStatus.Completed));
+        var t = CsvTable.Load(csv);
+        int distinct = t.Column(t.Header[t.ColumnIndex("review", "review")]).Distinct().Count();
+        Assert.Equal(distinct, shared.EncodedTexts); // 5 trials + refit + test scoring, yet every review encoded once
+
+        var labels = t.Column(t.Header[t.ColumnIndex("score", "score")]).Skip(300).ToList();
+        double majority = labels.GroupBy(l => l).Max(g => g.Count()) / (double)labels.Count;
+        double accuracy = result.TestMetrics.Accuracy!.Value;
+        Assert.True(accuracy > majority + 0.05, $"minilm embeddings: test accuracy {accuracy:F3}, majority class {majority:F3}");
+    }
+}

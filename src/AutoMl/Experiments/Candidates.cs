@@ -88,13 +88,7 @@ public sealed class ClassicalCandidate : Candidate
         switch (_trainer)
         {
             case "sdca":
-                float l2 = (float)p.GetDouble(ParameterNames.L2Regularization), l1 = (float)p.GetDouble(ParameterNames.L1Regularization);
-                return task switch
-                {
-                    TaskKind.Multiclass => ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(l2Regularization: l2, l1Regularization: l1),
-                    TaskKind.Binary => ml.BinaryClassification.Trainers.SdcaLogisticRegression(l2Regularization: l2, l1Regularization: l1),
-                    _ => ml.Regression.Trainers.Sdca(l2Regularization: l2, l1Regularization: l1),
-                };
+                return SdcaTrainer(ml, task, p);
             case "lbfgs":
                 float w1 = (float)p.GetDouble(ParameterNames.L1Regularization), w2 = (float)p.GetDouble(ParameterNames.L2Regularization);
                 return task switch
@@ -106,6 +100,18 @@ public sealed class ClassicalCandidate : Candidate
             default:
                 return LightGbmTrainer(ml, task, p);
         }
+    }
+
+    /// <summary>SDCA for the task with the SDCA search space's parameters (shared with embeddings+sdca).</summary>
+    internal static IEstimator<ITransformer> SdcaTrainer(MLContext ml, TaskKind task, ParameterSet p)
+    {
+        float l2 = (float)p.GetDouble(ParameterNames.L2Regularization), l1 = (float)p.GetDouble(ParameterNames.L1Regularization);
+        return task switch
+        {
+            TaskKind.Multiclass => ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(l2Regularization: l2, l1Regularization: l1),
+            TaskKind.Binary => ml.BinaryClassification.Trainers.SdcaLogisticRegression(l2Regularization: l2, l1Regularization: l1),
+            _ => ml.Regression.Trainers.Sdca(l2Regularization: l2, l1Regularization: l1),
+        };
     }
 
     /// <summary>LightGbm for the task with the LightGbm search space's parameters (shared with embeddings+lightgbm).</summary>
@@ -122,19 +128,66 @@ public sealed class ClassicalCandidate : Candidate
     }
 }
 
-/// <summary>A checkpoint's mean-pooled embeddings + LightGbm.</summary>
-public sealed class EmbeddingLightGbmCandidate(string checkpoint) : Candidate("embeddings+lightgbm", SearchSpaces.LightGbm(), classical: false)
+/// <summary>
+/// A frozen checkpoint's embeddings of the experiment's text column, computed once per experiment (same checkpoint,
+/// pooling and max length) and shared by every embeddings candidate and trial: only the learner on top is refitted.
+/// </summary>
+public sealed class SharedEmbeddings(string checkpoint, Pooling pooling = Pooling.Mean, int maxLength = 128)
 {
+    private readonly object _gate = new();
+    private TextEmbeddingTransformer? _embedder;
+
+    public string Checkpoint { get; } = checkpoint;
+
+    /// <summary>Texts encoded so far (each distinct text once).</summary>
+    public long EncodedTexts { get { lock (_gate) return _embedder?.EncodedTexts ?? 0; } }
+
+    /// <summary>The one embedder (its vectors remembered by text), created on first use.</summary>
+    public TextEmbeddingTransformer For(string textColumn, DeviceOptions device)
+    {
+        lock (_gate)
+        {
+            if (_embedder is null)
+            {
+                _embedder = TextEmbeddingEstimator.Create(new TextEmbeddingOptions
+                {
+                    InputColumnName = textColumn, OutputColumnName = "Features", CheckpointPath = Checkpoint, Pooling = pooling, MaxLength = maxLength, Device = device,
+                });
+                _embedder.RememberVectors();
+            }
+            else if (_embedder.Spec.InputColumn != textColumn)
+                throw new InvalidOperationException($"The shared embeddings were made for text column '{_embedder.Spec.InputColumn}', not '{textColumn}'.");
+            return _embedder;
+        }
+    }
+}
+
+/// <summary>Frozen-checkpoint embeddings (<see cref="SharedEmbeddings"/>) + a classical ML.NET learner (LightGbm or SDCA).</summary>
+public sealed class EmbeddingCandidate : Candidate
+{
+    private readonly SharedEmbeddings _embeddings;
+    private readonly string _trainer;
+
+    private EmbeddingCandidate(string name, SearchSpace space, string trainer, SharedEmbeddings embeddings) : base(name, space, classical: false)
+    {
+        _trainer = trainer;
+        _embeddings = embeddings;
+    }
+
+    public static EmbeddingCandidate LightGbm(SharedEmbeddings embeddings) => new("embeddings+lightgbm", SearchSpaces.LightGbm(), "lightgbm", embeddings);
+    public static EmbeddingCandidate Sdca(SharedEmbeddings embeddings) => new("embeddings+sdca", SearchSpaces.SdcaMaximumEntropy(), "sdca", embeddings);
+
     protected override FittedPipeline Fit(MLContext ml, TextJobData data, IDataView? validation, ParameterSet p, DeviceOptions device,
         Action<EpochReport>? onEpoch, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        if (data.TextColumns.Length != 1) throw new NotSupportedException("embeddings+lightgbm takes one text column.");
-        var trainer = ClassicalCandidate.LightGbmTrainer(ml, data.Task, p);
-        var pipeline = ml.Transforms.Text.TextEmbedding(new TextEmbeddingOptions { InputColumnName = data.TextColumns[0], OutputColumnName = "Features", CheckpointPath = checkpoint, Device = device, MaxLength = 128 })
-            .Append(ml.Transforms.NormalizeMinMax("Features")).AppendCacheCheckpoint(ml).Append(trainer);
+        if (data.TextColumns.Length != 1) throw new NotSupportedException($"{Name} takes one text column.");
+        var embedder = _embeddings.For(data.TextColumns[0], device);
+        var trainer = _trainer == "lightgbm" ? ClassicalCandidate.LightGbmTrainer(ml, data.Task, p) : ClassicalCandidate.SdcaTrainer(ml, data.Task, p);
         var train = data.TrainView(ml);
-        return new FittedPipeline(TextTrainingJob.WithLabelNames(ml, data, pipeline.Fit(train), train));
+        var learner = ml.Transforms.NormalizeMinMax("Features").AppendCacheCheckpoint(ml).Append(trainer).Fit(embedder.Transform(train));
+        var model = new TransformerChain<ITransformer>(embedder, learner);
+        return new FittedPipeline(TextTrainingJob.WithLabelNames(ml, data, model, train));
     }
 }
 

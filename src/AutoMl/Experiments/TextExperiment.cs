@@ -42,7 +42,7 @@ public sealed record ExperimentOptions
     public TimeSpan StaleAfter { get; init; } = TimeSpan.FromMinutes(3);
     public string? CheckpointPath { get; init; }
     public string? GlovePath { get; init; }
-    /// <summary>Candidate names to try (null: all that apply): tfidf+sdca, tfidf+lbfgs, tfidf+lightgbm, embeddings+lightgbm, lstm, lstm+glove, transformer, fine-tune.</summary>
+    /// <summary>Candidate names to try (null: all that apply): tfidf+sdca, tfidf+lbfgs, tfidf+lightgbm, embeddings+sdca, embeddings+lightgbm, lstm, lstm+glove, transformer, fine-tune.</summary>
     public IReadOnlyList<string>? Candidates { get; init; }
     public bool Pruning { get; init; } = true;
     /// <summary>After the search, fit the best trial's pipeline and parameters again on all training rows (the fit and
@@ -88,14 +88,28 @@ public static class TextExperiment
     /// <summary>The SQLite trial store in the output folder when <see cref="ExperimentOptions.Store"/> is not given.</summary>
     public const string DefaultStoreFile = "experiment.db";
 
+    /// <summary>
+    /// The candidates that apply, in the order of the first round (each gets one trial before the cost-based choice
+    /// starts): the two cheap linear baselines, then the pretrained checkpoint's candidates (where a short budget is
+    /// best spent), then the rest.
+    /// </summary>
     public static IReadOnlyList<Candidate> DefaultCandidates(ExperimentOptions o)
     {
-        var list = new List<Candidate> { ClassicalCandidate.Sdca(), ClassicalCandidate.Lbfgs(), ClassicalCandidate.LightGbm() };
-        if (o.CheckpointPath is not null && o.TextColumns.Count == 1) list.Add(new EmbeddingLightGbmCandidate(o.CheckpointPath));
+        var list = new List<Candidate> { ClassicalCandidate.Sdca(), ClassicalCandidate.Lbfgs() };
+        if (o.CheckpointPath is not null)
+        {
+            list.Add(NeuralCandidate.FineTune(o.CheckpointPath));
+            if (o.TextColumns.Count == 1)
+            {
+                var embeddings = new SharedEmbeddings(o.CheckpointPath);
+                list.Add(EmbeddingCandidate.Sdca(embeddings));
+                list.Add(EmbeddingCandidate.LightGbm(embeddings));
+            }
+        }
+        list.Add(ClassicalCandidate.LightGbm());
         list.Add(NeuralCandidate.Lstm(null));
         if (o.GlovePath is not null) list.Add(NeuralCandidate.Lstm(o.GlovePath));
         list.Add(NeuralCandidate.Transformer());
-        if (o.CheckpointPath is not null) list.Add(NeuralCandidate.FineTune(o.CheckpointPath));
         if (o.Candidates is { } names)
         {
             var unknown = names.Where(n => list.All(c => c.Name != n)).ToList();

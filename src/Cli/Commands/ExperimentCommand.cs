@@ -27,7 +27,11 @@ public abstract class ExperimentCommandBase(string name, string task, string des
         var resume = new Option<bool>("--resume") { Description = "Continue the experiment in the store; unfinished trials are rerun (with --join: only those whose worker stopped sending heartbeats)." };
         var join = new Option<bool>("--join") { Description = "Work on the experiment next to other workers running it on the same --store (PostgreSQL, or a SQLite file on this machine); give them the same --output to share trial models." };
         var experiment = new Option<string>("--experiment") { Description = "Experiment name in the store.", DefaultValueFactory = _ => "experiment" };
-        var checkpoint = new Option<string?>("--checkpoint") { Description = "Hugging Face model folder: adds fine-tuning and embeddings+LightGbm." };
+        var checkpoint = new Option<string>("--checkpoint")
+        {
+            Description = "Pretrained encoder for fine-tune, embeddings+sdca and embeddings+lightgbm: a Hugging Face model folder, a bundled model (minilm, arctic-xs), or none.",
+            DefaultValueFactory = _ => "minilm",
+        };
         var glove = new Option<string?>("--glove") { Description = "GloVe text file: adds lstm+glove." };
         var candidates = new Option<string[]?>("--candidates") { Description = "Only these candidates (e.g. tfidf+sdca lstm transformer).", AllowMultipleArgumentsPerToken = true };
         var refit = new Option<bool>("--refit") { Description = "Fit the best pipeline again on all training rows (train + validation) before saving it." };
@@ -60,7 +64,7 @@ public abstract class ExperimentCommandBase(string name, string task, string des
                 Resume = parse.GetValue(resume),
                 Join = parse.GetValue(join),
                 ExperimentName = parse.GetValue(experiment)!,
-                CheckpointPath = parse.GetValue(checkpoint),
+                CheckpointPath = parse.GetValue(checkpoint) is { } c && !c.Equals("none", StringComparison.OrdinalIgnoreCase) ? c : null,
                 GlovePath = parse.GetValue(glove),
                 Candidates = parse.GetValue(candidates) is { Length: > 0 } names ? names : null,
                 Refit = parse.GetValue(refit),

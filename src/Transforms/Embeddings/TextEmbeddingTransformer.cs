@@ -47,9 +47,36 @@ public sealed class TextEmbeddingTransformer : TextScoringTransformer, IDisposab
     public int Dimension => _encoder.OutputSize;
     public override IReadOnlyList<OutputColumn> OutputColumns => _outputs;
 
+    /// <summary>
+    /// Keeps every vector this instance computes, keyed by its text, and answers repeated texts from it. For callers
+    /// that transform the same rows many times with one frozen encoder (an AutoML experiment fitting trainer after
+    /// trainer on the same embeddings); never saved.
+    /// </summary>
+    public void RememberVectors() => _memo ??= new System.Collections.Concurrent.ConcurrentDictionary<string, float[]>(StringComparer.Ordinal);
+
+    private System.Collections.Concurrent.ConcurrentDictionary<string, float[]>? _memo;
+
     /// <summary>Embeds texts directly (no IDataView): one vector per text, in order.</summary>
     public float[][] Embed(IReadOnlyList<string> texts)
     {
+        if (_memo is not { } memo) return Compute(texts);
+        var missing = texts.Select(t => t ?? "").Where(t => !memo.ContainsKey(t)).Distinct().ToList();
+        if (missing.Count > 0)
+        {
+            var computed = Compute(missing);
+            for (int i = 0; i < missing.Count; i++) memo[missing[i]] = computed[i];
+        }
+        return texts.Select(t => (float[])memo[t ?? ""].Clone()).ToArray(); // copies: downstream buffers may be reused
+    }
+
+    /// <summary>How many texts this instance has run through its encoder (with <see cref="RememberVectors"/>: distinct texts).</summary>
+    public long EncodedTexts => Interlocked.Read(ref _encodedTexts);
+
+    private long _encodedTexts;
+
+    private float[][] Compute(IReadOnlyList<string> texts)
+    {
+        Interlocked.Add(ref _encodedTexts, texts.Count);
         var encoded = texts.Select(t => _tokenizer.Encode(t ?? "", maxLength: Spec.Body.MaxLength)).ToList();
         var vectors = TrainingLoop.Predict(_encoder, _encoder.UsesTokenTypes, encoded, BatchSize, _tokenizer.Special.Padding, _device);
         if (Spec.Normalize)
