@@ -19,6 +19,21 @@ public sealed record EncoderSpec
     public required string TokenizerKind { get; init; }
     /// <summary>Tokens per text including special tokens; longer texts are truncated.</summary>
     public required int MaxLength { get; init; }
+    /// <summary>How WordPiece splits text: <see cref="HuggingFaceTokenization"/> for every new model; specs saved
+    /// before that field existed read as <see cref="LegacyTokenization"/> and keep the tokenization they were trained with.</summary>
+    public string Tokenization { get; init; } = LegacyTokenization;
+
+    /// <summary>Ids identical to Hugging Face's tokenizers (<see cref="WordPieceTextTokenizer"/>).</summary>
+    public const string HuggingFaceTokenization = "huggingface";
+    /// <summary>Microsoft.ML.Tokenizers' BertTokenizer (<see cref="LegacyWordPieceTextTokenizer"/>), before parity.</summary>
+    public const string LegacyTokenization = "microsoft-ml-tokenizers";
+
+    private bool Legacy => Tokenization switch
+    {
+        HuggingFaceTokenization => false,
+        LegacyTokenization => true,
+        _ => throw new InvalidDataException($"The model's encoder spec names tokenization \"{Tokenization}\", which this version does not know (known: {HuggingFaceTokenization}, {LegacyTokenization}): it was saved by a newer MlNetLlm."),
+    };
 
     /// <summary>A fresh (untrained) encoder of this shape.</summary>
     public PooledTextEncoder CreateBody() => Encoder switch
@@ -30,8 +45,10 @@ public sealed record EncoderSpec
     /// <summary>The tokenizer from files restored into <paramref name="folder"/>.</summary>
     public TextTokenizer CreateTokenizer(string folder) => TokenizerKind switch
     {
-        "words" => WordPieceTextTokenizer.Create(Path.Combine(folder, "vocab.txt"), lowerCase: true, modelMaxLength: MaxLength),
-        _ => TokenizerLoader.Load(folder, Transformer ?? throw new InvalidDataException("The encoder spec has no transformer config.")),
+        "words" => Legacy
+            ? LegacyWordPieceTextTokenizer.Create(Path.Combine(folder, "vocab.txt"), lowerCase: true, modelMaxLength: MaxLength)
+            : WordPieceTextTokenizer.Create(Path.Combine(folder, "vocab.txt"), lowerCase: true, modelMaxLength: MaxLength),
+        _ => TokenizerLoader.Load(folder, Transformer ?? throw new InvalidDataException("The encoder spec has no transformer config."), legacyWordPiece: Legacy),
     };
 
     /// <summary>The tokenizer from in-memory files (as stored in a model zip).</summary>

@@ -217,7 +217,7 @@ public static class TextModelFactory
         var baseSpec = new TextModelSpec
         {
             Task = task, TextColumns = textColumns, Outputs = outputs, PredictionBatchSize = o.PredictionBatchSize, Dropout = o.Dropout,
-            Body = new EncoderSpec { Encoder = o.Encoder, Pooling = o.Pooling, MaxLength = o.MaxLength, TokenizerKind = "words" },
+            Body = new EncoderSpec { Encoder = o.Encoder, Pooling = o.Pooling, MaxLength = o.MaxLength, TokenizerKind = "words", Tokenization = EncoderSpec.HuggingFaceTokenization },
         };
         switch (o.Encoder)
         {
@@ -281,7 +281,7 @@ public static class TextModelFactory
     /// <summary>The checkpoint's tokenizer files (and config.json, which the tokenizer loader reads) to store in the zip.</summary>
     public static Dictionary<string, byte[]> TokenizerFiles(string folder)
     {
-        string[] names = ["config.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt", "sentencepiece.bpe.model"];
+        string[] names = ["config.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt", "sentencepiece.bpe.model", "tokenizer.json"];
         return names.Select(n => Path.Combine(folder, n)).Where(File.Exists).ToDictionary(Path.GetFileName!, File.ReadAllBytes);
     }
 }

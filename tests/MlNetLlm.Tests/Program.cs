@@ -44,13 +44,21 @@ public static class Program
             }));
             return 0;
         }
+        if (args.Length == 2 && args[0] == "hf-char-classes")
+        {
+            // Regenerates src/MlNetLlm.Core/Tokenization/HuggingFaceCharClasses.g.cs by probing Hugging Face's tokenizers.
+            string folder = Directory.CreateTempSubdirectory("mlnetllm-probe-").FullName;
+            File.WriteAllText(args[1], HuggingFaceCharProbe.ToSource(HuggingFaceCharProbe.Differences(folder)));
+            Directory.Delete(folder, recursive: true);
+            return 0;
+        }
         if (args.Length == 2 && args[0] == "bundled-folder")
         {
             // Materialises a bundled model in the cache MLNETLLM_MODEL_CACHE names (two of these run at once in a test).
             Console.WriteLine(MlNetLlm.Modeling.Checkpoints.CheckpointLocator.Resolve(args[1]));
             return 0;
         }
-        Console.Error.WriteLine("usage: score MODEL.zip INPUT.csv OUTPUT.json | gpu-memory DIR | bundled-folder NAME");
+        Console.Error.WriteLine("usage: score MODEL.zip INPUT.csv OUTPUT.json | gpu-memory DIR | bundled-folder NAME | hf-char-classes FILE");
         return 2;
     }
 

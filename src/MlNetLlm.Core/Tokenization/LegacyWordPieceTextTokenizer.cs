@@ -2,24 +2,23 @@ using Microsoft.ML.Tokenizers;
 
 namespace MlNetLlm.Modeling.Tokenization;
 
-/// <summary>BERT WordPiece (vocab.txt), through Microsoft.ML.Tokenizers' BertTokenizer.</summary>
-public sealed class WordPieceTextTokenizer : TextTokenizer
+/// <summary>
+/// WordPiece through Microsoft.ML.Tokenizers' <c>BertTokenizer</c>, as models saved before Hugging Face parity were
+/// trained with. Kept only so that those model zips score with the tokenization they learned; it deletes symbols
+/// and glues words across line breaks (dotnet/machinelearning#7725, #7724). New models use <see cref="WordPieceTextTokenizer"/>.
+/// </summary>
+public sealed class LegacyWordPieceTextTokenizer : TextTokenizer
 {
     private readonly BertTokenizer _bert;
 
-    private WordPieceTextTokenizer(BertTokenizer bert, int modelMaxLength)
+    private LegacyWordPieceTextTokenizer(BertTokenizer bert, int modelMaxLength)
         : base(new SpecialTokenIds(bert.ClassificationTokenId, bert.SeparatorTokenId, bert.PaddingTokenId, bert.UnknownTokenId),
                SpecialTokenLayout.Bert, modelMaxLength)
     {
         _bert = bert;
     }
 
-    public BertTokenizer Inner => _bert;
-
-    /// <param name="vocabPath">vocab.txt, one token a line, line number = id.</param>
-    /// <param name="lowerCase">do_lower_case.</param>
-    /// <param name="stripAccents">strip_accents; null follows <paramref name="lowerCase"/>, as transformers does.</param>
-    public static WordPieceTextTokenizer Create(string vocabPath, bool lowerCase = true, bool? stripAccents = null,
+    public static LegacyWordPieceTextTokenizer Create(string vocabPath, bool lowerCase = true, bool? stripAccents = null,
         bool tokenizeChineseChars = true, int modelMaxLength = 512, TokenizerSpecialTokens? specials = null)
     {
         var options = new BertOptions
@@ -36,11 +35,8 @@ public sealed class WordPieceTextTokenizer : TextTokenizer
             if (specials.Padding is { } p) options.PaddingToken = p;
             if (specials.Mask is { } m) options.MaskingToken = m;
         }
-        return new WordPieceTextTokenizer(BertTokenizer.Create(vocabPath, options), modelMaxLength);
+        return new LegacyWordPieceTextTokenizer(BertTokenizer.Create(vocabPath, options), modelMaxLength);
     }
 
     public override IReadOnlyList<int> TokenizeToIds(string text) => _bert.EncodeToIds(text, addSpecialTokens: false);
 }
-
-/// <summary>Special token strings from tokenizer_config.json / special_tokens_map.json (null: the family default).</summary>
-public sealed record TokenizerSpecialTokens(string? Start = null, string? Separator = null, string? Padding = null, string? Unknown = null, string? Mask = null);

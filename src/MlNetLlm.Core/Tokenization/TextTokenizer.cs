@@ -21,7 +21,7 @@ public sealed record SpecialTokenIds(int Start, int Separator, int Padding, int 
 /// <summary>
 /// A tokenizer as a Hugging Face model uses it: subword ids from the checkpoint's own vocabulary, special tokens
 /// in the model's layout, and truncation to a maximum length (longest-first for pairs, as transformers does).
-/// Thread-safe: the underlying Microsoft.ML.Tokenizers instances are.
+/// Thread-safe: encoding keeps no state between calls.
 /// </summary>
 public abstract class TextTokenizer
 {
@@ -37,6 +37,9 @@ public abstract class TextTokenizer
 
     /// <summary>The longest sequence the model's position table allows.</summary>
     public int ModelMaxLength { get; }
+
+    /// <summary>The vocabulary entry of <paramref name="id"/> (null where the tokenizer cannot say).</summary>
+    public virtual string? TokenText(int id) => null;
 
     /// <summary>Subword ids of <paramref name="text"/>, without special tokens.</summary>
     public abstract IReadOnlyList<int> TokenizeToIds(string text);
@@ -74,6 +77,14 @@ public abstract class TextTokenizer
             }
         }
         return Wrap(a, b);
+    }
+
+    /// <summary>Encodes a text, or a pair, with special tokens and no truncation at all (what the model would be
+    /// given without a length limit; for inspecting tokenization).</summary>
+    public EncodedText EncodeAll(string text, string? pair = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return Wrap(TokenizeToIds(text).ToList(), pair is null ? null : TokenizeToIds(pair).ToList());
     }
 
     private EncodedText Wrap(List<int> a, List<int>? b)

@@ -6,8 +6,13 @@ namespace MlNetLlm.Modeling.Tokenization;
 /// <summary>Finds and loads the tokenizer files of a Hugging Face model folder for its model_type.</summary>
 public static class TokenizerLoader
 {
-    public static TextTokenizer Load(string folder, TransformerConfig config)
+    /// <param name="legacyWordPiece">WordPiece through Microsoft.ML.Tokenizers' BertTokenizer, as model zips saved
+    /// before Hugging Face parity were trained with (<see cref="LegacyWordPieceTextTokenizer"/>).</param>
+    public static TextTokenizer Load(string folder, TransformerConfig config, bool legacyWordPiece = false)
     {
+        // Most current Hugging Face repositories ship only the fast tokenizer's tokenizer.json.
+        if (!HasSlowTokenizerFiles(folder, config.ModelType) && File.Exists(Path.Combine(folder, TokenizerJson.FileName)))
+            return TokenizerJson.Load(Path.Combine(folder, TokenizerJson.FileName), ModelMaxLength(config, ReadTokenizerConfig(folder)));
         var tc = ReadTokenizerConfig(folder);
         var specials = new TokenizerSpecialTokens(
             SpecialToken(tc, "cls_token") ?? SpecialToken(tc, "bos_token"),
@@ -22,7 +27,15 @@ public static class TokenizerLoader
             {
                 case "bert":
                 case "distilbert":
-                    return WordPieceTextTokenizer.Create(
+                    return legacyWordPiece
+                        ? LegacyWordPieceTextTokenizer.Create(
+                            Require(folder, config, "vocab.txt"),
+                            lowerCase: Bool(tc, "do_lower_case") ?? true,
+                            stripAccents: Bool(tc, "strip_accents"),
+                            tokenizeChineseChars: Bool(tc, "tokenize_chinese_chars") ?? true,
+                            modelMaxLength: maxLength,
+                            specials: specials)
+                        : WordPieceTextTokenizer.Create(
                         Require(folder, config, "vocab.txt"),
                         lowerCase: Bool(tc, "do_lower_case") ?? true,
                         stripAccents: Bool(tc, "strip_accents"),
@@ -46,15 +59,19 @@ public static class TokenizerLoader
         }
     }
 
+    private static bool HasSlowTokenizerFiles(string folder, string modelType) => modelType switch
+    {
+        "bert" or "distilbert" => File.Exists(Path.Combine(folder, "vocab.txt")),
+        "roberta" => File.Exists(Path.Combine(folder, "vocab.json")) && File.Exists(Path.Combine(folder, "merges.txt")),
+        _ => File.Exists(Path.Combine(folder, "sentencepiece.bpe.model")) || File.Exists(Path.Combine(folder, "vocab.json")),
+    };
+
     private static string Require(string folder, TransformerConfig config, string file)
     {
         string path = Path.Combine(folder, file);
         if (File.Exists(path)) return path;
-        string hint = File.Exists(Path.Combine(folder, "tokenizer.json"))
-            ? " The folder has only tokenizer.json (fast-tokenizer format); save the slow tokenizer files too (tokenizer.save_pretrained with legacy_format=True)."
-            : "";
         throw new CheckpointException(
-            $"Tokenizer file '{file}' is missing from '{folder}': a {config.ModelType} checkpoint needs {NeededFiles(config.ModelType)}.{hint}", path);
+            $"Tokenizer file '{file}' is missing from '{folder}': a {config.ModelType} checkpoint needs {NeededFiles(config.ModelType)}, or a tokenizer.json.", path);
     }
 
     public static string NeededFiles(string modelType) => modelType switch

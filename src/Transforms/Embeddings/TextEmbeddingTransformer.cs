@@ -43,6 +43,8 @@ public sealed class TextEmbeddingTransformer : TextScoringTransformer, IDisposab
     }
 
     public EmbeddingSpec Spec { get; }
+    /// <summary>The tokenizer this transform encodes with (the one stored in its zip).</summary>
+    public TextTokenizer Tokenizer => _tokenizer;
     /// <summary>Length of every embedding vector.</summary>
     public int Dimension => _encoder.OutputSize;
     public override IReadOnlyList<OutputColumn> OutputColumns => _outputs;
