@@ -55,10 +55,10 @@ static class FineTuneBench
         List<TrainingExample> Examples(int n) => Enumerable.Range(0, n).Select(_ =>
             new TrainingExample(new EncodedText(Enumerable.Range(0, opt.Seq).Select(_ => rng.Next(1000, pretrained.Config.VocabSize)).ToArray(), new int[opt.Seq]), rng.Next(2))).ToList();
         var options = new TrainingOptions { Epochs = 1, BatchSize = opt.Batch, LearningRate = 5e-5, WarmupRatio = 0, Seed = 1 };
-        TrainingLoop.Train(model, TaskKind.Binary, Examples(2 * opt.Batch), null, options, 0, pretrained.Device); // warm-up
+        TrainingLoop.Train(model, TaskKind.Multiclass, Examples(2 * opt.Batch), null, options, 0, pretrained.Device); // warm-up
         var timed = Examples(steps * opt.Batch);
         var sw = Stopwatch.StartNew();
-        TrainingLoop.Train(model, TaskKind.Binary, timed, null, options, 0, pretrained.Device);
+        TrainingLoop.Train(model, TaskKind.Multiclass, timed, null, options, 0, pretrained.Device);
         return timed.Count / sw.Elapsed.TotalSeconds;
     }
 }

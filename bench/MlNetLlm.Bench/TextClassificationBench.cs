@@ -108,7 +108,7 @@ static class TextClassificationBench
         var sw = System.Diagnostics.Stopwatch.StartNew();
         var model = candidate.Refit(ml, data, candidate.Space.Defaults(), new DeviceOptions { Threads = 2 }, default);
         double seconds = sw.Elapsed.TotalSeconds;
-        return TextTrainingJob.Evaluate(ml, data, model.Transform(data.TestView(ml))) with
+        return TextTrainingJob.Evaluate(ml, data, model) with
         {
             Encoder = encoder, TrainSeconds = Math.Round(seconds, 2), Rows = data.Train.Count, TestRows = data.Test.Count,
         };

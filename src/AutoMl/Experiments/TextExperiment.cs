@@ -149,6 +149,7 @@ public static class TextExperiment
         var settings = System.Text.Json.JsonSerializer.Serialize(new
         {
             o.Dataset, o.LabelColumn, o.TextColumns, o.Tuner, Candidates = candidates.Select(c => c.Name), TrainTimeSeconds = o.TrainTime.TotalSeconds, o.MaxTrials, o.Seed,
+            DataSha256 = ContentHash(o.Dataset, o.TestDataset),
         });
         var recorded = store.CreateExperiment(o.ExperimentName, settings);
         if ((o.Resume || o.Join) && Differences(recorded.SettingsJson, settings) is { Count: > 0 } diff)
@@ -197,6 +198,8 @@ public static class TextExperiment
 
         string worker = $"{Environment.MachineName}-{Environment.ProcessId}";
         var exhausted = new HashSet<string>();
+        var lastError = new Dictionary<string, string>();
+        var retired = new Dictionary<string, string>();
         var deadline = DateTime.UtcNow + o.TrainTime;
         int started = 0;
         var duplicates = new Dictionary<string, int>();
@@ -240,6 +243,16 @@ public static class TextExperiment
             }
             started++;
             var outcome = RunTrial(ml, o, search, store, trial, candidate, PrunerFor(candidate.Name, trial.Parameters), deadline);
+            // A candidate whose trials fail twice in a row with the same error (bad data for it, a missing file) is
+            // retired: the rest of the budget goes to the candidates that work.
+            if (outcome is null && store.GetTrial(trial.Id) is { Status: TrialStatus.Failed, Error: { } error } && !error.StartsWith("stopped:", StringComparison.Ordinal))
+            {
+                if (lastError.TryGetValue(candidate.Name, out var previous) && previous == error) retired[candidate.Name] = error;
+                lastError[candidate.Name] = error;
+            }
+            else lastError.Remove(candidate.Name);
+            if (retired.ContainsKey(candidate.Name)) exhausted.Add(candidate.Name);
+            if (candidates.All(c => retired.ContainsKey(c.Name))) break;
             if (outcome is not null && outcome.ValidationMetric > bestSaved)
             {
                 // Read by any worker sharing the output folder. The trial itself reaches this worker's tuners through
@@ -264,10 +277,13 @@ public static class TextExperiment
             bestTrial = t;
             break;
         }
+        if ((bestTrial is null || bestModel is null) && retired.Count == candidates.Count)
+            throw new InvalidOperationException(
+                $"Every candidate failed twice in a row with the same error, so none was tried further: {string.Join("; ", retired.Select(kv => $"{kv.Key}: {kv.Value}"))}");
         if (bestTrial is null || bestModel is null)
             throw new InvalidOperationException($"No trial completed within the budget ({trials.Count} tried: {string.Join("; ", trials.Where(t => t.Error is not null).Select(t => $"#{t.Id} {t.Error}").Take(3))}). Give more --train-time.");
         var bestCandidate = candidates.First(c => c.Name == bestTrial.Parameters.GetString(CandidateKey));
-        TextJobMetrics TestMetrics(ITransformer model, double seconds, int rows) => TextTrainingJob.Evaluate(ml, job, model.Transform(job.TestView(ml))) with
+        TextJobMetrics TestMetrics(ITransformer model, double seconds, int rows) => TextTrainingJob.Evaluate(ml, job, model) with
         {
             Encoder = bestCandidate.Name, TrainSeconds = seconds, Rows = rows, TestRows = job.Test.Count,
         };
@@ -309,7 +325,25 @@ public static class TextExperiment
             string was = recorded.RootElement.TryGetProperty(name, out var r) ? r.GetRawText() : "null", now = current.RootElement.GetProperty(name).GetRawText();
             if (was != now) diff.Add($"{name} {was} then, {now} now");
         }
+        // Same path, other rows: trials scored on different data must not be mixed. (Experiments recorded before the
+        // hash existed have none to compare.)
+        if (recorded.RootElement.TryGetProperty("DataSha256", out var h) && h.GetString() is { } then && then != current.RootElement.GetProperty("DataSha256").GetString())
+            diff.Add($"the content of data file {current.RootElement.GetProperty("Dataset").GetRawText()} has changed since the experiment started (SHA-256 {then[..12]}... then, {current.RootElement.GetProperty("DataSha256").GetString()![..12]}... now)");
         return diff;
+    }
+
+    /// <summary>SHA-256 over the data file (and the test file, when given).</summary>
+    private static string ContentHash(string dataset, string? testDataset)
+    {
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var path in new[] { dataset, testDataset }.Where(p => p is not null && File.Exists(p)))
+        {
+            using var fs = File.OpenRead(path!);
+            var buffer = new byte[1 << 16];
+            int n;
+            while ((n = fs.Read(buffer)) > 0) sha.AppendData(buffer, 0, n);
+        }
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
     private static ParameterSet Strip(ParameterSet p) => new(p.Where(kv => kv.Key != CandidateKey));

@@ -33,6 +33,9 @@ public sealed class EmbedCommand : ICliCommand
 
     internal static int Embed(string modelPath, string datasetPath, string textColumn, string outputPath, TextEmbeddingOptions options, bool vectorColumn)
     {
+        if (!outputPath.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) && !outputPath.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"--output '{outputPath}' must end in .csv or .parquet.");
+        OutputFiles.Check("--output", outputPath, ("--model", modelPath), ("--dataset", datasetPath));
         var table = CsvTable.Load(datasetPath);
         var texts = table.Column(table.Header[table.ColumnIndex(textColumn, "--text-col")]);
         using var embedder = TextEmbeddingSource.Open(modelPath, options);
@@ -56,10 +59,13 @@ public sealed class EmbedCommand : ICliCommand
         else
             Run(null);
 
-        if (outputPath.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase))
-            WriteParquet(outputPath, vectors, embedder.Dimension).GetAwaiter().GetResult();
-        else
-            WriteCsv(outputPath, vectors, embedder.Dimension, vectorColumn);
+        OutputFiles.WriteAtomically(outputPath, temp =>
+        {
+            if (outputPath.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase))
+                WriteParquet(temp, vectors, embedder.Dimension).GetAwaiter().GetResult();
+            else
+                WriteCsv(temp, vectors, embedder.Dimension, vectorColumn);
+        });
         AnsiConsole.MarkupLineInterpolated($"wrote {texts.Length} embeddings of dimension {embedder.Dimension} to [green]{outputPath}[/]");
         return 0;
     }

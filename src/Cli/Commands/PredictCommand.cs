@@ -22,17 +22,11 @@ public sealed class PredictCommand : ICliCommand
 
     internal static int Predict(string modelPath, string datasetPath, string outputPath)
     {
-        if (!File.Exists(modelPath)) throw new FileNotFoundException($"--model '{modelPath}' does not exist.", modelPath);
+        if (!File.Exists(modelPath))
+            throw new FileNotFoundException(Directory.Exists(modelPath) ? $"--model '{modelPath}' is a directory, not a model zip." : $"--model '{modelPath}' does not exist.", modelPath);
+        OutputFiles.Check("--output", outputPath, ("--model", modelPath), ("--dataset", datasetPath));
         var ml = new MLContext();
-        ITransformer model;
-        try
-        {
-            model = ml.Model.Load(modelPath, out _);
-        }
-        catch (Exception e) when (e is not InvalidDataException)
-        {
-            throw new InvalidDataException($"--model '{modelPath}' could not be loaded as an ML.NET model: {e.Message}", e);
-        }
+        var model = MlNetLlm.MlNet.Persistence.ModelFile.Load(ml, modelPath, out _);
         var table = CsvTable.Load(datasetPath);
         var scored = model.Transform(table.ToDataView(ml, textColumns: table.Header));
         var schema = scored.Schema;
@@ -57,7 +51,7 @@ public sealed class PredictCommand : ICliCommand
             }
             sb.Append(getScore().ToString("R", CultureInfo.InvariantCulture)).Append('\n');
         }
-        File.WriteAllText(outputPath, sb.ToString());
+        OutputFiles.WriteAtomically(outputPath, temp => File.WriteAllText(temp, sb.ToString()));
         Console.WriteLine($"wrote {table.Rows.Count} predictions to {outputPath}");
         return 0;
     }

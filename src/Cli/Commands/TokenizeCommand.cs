@@ -30,6 +30,7 @@ public sealed class TokenizeCommand : ICliCommand
 
     internal static int Tokenize(string modelPath, string datasetPath, string textColumn, string? pairColumn, string outputPath, int? maxLength)
     {
+        OutputFiles.Check("--output", outputPath, ("--model", modelPath), ("--dataset", datasetPath));
         var table = CsvTable.Load(datasetPath);
         var texts = table.Column(table.Header[table.ColumnIndex(textColumn, "--text-col")]);
         var pairs = pairColumn is null ? null : table.Column(table.Header[table.ColumnIndex(pairColumn, "--pair-col")]);
@@ -45,9 +46,7 @@ public sealed class TokenizeCommand : ICliCommand
                 sb.AppendJoin(' ', e.InputIds);
             sb.Append('\n');
         }
-        string temp = outputPath + ".part";
-        File.WriteAllText(temp, sb.ToString());
-        File.Move(temp, outputPath, overwrite: true);
+        OutputFiles.WriteAtomically(outputPath, temp => File.WriteAllText(temp, sb.ToString()));
         AnsiConsole.MarkupLineInterpolated($"wrote the token ids of {texts.Length} rows to [green]{outputPath}[/]");
         return 0;
     }
@@ -61,15 +60,7 @@ public sealed class TokenizeCommand : ICliCommand
             return TokenizerLoader.Load(folder, TransformerConfig.Load(Path.Combine(folder, "config.json")));
         }
         if (!File.Exists(path)) throw new FileNotFoundException($"--model '{path}' is neither a bundled model, a checkpoint folder nor a model zip.", path);
-        ITransformer model;
-        try
-        {
-            model = new MLContext().Model.Load(path, out _);
-        }
-        catch (Exception e) when (e is not InvalidDataException)
-        {
-            throw new InvalidDataException($"'{path}' could not be loaded as an ML.NET model zip: {e.Message}", e);
-        }
+        var model = MlNetLlm.MlNet.Persistence.ModelFile.Load(new MLContext(), path, out _);
         foreach (var t in Flatten(model))
         {
             if (t is TextPredictionTransformer classifier) return classifier.Tokenizer;

@@ -70,7 +70,8 @@ public sealed class TrainCommand : ICliCommand
 
     internal static int Train(TextJobOptions options, string outputDir)
     {
-        Directory.CreateDirectory(outputDir);
+        // The folder is made when the results are written, so a failed run leaves none behind.
+        if (File.Exists(outputDir)) throw new ArgumentException($"--output '{outputDir}' is a file: give a folder for model.zip and metrics.json.");
         var ml = new MLContext(seed: options.Seed);
         TextTrainingJob.Result result = null!;
         if (options.Encoder == "tfidf" || !AnsiConsole.Profile.Capabilities.Interactive)
@@ -102,12 +103,14 @@ public sealed class TrainCommand : ICliCommand
             });
         }
         string zip = Path.Combine(outputDir, "model.zip");
-        ml.Model.Save(result.Model, result.InputSchema, zip);
+        OutputFiles.WriteAtomically(zip, temp => ml.Model.Save(result.Model, result.InputSchema, temp));
         string metricsPath = Path.Combine(outputDir, "metrics.json");
-        File.WriteAllText(metricsPath, JsonSerializer.Serialize(result.Metrics, CliJson.Options));
+        OutputFiles.WriteAtomically(metricsPath, temp => File.WriteAllText(temp, JsonSerializer.Serialize(result.Metrics, CliJson.Options)));
         var m = result.Metrics;
         var table = new Table().AddColumns("metric", "value");
         void Row(string name, double? v) { if (v is { } x) table.AddRow(name, x.ToString("F4")); }
+        if (m.UnseenLabelRows is { } unseen)
+            AnsiConsole.MarkupLineInterpolated($"[yellow]{unseen} test rows have a label that never occurred in training: they count as wrong.[/]");
         Row("accuracy", m.Accuracy); Row("macroF1", m.MacroF1); Row("logLoss", m.LogLoss); Row("auc", m.Auc); Row("rSquared", m.RSquared); Row("mae", m.Mae);
         table.AddRow("trainSeconds", m.TrainSeconds.ToString("F1"));
         table.AddRow("rows (train/test)", $"{m.Rows}/{m.TestRows}");

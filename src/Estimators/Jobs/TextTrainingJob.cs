@@ -42,6 +42,8 @@ public sealed record TextJobMetrics
     public double? Auc { get; init; }
     public double? RSquared { get; init; }
     public double? Mae { get; init; }
+    /// <summary>Test rows whose label never occurred in training (counted as wrong in <see cref="Accuracy"/>); null when none.</summary>
+    public int? UnseenLabelRows { get; init; }
     public required double TrainSeconds { get; init; }
     public required int Rows { get; init; }
     public required int TestRows { get; init; }
@@ -65,7 +67,7 @@ public static class TextTrainingJob
         var (model, epochs) = Fit(ml, o, data);
         double trainSeconds = sw.Elapsed.TotalSeconds;
         var scored = model.Transform(data.TestView(ml));
-        var metrics = Evaluate(ml, data, scored) with
+        var metrics = Evaluate(ml, data, model) with
         {
             Encoder = o.Encoder, TrainSeconds = Math.Round(trainSeconds, 2), Rows = data.Train.Count, TestRows = data.Test.Count, Epochs = epochs,
         };
@@ -189,6 +191,25 @@ public static class TextTrainingJob
         return new TransformerChain<ITransformer>(fitted, tail.Fit(scored));
     }
 
+    /// <summary>
+    /// Test metrics of <paramref name="model"/> on <paramref name="d"/>'s test rows. Rows whose label never occurred in
+    /// training cannot be predicted right by any encoder: they count as wrong in the accuracy, are reported in
+    /// <see cref="TextJobMetrics.UnseenLabelRows"/>, and the other metrics (macro-F1, log-loss, AUC) are those of the
+    /// remaining rows.
+    /// </summary>
+    public static TextJobMetrics Evaluate(MLContext ml, TextJobData d, ITransformer model)
+    {
+        if (d.Task == TaskKind.Regression) return Evaluate(ml, d, model.Transform(d.TestView(ml)));
+        var known = d.Classes.ToHashSet(StringComparer.Ordinal);
+        var seen = d.Test.Where(r => known.Contains(r.Label)).ToList();
+        int unseen = d.Test.Count - seen.Count;
+        if (seen.Count == 0)
+            throw new InvalidOperationException($"None of the {d.Test.Count} test rows has a label that occurred in training: there is nothing to evaluate.");
+        var m = Evaluate(ml, d, model.Transform(d.InputView(ml, seen)));
+        return unseen == 0 ? m : m with { Accuracy = m.Accuracy * seen.Count / d.Test.Count, UnseenLabelRows = unseen };
+    }
+
+    /// <summary>Metrics of already-scored rows (all of whose labels occurred in training).</summary>
     public static TextJobMetrics Evaluate(MLContext ml, TextJobData d, IDataView scored)
     {
         switch (d.Task)
@@ -257,14 +278,24 @@ public sealed class TextJobData
             if (test.Count == 0 || rows.Count == 0)
                 throw new ArgumentException($"--split-col '{o.SplitColumn}' must mark some rows \"test\" and leave others for training.");
         }
+        if (o.MaxClasses is < 1)
+            throw new ArgumentException($"--max-classes must be at least 1 (got {o.MaxClasses}).");
+        if (o.TestDataset is null && o.SplitColumn is null && o.TestFraction is <= 0 or >= 1)
+            throw new ArgumentException($"--test-fraction must be between 0 and 1 (got {o.TestFraction}).");
         if (o.MaxClasses is { } n)
         {
             var keep = rows.GroupBy(r => r.Label).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).Take(n).Select(g => g.Key).ToHashSet();
             rows = rows.Where(r => keep.Contains(r.Label)).ToList();
             test = test?.Where(r => keep.Contains(r.Label)).ToList();
         }
+        if (rows.Count == 0)
+            throw new ArgumentException($"'{o.Dataset}' has no training rows with a label in '{o.LabelColumn}' (a header only, or every label empty).");
         var labels = rows.Select(r => r.Label).ToList();
         var task = DecideTask(o, labels);
+        if (task != TaskKind.Regression && labels.Distinct().Count() < 2)
+            throw new ArgumentException($"Label column '{o.LabelColumn}' of '{o.Dataset}' has only one class ('{labels[0]}') in the training rows: a classifier needs at least two.");
+        if (task == TaskKind.Regression && rows.Concat(test ?? []).FirstOrDefault(r => !float.TryParse(r.Label, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _)) is { } bad)
+            throw new ArgumentException($"Regression needs a numeric label, but column '{o.LabelColumn}' of '{o.Dataset}' holds '{bad.Label}'.");
         var classes = task == TaskKind.Regression ? [] : labels.Distinct().Order(StringComparer.Ordinal).ToArray();
         if (task == TaskKind.Binary)
         {
@@ -277,6 +308,8 @@ public sealed class TextJobData
         }
         if (test is null)
             (rows, test) = Split(rows, o.TestFraction, o.Seed, stratify: task != TaskKind.Regression);
+        if (rows.Count == 0 || test.Count == 0)
+            throw new ArgumentException($"--test-fraction {o.TestFraction} leaves {rows.Count} training and {test.Count} test rows of '{o.Dataset}': both need at least one.");
         return new TextJobData { Task = task, Classes = classes, TextColumns = [.. o.TextColumns], Train = rows, Test = test };
     }
 

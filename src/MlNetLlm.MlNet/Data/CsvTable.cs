@@ -44,8 +44,31 @@ public sealed class CsvTable
     {
         if (!File.Exists(path))
             throw new FileNotFoundException($"Data file '{path}' does not exist.", path);
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        return Parse(reader, path);
+        if (Directory.Exists(path))
+            throw new FileNotFoundException($"Data file '{path}' is a directory, not a CSV file.", path);
+        return Parse(new StringReader(DecodeUtf8(File.ReadAllBytes(path), path)), path);
+    }
+
+    /// <summary>
+    /// The file's text, strictly UTF-8 (a BOM is skipped). Invalid bytes are an error naming the line and byte offset:
+    /// decoding them as replacement characters would silently merge distinct labels (café, cafè → caf�).
+    /// </summary>
+    public static string DecodeUtf8(byte[] bytes, string source)
+    {
+        int start = bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0;
+        for (int i = start; i < bytes.Length;)
+        {
+            if (bytes[i] < 0x80) { i++; continue; }
+            if (Rune.DecodeFromUtf8(bytes.AsSpan(i), out _, out int consumed) != System.Buffers.OperationStatus.Done)
+            {
+                int line = 1 + bytes.AsSpan(0, i).Count((byte)'\n');
+                throw new CsvFormatException(
+                    $"'{source}' is not valid UTF-8: line {line}, byte offset {i} (0x{bytes[i]:X2}). Convert it first, e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv`.",
+                    source, line);
+            }
+            i += consumed;
+        }
+        return Encoding.UTF8.GetString(bytes, start, bytes.Length - start);
     }
 
     public static CsvTable Parse(TextReader reader, string source = "<text>")

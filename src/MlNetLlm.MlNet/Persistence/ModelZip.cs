@@ -75,7 +75,13 @@ public sealed class ModelWriter
     private readonly ModelSaveContext _ctx;
     internal ModelWriter(ModelSaveContext ctx) => _ctx = ctx;
 
-    public void WriteBytes(string name, byte[] data) => _ctx.SaveBinaryStream(name, w => w.Write(data));
+    /// <summary>Writes an entry and, beside it, <c>NAME.sha256</c>: ML.NET does not check the zip's CRCs on load, and a
+    /// flipped byte inside the weights would otherwise load and score NaN.</summary>
+    public void WriteBytes(string name, byte[] data)
+    {
+        _ctx.SaveBinaryStream(name, w => w.Write(data));
+        _ctx.SaveBinaryStream(name + ModelReader.ChecksumSuffix, w => w.Write(System.Text.Encoding.ASCII.GetBytes(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data)))));
+    }
 
     public void WriteStream(string name, Action<Stream> write) => _ctx.SaveBinaryStream(name, w =>
     {
@@ -102,11 +108,29 @@ public sealed class ModelReader
 
     public bool Exists(string name) => _ctx.TryLoadBinaryStream(name, _ => { });
 
+    public const string ChecksumSuffix = ".sha256";
+
+    /// <summary>The entry's bytes, verified against its saved SHA-256 (zips written before checksums have none to check).</summary>
     public byte[] ReadBytes(string name)
     {
         byte[]? data = null;
-        if (!_ctx.TryLoadBinaryStream(name, r => data = ReadToEnd(r.BaseStream)))
-            throw new InvalidDataException($"The model zip is missing entry '{name}' of an MlNetLlm transformer (was it saved by an older version, or edited?).");
+        try
+        {
+            if (!_ctx.TryLoadBinaryStream(name, r => data = ReadToEnd(r.BaseStream)))
+                throw new InvalidDataException($"The model zip is missing entry '{name}' of an MlNetLlm transformer (was it saved by an older version, or edited?).");
+        }
+        catch (Exception e) when (e is not InvalidDataException)
+        {
+            throw new InvalidDataException($"Model zip entry '{name}' cannot be read (the zip is damaged): {e.Message}", e);
+        }
+        byte[]? expected = null;
+        _ctx.TryLoadBinaryStream(name + ChecksumSuffix, r => expected = ReadToEnd(r.BaseStream));
+        if (expected is not null)
+        {
+            string saved = System.Text.Encoding.ASCII.GetString(expected), actual = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data!));
+            if (saved != actual)
+                throw new InvalidDataException($"Model zip entry '{name}' is corrupt: its SHA-256 is {actual[..16]}..., not the {saved[..Math.Min(16, saved.Length)]}... saved with it. Restore the zip from a good copy.");
+        }
         return data!;
     }
 

@@ -107,15 +107,7 @@ public static class TextEmbeddingSource
         }
         if (!File.Exists(path))
             throw new FileNotFoundException($"--model '{path}' is neither a checkpoint folder nor a model zip.", path);
-        ITransformer model;
-        try
-        {
-            model = new MLContext().Model.Load(path, out _);
-        }
-        catch (Exception e) when (e is not InvalidDataException)
-        {
-            throw new InvalidDataException($"'{path}' could not be loaded as an ML.NET model zip: {e.Message}", e);
-        }
+        var model = MlNetLlm.MlNet.Persistence.ModelFile.Load(new MLContext(), path, out _);
         var all = Flatten(model).ToList();
         if (all.OfType<TextEmbeddingTransformer>().FirstOrDefault() is { } embedder) return embedder;
         if (all.OfType<TextPredictionTransformer>().FirstOrDefault() is { } classifier)

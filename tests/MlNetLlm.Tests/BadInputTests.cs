@@ -1,0 +1,219 @@
+using System.CommandLine;
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using Microsoft.ML;
+using MlNetLlm.AutoMl;
+using MlNetLlm.AutoMl.Experiments;
+using MlNetLlm.Cli.Commands;
+using MlNetLlm.Estimators.Jobs;
+using MlNetLlm.Modeling.Runtime;
+using MlNetLlm.Modeling.Training;
+
+namespace MlNetLlm.Tests;
+
+/// <summary>Nothing lost, nothing silently wrong: outputs never overwrite inputs, damaged zips and undecodable files are
+/// errors that name what is at fault, unseen labels count as wrong, and AutoML stops repeating certain failures.</summary>
+[Collection("console")]
+public class BadInputTests
+{
+    private static readonly object ConsoleGate = new();
+
+    /// <summary>Runs mlnet-llm in-process; returns the exit code and what it printed.</summary>
+    private static (int Code, string Output) Run(params string[] args)
+    {
+        lock (ConsoleGate)
+        {
+            var root = new RootCommand { new TrainCommand().Build(), new PredictCommand().Build(), new EmbedCommand().Build(), new TokenizeCommand().Build(), new ClassificationCommand().Build() };
+            var output = new StringWriter();
+            var previous = Spectre.Console.AnsiConsole.Console;
+            var console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(output), Ansi = Spectre.Console.AnsiSupport.No });
+            console.Profile.Width = 1000; // no wrapping inside the messages checked
+            Spectre.Console.AnsiConsole.Console = console;
+            try
+            {
+                int code = root.Parse(args).Invoke();
+                return (code, output.ToString());
+            }
+            finally
+            {
+                Spectre.Console.AnsiConsole.Console = previous;
+            }
+        }
+    }
+
+    private static string TopicsCsv(Fixtures.TempDir dir, string name = "topics.csv", int n = 90)
+    {
+        string path = dir.File(name);
+        File.WriteAllLines(path, ["text,label", .. TextData.Topics3(n, seed: 43).Select(r => $"\"{r.Text}\",{r.Label}")]);
+        return path;
+    }
+
+    private static string TrainTfidf(Fixtures.TempDir dir, string csv)
+    {
+        var (code, output) = Run("train", "--dataset", csv, "--label-col", "label", "--text-col", "text", "--encoder", "tfidf", "--output", dir.File("m"));
+        Assert.True(code == 0, output);
+        return Path.Combine(dir.File("m"), "model.zip");
+    }
+
+    [Fact]
+    public void An_output_that_is_an_input_is_refused_and_the_input_is_unchanged()
+    {
+        using var dir = new Fixtures.TempDir();
+        string csv = TopicsCsv(dir);
+        string zip = TrainTfidf(dir, csv);
+        byte[] csvBytes = File.ReadAllBytes(csv), zipBytes = File.ReadAllBytes(zip);
+
+        foreach (var (args, named) in new[]
+        {
+            (new[] { "predict", "--model", zip, "--dataset", csv, "--output", csv }, "--dataset"),
+            (new[] { "predict", "--model", zip, "--dataset", csv, "--output", zip }, "--model"),
+            (new[] { "embed", "--model", "minilm", "--dataset", csv, "--text-col", "text", "--output", csv }, "--dataset"),
+            (new[] { "tokenize", "--model", "minilm", "--dataset", csv, "--text-col", "text", "--output", Path.Combine(dir.Path, ".", "topics.csv") }, "--dataset"),
+        })
+        {
+            var (code, output) = Run(args);
+            Assert.Equal(1, code);
+            Assert.Contains(named, output);
+            Assert.DoesNotContain("   at ", output); // no stack trace
+        }
+        Assert.Equal(csvBytes, File.ReadAllBytes(csv));
+        Assert.Equal(zipBytes, File.ReadAllBytes(zip));
+
+        var (dirCode, dirOutput) = Run("predict", "--model", zip, "--dataset", csv, "--output", dir.Path);
+        Assert.Equal(1, dirCode);
+        Assert.Contains("is a directory", dirOutput);
+        Assert.Equal(1, Run("embed", "--model", "minilm", "--dataset", csv, "--text-col", "text", "--output", dir.File("e.txt")).Code);
+        Assert.Empty(Directory.GetFiles(dir.Path, "*.part", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void A_zip_whose_weights_were_damaged_fails_to_load_naming_the_entry()
+    {
+        using var dir = new Fixtures.TempDir();
+        var ml = new MLContext(1);
+        var data = ml.Data.LoadFromEnumerable(TextData.Topics3(60, seed: 3));
+        var options = new MlNetLlm.Estimators.TextTrainerOptions { TextColumnName = "Text", Encoder = MlNetLlm.Estimators.TextEncoderKind.Lstm, Epochs = 1, MaxLength = 32 };
+        var model = ml.Transforms.Conversion.MapValueToKey("Label").Append(MlNetLlm.Estimators.TextCatalog.TextClassifier(ml.MulticlassClassification.Trainers, options)).Fit(data);
+        string zip = dir.File("model.zip");
+        ml.Model.Save(model, data.Schema, zip);
+
+        // Bytes overwritten inside the weights, the zip itself kept consistent (as a bad disk or copy can leave it).
+        using (var archive = ZipFile.Open(zip, ZipArchiveMode.Update))
+        {
+            var entry = archive.Entries.Single(e => e.FullName.EndsWith("weights.safetensors"));
+            byte[] bytes;
+            using (var s = entry.Open()) { using var ms = new MemoryStream(); s.CopyTo(ms); bytes = ms.ToArray(); }
+            for (int i = bytes.Length / 2; i < bytes.Length / 2 + 64; i++) bytes[i] = 0xFF; // NaN patterns in fp32
+            string name = entry.FullName;
+            entry.Delete();
+            using var w = archive.CreateEntry(name).Open();
+            w.Write(bytes);
+        }
+        var e = Assert.ThrowsAny<Exception>(() => new MLContext().Model.Load(zip, out _)); // plain ML.NET: the cause inside
+        Assert.Contains("weights.safetensors", e.ToString());
+        var named = Assert.Throws<InvalidDataException>(() => MlNetLlm.MlNet.Persistence.ModelFile.Load(new MLContext(), zip, out _));
+        Assert.Contains("weights.safetensors", named.Message);
+        Assert.Contains("corrupt", named.Message);
+        Assert.Contains("model.zip", named.Message);
+
+        var (code, output) = Run("predict", "--model", zip, "--dataset", TopicsCsv(dir), "--output", dir.File("p.csv"));
+        Assert.Equal(1, code);
+        Assert.Contains("weights.safetensors", output);
+        Assert.False(File.Exists(dir.File("p.csv")));
+    }
+
+    [Fact]
+    public void A_latin1_file_is_an_error_naming_the_line_and_byte_offset()
+    {
+        using var dir = new Fixtures.TempDir();
+        string csv = dir.File("latin1.csv");
+        File.WriteAllBytes(csv, Encoding.Latin1.GetBytes("text,label\nnice coffee,café\nnice tea,tea\nstrong,cafè\n"));
+        var (code, output) = Run("train", "--dataset", csv, "--label-col", "label", "--text-col", "text", "--encoder", "tfidf", "--output", dir.File("o"));
+        Assert.Equal(1, code);
+        Assert.Contains("latin1.csv", output);
+        Assert.Contains("not valid UTF-8", output);
+        Assert.Contains("line 2", output);
+        Assert.Contains("byte offset 26", output);
+        Assert.False(Directory.Exists(dir.File("o"))); // a failed run leaves no output folder
+    }
+
+    [Fact]
+    public void Test_rows_with_labels_never_seen_in_training_count_as_wrong_and_are_reported()
+    {
+        using var dir = new Fixtures.TempDir();
+        string train = TopicsCsv(dir, "train.csv", 90);
+        var test = TextData.Topics3(30, seed: 44).Select(r => $"\"{r.Text}\",{r.Label}").ToList();
+        test.AddRange(Enumerable.Range(0, 10).Select(i => $"\"a song with a melody number {i}\",music"));
+        string testCsv = dir.File("test.csv");
+        File.WriteAllLines(testCsv, ["text,label", .. test]);
+        var (code, output) = Run("train", "--dataset", train, "--test-dataset", testCsv, "--label-col", "label", "--text-col", "text", "--encoder", "tfidf", "--output", dir.File("o"));
+        Assert.True(code == 0, output);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.File("o"), "metrics.json")));
+        Assert.Equal(10, metrics.RootElement.GetProperty("unseenLabelRows").GetInt32());
+        Assert.True(metrics.RootElement.GetProperty("accuracy").GetDouble() <= 30.0 / 40, "the 10 'music' rows cannot be right");
+        Assert.Contains("never occurred in training", output);
+    }
+
+    [Fact]
+    public void Experiments_fail_at_once_on_data_that_no_trial_can_use()
+    {
+        using var dir = new Fixtures.TempDir();
+        string headerOnly = dir.File("header.csv");
+        File.WriteAllLines(headerOnly, ["text,label"]);
+        var (code, output) = Run("classification", "--dataset", headerOnly, "--label-col", "label", "--text-col", "text", "--output", dir.File("o1"), "--checkpoint", "none");
+        Assert.Equal(1, code);
+        Assert.Contains("no training rows", output);
+
+        string oneClass = dir.File("one.csv");
+        File.WriteAllLines(oneClass, ["text,label", .. Enumerable.Range(0, 20).Select(i => $"text {i},same")]);
+        (code, output) = Run("classification", "--dataset", oneClass, "--label-col", "label", "--text-col", "text", "--output", dir.File("o2"), "--checkpoint", "none");
+        Assert.Equal(1, code);
+        Assert.Contains("only one class", output);
+        Assert.Contains("'label'", output);
+
+        (code, output) = Run("train", "--dataset", TopicsCsv(dir), "--label-col", "label", "--text-col", "text", "--max-classes", "0", "--output", dir.File("o3"));
+        Assert.Equal(1, code);
+        Assert.Contains("--max-classes", output);
+    }
+
+    /// <summary>Fails every trial the same way, as a candidate whose input is unusable would.</summary>
+    private sealed class AlwaysFails() : Candidate("always-fails", SearchSpaces.SdcaMaximumEntropy(), classical: true)
+    {
+        public int Calls;
+        protected override FittedPipeline Fit(MLContext ml, TextJobData data, IDataView? validation, ParameterSet p, DeviceOptions device, Action<EpochReport>? onEpoch, CancellationToken ct)
+        {
+            Calls++;
+            throw new FileNotFoundException("GloVe file 'missing.txt' does not exist.");
+        }
+    }
+
+    [Fact]
+    public void A_candidate_that_fails_twice_the_same_way_is_retired_and_the_budget_goes_to_the_others()
+    {
+        using var dir = new Fixtures.TempDir();
+        var failing = new AlwaysFails();
+        var o = new ExperimentOptions { Dataset = TopicsCsv(dir), LabelColumn = "label", TextColumns = ["text"], MaxTrials = 12, TrainTime = TimeSpan.FromMinutes(2), Seed = 1 };
+        var result = TextExperiment.Run(new MLContext(1), o, dir.File("out"), [failing, ClassicalCandidate.Sdca()]);
+        Assert.Equal(2, failing.Calls);
+        Assert.Equal(10, result.Trials.Count(t => t.Parameters.GetString(TextExperiment.CandidateKey) == "tfidf+sdca"));
+
+        var alone = new AlwaysFails();
+        var e = Assert.Throws<InvalidOperationException>(() => TextExperiment.Run(new MLContext(1), o, dir.File("out2"), [alone]));
+        Assert.Equal(2, alone.Calls);
+        Assert.Contains("missing.txt", e.Message);
+    }
+
+    [Fact]
+    public void Resume_on_changed_data_at_the_same_path_is_refused_naming_the_file()
+    {
+        using var dir = new Fixtures.TempDir();
+        string csv = TopicsCsv(dir);
+        var o = new ExperimentOptions { Dataset = csv, LabelColumn = "label", TextColumns = ["text"], MaxTrials = 2, Seed = 1, Candidates = ["tfidf+sdca"] };
+        TextExperiment.Run(new MLContext(1), o, dir.File("out"));
+        File.AppendAllLines(csv, ["\"one more sports row about football\",sports"]);
+        var e = Assert.Throws<InvalidOperationException>(() => TextExperiment.Run(new MLContext(1), o with { Resume = true, MaxTrials = 3 }, dir.File("out")));
+        Assert.Contains("has changed", e.Message);
+        Assert.Contains("topics.csv", e.Message);
+    }
+}
