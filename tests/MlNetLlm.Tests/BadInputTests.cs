@@ -217,3 +217,43 @@ public class BadInputTests
         Assert.Contains("topics.csv", e.Message);
     }
 }
+
+/// <summary>Option and environment errors are one line naming the cause, never a stack trace.</summary>
+[Collection("console")]
+public class CliErrorMessageTests
+{
+    private static (int Code, string Output) Run(params string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mlnet-llm.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["COLUMNS"] = "1000";
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        string stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, stdout.Result + stderr);
+    }
+
+    [Fact]
+    public void Store_output_and_dataset_mistakes_name_the_cause_without_a_stack_trace()
+    {
+        using var dir = new Fixtures.TempDir();
+        string file = dir.File("a-file");
+        File.WriteAllText(file, "x");
+        foreach (var (args, expected) in new[]
+        {
+            (new[] { "classification", "--output", file, "--max-trials", "1", "--checkpoint", "none" }, "is a file"),
+            (new[] { "classification", "--store", "postgres://u:p@127.0.0.1:5999/db", "--max-trials", "1", "--checkpoint", "none", "--output", dir.File("o2") }, "127.0.0.1:5999"),
+            (new[] { "classification", "--device", "bogus", "--max-trials", "1", "--output", dir.File("o3") }, "bogus"),
+            (new[] { "train", "--dataset", dir.Path, "--label-col", "a", "--text-col", "b", "--output", dir.File("o4") }, "is a directory"),
+        })
+        {
+            var (code, output) = Run(args);
+            Assert.True(code == 1, $"{string.Join(' ', args)}: exit {code}\n{output}");
+            Assert.Contains(expected, output);
+            Assert.DoesNotContain("   at ", output);
+        }
+        Assert.False(Directory.Exists(dir.File("o4")));
+    }
+}

@@ -92,6 +92,7 @@ public abstract class ExperimentCommandBase(string name, string task, string des
 
     internal static int Run(ExperimentOptions options, string output)
     {
+        if (File.Exists(output)) throw new ArgumentException($"--output '{output}' is a file: give a folder for the experiment's outputs.");
         // Run again into the same --output (no --store, --resume or --join): the earlier experiment is kept aside rather
         // than refused, so the README's main job can simply be run again.
         if (options.Store is null && !options.Resume && !options.Join && MoveEarlierRunAside(output) is { } aside)

@@ -147,9 +147,15 @@ public static class CliErrors
         {
             return action();
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or FileNotFoundException or InvalidOperationException
+        catch (OperationCanceledException)
+        {
+            // Ctrl+C / SIGTERM: what finished is kept (an experiment's trials are in its store: --resume continues it).
+            AnsiConsole.MarkupLine("[red]interrupted:[/] stopped before the end; finished trials are kept in the store (continue with --resume), no partial output file was written.");
+            return 130;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException or UnauthorizedAccessException or InvalidOperationException
                                        or InvalidDataException or MlNetLlm.Modeling.Checkpoints.CheckpointException or TrainingDivergedException
-                                       or OperationCanceledException or TorchLoadException)
+                                       or TorchLoadException or MlNetLlm.AutoMl.TrialStoreException)
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
             return 1;

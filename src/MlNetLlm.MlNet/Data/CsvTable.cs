@@ -42,10 +42,10 @@ public sealed class CsvTable
 
     public static CsvTable Load(string path)
     {
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"Data file '{path}' does not exist.", path);
         if (Directory.Exists(path))
             throw new FileNotFoundException($"Data file '{path}' is a directory, not a CSV file.", path);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Data file '{path}' does not exist.", path);
         return Parse(new StringReader(DecodeUtf8(File.ReadAllBytes(path), path)), path);
     }
 
