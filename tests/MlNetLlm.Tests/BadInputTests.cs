@@ -222,18 +222,7 @@ public class BadInputTests
 [Collection("console")]
 public class CliErrorMessageTests
 {
-    private static (int Code, string Output) Run(params string[] args)
-    {
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mlnet-llm.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["COLUMNS"] = "1000";
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        string stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result + stderr);
-    }
+    private static (int Code, string Output) Run(params string[] args) => Program.RunCli(args);
 
     [Fact]
     public void Store_output_and_dataset_mistakes_name_the_cause_without_a_stack_trace()

@@ -16,27 +16,6 @@ public class ExperimentWorkerTests
         "--max-trials", $"{maxTrials}", "--train-time", "240", "--store", store, "--experiment", experiment, "--join", "--output", output,
     ];
 
-    /// <summary>Runs the CLI (mlnet-llm.dll, copied next to the tests) as its own process.</summary>
-    private static Process StartCli(string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mlnet-llm.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        return Process.Start(psi)!;
-    }
-
-    private static (int Code, string Output) Finish(Process p)
-    {
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(4)))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException("an mlnet-llm worker did not finish in 4 minutes");
-        }
-        return (p.ExitCode, stdout.Result + stderr.Result);
-    }
-
     [PostgresFact]
     public void Two_cli_workers_share_one_postgres_experiment_and_never_run_a_trial_twice()
     {
@@ -48,8 +27,8 @@ public class ExperimentWorkerTests
 
         // Same command, same seed, started together: without atomic claims and de-duplicated proposals they would
         // run the same points.
-        var workers = new[] { StartCli(Arguments(csv, store, experiment, output, 6)), StartCli(Arguments(csv, store, experiment, output, 6)) };
-        var results = workers.Select(Finish).ToList();
+        var workers = new[] { Program.StartCli(Arguments(csv, store, experiment, output, 6)), Program.StartCli(Arguments(csv, store, experiment, output, 6)) };
+        var results = workers.Select(Program.FinishCli).ToList();
         foreach (var (code, text) in results) Assert.True(code == 0, text);
 
         using (var s = TrialStore.Open(store))
@@ -67,7 +46,7 @@ public class ExperimentWorkerTests
         }
 
         // A worker with no trials left to run collects the experiment: the best of both workers' trials.
-        var (collectCode, collectText) = Finish(StartCli(Arguments(csv, store, experiment, output, 0)));
+        var (collectCode, collectText) = Program.FinishCli(Program.StartCli(Arguments(csv, store, experiment, output, 0)));
         Assert.True(collectCode == 0, collectText);
         using var st = TrialStore.Open(store);
         var best = st.ListTrials(experiment).OrderByDescending(t => t.Metric).ThenBy(t => t.Id).First();

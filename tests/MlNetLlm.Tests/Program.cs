@@ -85,6 +85,31 @@ public static class Program
         return JsonSerializer.Deserialize<Dictionary<string, List<float[]>>>(File.ReadAllText(output))!;
     }
 
+    /// <summary>Starts the CLI (mlnet-llm.dll, copied next to the tests) as its own process; messages are not wrapped.</summary>
+    public static System.Diagnostics.Process StartCli(IEnumerable<string> args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mlnet-llm.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["COLUMNS"] = "1000";
+        return System.Diagnostics.Process.Start(psi)!;
+    }
+
+    /// <summary>Waits (4 minutes at most) for a CLI process; its exit code and everything it printed.</summary>
+    public static (int Code, string Output) FinishCli(System.Diagnostics.Process p)
+    {
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(4)))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException("an mlnet-llm process did not finish in 4 minutes");
+        }
+        return (p.ExitCode, stdout.Result + stderr.Result);
+    }
+
+    public static (int Code, string Output) RunCli(params string[] args) => FinishCli(StartCli(args));
+
     /// <summary>Runs this test assembly as a program with <paramref name="args"/> (and extra environment variables) in
     /// a new process; returns its standard output, or throws with its standard error when it fails.</summary>
     public static string RunSelf(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)

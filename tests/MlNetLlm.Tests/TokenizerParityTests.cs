@@ -202,17 +202,10 @@ public class TokenizerParityTests
 /// <summary>The tokenizer a model is trained with is the one it is scored with, stored in its zip; what the CLI shows.</summary>
 public class TokenizationInModelsTests
 {
-    private static string RunCli(params string[] args)
+    private static void RunCli(params string[] args)
     {
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mlnet-llm.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        string stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"mlnet-llm {string.Join(' ', args)} failed ({p.ExitCode}): {stdout.Result} {stderr}");
-        return stdout.Result;
+        var (code, output) = Program.RunCli(args);
+        Assert.True(code == 0, $"mlnet-llm {string.Join(' ', args)} failed ({code}): {output}");
     }
 
     [Fact]
