@@ -66,7 +66,7 @@ public class SearchSpaceTests
         var low = space.LowCost();
         Assert.Equal(5e-5, low.GetDouble("LearningRate"));
         Assert.Equal(1, low.GetInt("Epochs"));
-        Assert.Equal(64, low.GetInt("MaxLength"));
+        Assert.Equal(128, low.GetInt("MaxLength"));
         var defaults = space.Defaults();
         Assert.Equal(3, defaults.GetInt("Epochs"));
         Assert.Equal(32, defaults.GetInt("BatchSize"));

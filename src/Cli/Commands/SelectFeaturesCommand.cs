@@ -32,7 +32,10 @@ public sealed class SelectFeaturesCommand : ICliCommand
         var positive = new Option<string?>("--positive-class") { Description = "The label value that is the positive class (wording only)." };
         var evidence = new Option<string>("--evidence") { Description = "Data evidence: l1 | mi | both.", DefaultValueFactory = _ => "l1" };
         var batch = new Option<int>("--batch-size") { Description = "Columns per LLM prompt.", DefaultValueFactory = _ => 25 };
-        var timeout = new Option<double>("--timeout") { Description = "Seconds per LLM request.", DefaultValueFactory = _ => 120 };
+        // Defaults fit an interactive command: an endpoint that accepts and never answers costs --llm-budget at most, then
+        // the data evidence is used alone (said in the report).
+        var timeout = new Option<double>("--timeout") { Description = "Seconds per LLM request (default 30); a reply not complete by then counts as none.", DefaultValueFactory = _ => 30 };
+        var llmBudget = new Option<double>("--llm-budget") { Description = "Seconds for all LLM requests together (default 120); after that the data evidence is used alone.", DefaultValueFactory = _ => 120 };
         var retries = new Option<int>("--retries") { Description = "Retries per prompt after a bad or missing reply.", DefaultValueFactory = _ => 2 };
         var cacheDir = new Option<string?>("--cache-dir") { Description = "LLM reply cache folder (default: under the user's local app data)." };
         var noCache = new Option<bool>("--no-cache") { Description = "Do not read or write the LLM reply cache." };
@@ -42,7 +45,7 @@ public sealed class SelectFeaturesCommand : ICliCommand
 
         var cmd = new Command("select-features", "Select feature columns for a binary label with an LLM's judgement, data evidence, or a cross-validated blend.")
         {
-            dataset, label, task, descriptions, keep, keepFraction, threshold, mode, llm, featureCols, textCols, positive, evidence, batch, timeout, retries,
+            dataset, label, task, descriptions, keep, keepFraction, threshold, mode, llm, featureCols, textCols, positive, evidence, batch, timeout, llmBudget, retries,
             cacheDir, noCache, folds, seed, output,
         };
         cmd.SetAction(parse => CliErrors.Run(() =>
@@ -63,6 +66,7 @@ public sealed class SelectFeaturesCommand : ICliCommand
                 PositiveLabel = parse.GetValue(positive),
                 BatchSize = parse.GetValue(batch),
                 RequestTimeout = TimeSpan.FromSeconds(Positive(parse.GetValue(timeout), "--timeout")),
+                LlmTimeBudget = TimeSpan.FromSeconds(Positive(parse.GetValue(llmBudget), "--llm-budget")),
                 MaxRetries = parse.GetValue(retries),
                 CrossValidationFolds = parse.GetValue(folds),
                 Seed = parse.GetValue(seed),
