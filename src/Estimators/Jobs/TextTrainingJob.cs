@@ -197,16 +197,25 @@ public static class TextTrainingJob
     /// <see cref="TextJobMetrics.UnseenLabelRows"/>, and the other metrics (macro-F1, log-loss, AUC) are those of the
     /// remaining rows.
     /// </summary>
-    public static TextJobMetrics Evaluate(MLContext ml, TextJobData d, ITransformer model)
+    public static TextJobMetrics Evaluate(MLContext ml, TextJobData d, ITransformer model) => Evaluate(ml, d, ScoreTest(ml, d, model));
+
+    /// <summary>The test rows whose label occurred in training (all rows for regression), scored by <paramref name="model"/>
+    /// (lazily), and how many rows were left out for an unseen label.</summary>
+    public static (IDataView Scored, int Unseen) ScoreTest(MLContext ml, TextJobData d, ITransformer model)
     {
-        if (d.Task == TaskKind.Regression) return Evaluate(ml, d, model.Transform(d.TestView(ml)));
+        if (d.Task == TaskKind.Regression) return (model.Transform(d.TestView(ml)), 0);
         var known = d.Classes.ToHashSet(StringComparer.Ordinal);
         var seen = d.Test.Where(r => known.Contains(r.Label)).ToList();
-        int unseen = d.Test.Count - seen.Count;
         if (seen.Count == 0)
             throw new InvalidOperationException($"None of the {d.Test.Count} test rows has a label that occurred in training: there is nothing to evaluate.");
-        var m = Evaluate(ml, d, model.Transform(d.InputView(ml, seen)));
-        return unseen == 0 ? m : m with { Accuracy = m.Accuracy * seen.Count / d.Test.Count, UnseenLabelRows = unseen };
+        return (model.Transform(d.InputView(ml, seen)), d.Test.Count - seen.Count);
+    }
+
+    /// <summary>Test metrics from <see cref="ScoreTest"/>'s rows; the unseen rows count as wrong in the accuracy.</summary>
+    public static TextJobMetrics Evaluate(MLContext ml, TextJobData d, (IDataView Scored, int Unseen) test)
+    {
+        var m = Evaluate(ml, d, test.Scored);
+        return test.Unseen == 0 ? m : m with { Accuracy = m.Accuracy * (d.Test.Count - test.Unseen) / d.Test.Count, UnseenLabelRows = test.Unseen };
     }
 
     /// <summary>Metrics of already-scored rows (all of whose labels occurred in training).</summary>

@@ -25,8 +25,9 @@ public sealed class BertBasicTokenizer(bool lowerCase = true, bool? stripAccents
         {
             if (CleanText)
             {
-                if (IsControl(rune)) continue;
-                if (IsWhitespace(rune)) { sb.Append(' '); continue; }
+                var c = Classify(rune.Value);
+                if (c == CharClass.Removed) continue;
+                if (c == CharClass.Space) { sb.Append(' '); continue; }
             }
             if (HandleChineseChars && IsCjk(rune.Value)) sb.Append(' ').Append(rune.ToString()).Append(' ');
             else sb.Append(rune.ToString());
@@ -116,8 +117,6 @@ public sealed class BertBasicTokenizer(bool lowerCase = true, bool? stripAccents
         return category == UnicodeCategory.NonSpacingMark ? CharClass.Mark : CharClass.Letter;
     }
 
-    private static bool IsControl(Rune r) => Classify(r.Value) == CharClass.Removed;
-    private static bool IsWhitespace(Rune r) => Classify(r.Value) == CharClass.Space;
     private static bool IsPunctuation(Rune r) => Classify(r.Value) == CharClass.Isolated && !IsCjk(r.Value);
     private static bool IsMark(Rune r) => Classify(r.Value) == CharClass.Mark;
 

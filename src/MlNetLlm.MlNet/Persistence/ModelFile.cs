@@ -5,6 +5,10 @@ namespace MlNetLlm.MlNet.Persistence;
 /// <summary>Loads a model zip with plain <c>mlContext.Model.Load</c>; a failure names the file and its real cause.</summary>
 public static class ModelFile
 {
+    /// <summary>Every transformer of a model, chains (TransformerChain) opened up, in order.</summary>
+    public static IEnumerable<ITransformer> Transformers(ITransformer model) =>
+        model is IEnumerable<ITransformer> chain ? chain.SelectMany(Transformers) : [model];
+
     public static ITransformer Load(MLContext ml, string path, out DataViewSchema inputSchema)
     {
         if (Directory.Exists(path))

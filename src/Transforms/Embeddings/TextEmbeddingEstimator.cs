@@ -108,7 +108,7 @@ public static class TextEmbeddingSource
         if (!File.Exists(path))
             throw new FileNotFoundException($"--model '{path}' is neither a checkpoint folder nor a model zip.", path);
         var model = MlNetLlm.MlNet.Persistence.ModelFile.Load(new MLContext(), path, out _);
-        var all = Flatten(model).ToList();
+        var all = MlNetLlm.MlNet.Persistence.ModelFile.Transformers(model).ToList();
         if (all.OfType<TextEmbeddingTransformer>().FirstOrDefault() is { } embedder) return embedder;
         if (all.OfType<TextPredictionTransformer>().FirstOrDefault() is { } classifier)
             return TextEmbeddingEstimator.Create(new TextEmbeddingOptions
@@ -118,7 +118,4 @@ public static class TextEmbeddingSource
             }, classifier);
         throw new InvalidDataException($"'{path}' holds no MlNetLlm text encoder (an embedding transform or a text classifier).");
     }
-
-    private static IEnumerable<ITransformer> Flatten(ITransformer t) =>
-        t is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [t];
 }
