@@ -19,20 +19,23 @@ public sealed record EncoderSpec
     public required string TokenizerKind { get; init; }
     /// <summary>Tokens per text including special tokens; longer texts are truncated.</summary>
     public required int MaxLength { get; init; }
-    /// <summary>How WordPiece splits text: <see cref="HuggingFaceTokenization"/> for every new model; specs saved
-    /// before that field existed read as <see cref="LegacyTokenization"/> and keep the tokenization they were trained with.</summary>
+    /// <summary>Which tokenizer implementation the model was trained with (<see cref="TokenizerGeneration"/>): new models
+    /// get <see cref="CurrentTokenization"/>; specs saved before the field existed read as <see cref="LegacyTokenization"/>.</summary>
     public string Tokenization { get; init; } = LegacyTokenization;
 
-    /// <summary>Ids identical to Hugging Face's tokenizers (<see cref="WordPieceTextTokenizer"/>).</summary>
-    public const string HuggingFaceTokenization = "huggingface";
+    /// <summary>Hugging Face parity everywhere, XLM-R's Unigram included.</summary>
+    public const string CurrentTokenization = "huggingface-2";
+    /// <summary>Hugging Face parity for WordPiece and BPE, XLM-R through Microsoft.ML.Tokenizers (models saved by 0.x before Unigram parity).</summary>
+    public const string HuggingFaceWordPieceTokenization = "huggingface";
     /// <summary>Microsoft.ML.Tokenizers' BertTokenizer (<see cref="LegacyWordPieceTextTokenizer"/>), before parity.</summary>
     public const string LegacyTokenization = "microsoft-ml-tokenizers";
 
-    private bool Legacy => Tokenization switch
+    private TokenizerGeneration Generation => Tokenization switch
     {
-        HuggingFaceTokenization => false,
-        LegacyTokenization => true,
-        _ => throw new InvalidDataException($"The model's encoder spec names tokenization \"{Tokenization}\", which this version does not know (known: {HuggingFaceTokenization}, {LegacyTokenization}): it was saved by a newer MlNetLlm."),
+        CurrentTokenization => TokenizerGeneration.HuggingFace,
+        HuggingFaceWordPieceTokenization => TokenizerGeneration.HuggingFaceWordPiece,
+        LegacyTokenization => TokenizerGeneration.MicrosoftMlTokenizers,
+        _ => throw new InvalidDataException($"The model's encoder spec names tokenization \"{Tokenization}\", which this version does not know (known: {CurrentTokenization}, {HuggingFaceWordPieceTokenization}, {LegacyTokenization}): it was saved by a newer MlNetLlm."),
     };
 
     /// <summary>A fresh (untrained) encoder of this shape.</summary>
@@ -45,10 +48,10 @@ public sealed record EncoderSpec
     /// <summary>The tokenizer from files restored into <paramref name="folder"/>.</summary>
     public TextTokenizer CreateTokenizer(string folder) => TokenizerKind switch
     {
-        "words" => Legacy
+        "words" => Generation == TokenizerGeneration.MicrosoftMlTokenizers
             ? LegacyWordPieceTextTokenizer.Create(Path.Combine(folder, "vocab.txt"), lowerCase: true, modelMaxLength: MaxLength)
             : WordPieceTextTokenizer.Create(Path.Combine(folder, "vocab.txt"), lowerCase: true, modelMaxLength: MaxLength),
-        _ => TokenizerLoader.Load(folder, Transformer ?? throw new InvalidDataException("The encoder spec has no transformer config."), legacyWordPiece: Legacy),
+        _ => TokenizerLoader.Load(folder, Transformer ?? throw new InvalidDataException("The encoder spec has no transformer config."), Generation),
     };
 
     /// <summary>The tokenizer from in-memory files (as stored in a model zip).</summary>

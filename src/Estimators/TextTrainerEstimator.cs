@@ -217,7 +217,7 @@ public static class TextModelFactory
         var baseSpec = new TextModelSpec
         {
             Task = task, TextColumns = textColumns, Outputs = outputs, PredictionBatchSize = o.PredictionBatchSize, Dropout = o.Dropout,
-            Body = new EncoderSpec { Encoder = o.Encoder, Pooling = o.Pooling, MaxLength = o.MaxLength, TokenizerKind = "words", Tokenization = EncoderSpec.HuggingFaceTokenization },
+            Body = new EncoderSpec { Encoder = o.Encoder, Pooling = o.Pooling, MaxLength = o.MaxLength, TokenizerKind = "words", Tokenization = EncoderSpec.CurrentTokenization },
         };
         switch (o.Encoder)
         {

@@ -86,7 +86,7 @@ public class TokenizerParityTests
         return list;
     }
 
-    private static (int Count, List<string> Examples) Differences(TextTokenizer ours, Tokenizers.DotNet.Tokenizer hf, IEnumerable<string> texts)
+    internal static (int Count, List<string> Examples) Differences(TextTokenizer ours, Tokenizers.DotNet.Tokenizer hf, IEnumerable<string> texts)
     {
         int count = 0;
         var examples = new List<string>();
@@ -190,12 +190,12 @@ public class TokenizerParityTests
         var (n, examples) = Differences(model.Tokenizer, hf, RealTexts(fortunes: 200).Take(1000).Concat(AdversarialTexts()));
         Assert.True(n == 0, $"{n} differences, e.g.\n{string.Join("\n", examples)}");
 
-        // Unigram (and other) tokenizer.json models are refused by name, not misread.
-        string unigram = dir.File("unigram.json");
-        File.WriteAllText(unigram, """{"model": {"type": "Unigram", "vocab": [["<unk>", 0.0]]}}""");
-        var e = Assert.Throws<MlNetLlm.Modeling.Checkpoints.CheckpointException>(() => TokenizerJson.Load(unigram));
-        Assert.Contains("Unigram", e.Message);
-        Assert.Contains("unigram.json", e.Message);
+        // Models this project does not run (WordLevel here) are refused by name, not misread.
+        string wordLevel = dir.File("wordlevel.json");
+        File.WriteAllText(wordLevel, """{"model": {"type": "WordLevel", "vocab": {"<unk>": 0}, "unk_token": "<unk>"}}""");
+        var e = Assert.Throws<MlNetLlm.Modeling.Checkpoints.CheckpointException>(() => TokenizerJson.Load(wordLevel));
+        Assert.Contains("WordLevel", e.Message);
+        Assert.Contains("wordlevel.json", e.Message);
     }
 }
 

@@ -5,7 +5,8 @@ namespace MlNetLlm.Modeling.Tokenization;
 
 /// <summary>
 /// Reads a Hugging Face fast-tokenizer file (<c>tokenizer.json</c>) into the matching tokenizer: a WordPiece model
-/// with BertNormalizer + BertPreTokenizer (BERT, DistilBERT, MiniLM), or a byte-level BPE model (RoBERTa, GPT-2 style).
+/// with BertNormalizer + BertPreTokenizer (BERT, DistilBERT, MiniLM), a byte-level BPE model (RoBERTa, GPT-2 style),
+/// or a Unigram model with Metaspace pre-tokenization (XLM-R and other SentencePiece conversions).
 /// Anything else is an error that names the file and the part it cannot read.
 /// </summary>
 public static class TokenizerJson
@@ -37,8 +38,9 @@ public static class TokenizerJson
             {
                 "WordPiece" => WordPiece(path, root, model, added, cls, sep, modelMaxLength),
                 "BPE" => ByteLevelBpe(path, root, model, added, cls, sep, modelMaxLength),
+                "Unigram" => UnigramJson.Read(path, root, model, cls, sep, PairLayout(root), modelMaxLength),
                 _ => throw new CheckpointException(
-                    $"'{path}' has a {type} model; tokenizer.json is read for WordPiece and byte-level BPE models (for XLM-R style Unigram models, keep sentencepiece.bpe.model in the folder).", path),
+                    $"'{path}' has a {type} model; tokenizer.json is read for WordPiece, byte-level BPE and Unigram models.", path),
             };
         }
     }
@@ -109,8 +111,21 @@ public static class TokenizerJson
         return (null, null);
     }
 
+    /// <summary>RoBERTa's pair layout (two separators between the texts) or BERT's (one, token types 0 then 1).</summary>
+    private static SpecialTokenLayout PairLayout(JsonElement root)
+    {
+        if (root.TryGetProperty("post_processor", out var post) && Find(post, "TemplateProcessing") is { } t
+            && t.TryGetProperty("pair", out var pair) && pair.ValueKind == JsonValueKind.Array)
+        {
+            var items = pair.EnumerateArray().Select(x => x.TryGetProperty("Sequence", out var q) ? "$" + q.GetProperty("id").GetString() : "special").ToList();
+            int a = items.IndexOf("$A"), b = items.IndexOf("$B");
+            if (a >= 0 && b > a) return b - a - 1 >= 2 ? SpecialTokenLayout.Roberta : SpecialTokenLayout.Bert;
+        }
+        return root.TryGetProperty("post_processor", out var p) && Find(p, "RobertaProcessing") is not null ? SpecialTokenLayout.Roberta : SpecialTokenLayout.Bert;
+    }
+
     /// <summary>The component of type <paramref name="type"/>, itself or inside a Sequence.</summary>
-    private static JsonElement? Find(JsonElement e, string type)
+    internal static JsonElement? Find(JsonElement e, string type)
     {
         if (e.ValueKind != JsonValueKind.Object) return null;
         if (Str(e, "type") == type) return e;
@@ -121,6 +136,6 @@ public static class TokenizerJson
         return null;
     }
 
-    private static string? Str(JsonElement e, string name) =>
+    internal static string? Str(JsonElement e, string name) =>
         e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 }

@@ -3,13 +3,28 @@ using MlNetLlm.Modeling.Checkpoints;
 
 namespace MlNetLlm.Modeling.Tokenization;
 
+/// <summary>
+/// Which of this project's tokenizer implementations a model was trained with. New models get <see cref="Current"/>;
+/// a saved model names its own, so it is scored with the tokenization it was trained with.
+/// </summary>
+public enum TokenizerGeneration
+{
+    /// <summary>Microsoft.ML.Tokenizers for WordPiece (<see cref="LegacyWordPieceTextTokenizer"/>) and SentencePiece.</summary>
+    MicrosoftMlTokenizers,
+    /// <summary>Hugging Face parity for WordPiece and byte-level BPE; XLM-R still through Microsoft.ML.Tokenizers' SentencePiece.</summary>
+    HuggingFaceWordPiece,
+    /// <summary>Hugging Face parity everywhere, XLM-R's Unigram model included (<see cref="UnigramTextTokenizer"/>).</summary>
+    HuggingFace,
+}
+
 /// <summary>Finds and loads the tokenizer files of a Hugging Face model folder for its model_type.</summary>
 public static class TokenizerLoader
 {
-    /// <param name="legacyWordPiece">WordPiece through Microsoft.ML.Tokenizers' BertTokenizer, as model zips saved
-    /// before Hugging Face parity were trained with (<see cref="LegacyWordPieceTextTokenizer"/>).</param>
-    public static TextTokenizer Load(string folder, TransformerConfig config, bool legacyWordPiece = false)
+    public const TokenizerGeneration Current = TokenizerGeneration.HuggingFace;
+
+    public static TextTokenizer Load(string folder, TransformerConfig config, TokenizerGeneration generation = Current)
     {
+        bool legacyWordPiece = generation == TokenizerGeneration.MicrosoftMlTokenizers;
         // Most current Hugging Face repositories ship only the fast tokenizer's tokenizer.json.
         if (!HasSlowTokenizerFiles(folder, config.ModelType) && File.Exists(Path.Combine(folder, TokenizerJson.FileName)))
             return TokenizerJson.Load(Path.Combine(folder, TokenizerJson.FileName), ModelMaxLength(config, ReadTokenizerConfig(folder)));
@@ -48,7 +63,13 @@ public static class TokenizerLoader
                         Require(folder, config, "vocab.json"), Require(folder, config, "merges.txt"), maxLength, specials);
                 case "xlm-roberta":
                 case "camembert":
-                    return XlmRobertaTextTokenizer.Create(Require(folder, config, "sentencepiece.bpe.model"), maxLength);
+                    string spm = Require(folder, config, "sentencepiece.bpe.model");
+                    // Real XLM-R ships a Unigram model: run it as transformers' converted fast tokenizer does. CamemBERT's
+                    // conversion differs and BPE-type models have no such conversion here: those keep Microsoft.ML.Tokenizers.
+                    if (generation == TokenizerGeneration.HuggingFace && config.ModelType == "xlm-roberta"
+                        && SentencePieceModelFile.Read(spm) is { Model: SentencePieceModelFile.ModelType.Unigram } unigram)
+                        return UnigramTextTokenizer.FromXlmRobertaModel(unigram, maxLength);
+                    return XlmRobertaTextTokenizer.Create(spm, maxLength);
                 default:
                     throw new CheckpointException($"No tokenizer is known for model_type \"{config.ModelType}\" in '{folder}'.", folder);
             }

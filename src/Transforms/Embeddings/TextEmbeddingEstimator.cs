@@ -71,7 +71,7 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
         var encoderSpec = new EncoderSpec
         {
             Encoder = TextEncoderKind.Checkpoint, Pooling = options.Pooling, Transformer = pretrained.Config, EncoderHasPooler = pretrained.Encoder.HasPooler,
-            TokenizerKind = "checkpoint", MaxLength = options.MaxLength, Tokenization = EncoderSpec.HuggingFaceTokenization,
+            TokenizerKind = "checkpoint", MaxLength = options.MaxLength, Tokenization = EncoderSpec.CurrentTokenization,
         };
         var encoder = new TransformerTextEncoder(pretrained.Encoder, options.Pooling); // throws if Pooler is asked of a checkpoint without one
         return new TextEmbeddingTransformer(
