@@ -139,6 +139,47 @@ public class BadInputTests
     }
 
     [Fact]
+    public void Semicolon_and_tab_files_name_their_separator_and_load_with_it()
+    {
+        using var dir = new Fixtures.TempDir();
+        var rows = TextData.Topics3(60, seed: 7).ToList();
+        string semi = dir.File("semi.csv"), tab = dir.File("tab.tsv");
+        File.WriteAllLines(semi, ["text;label", .. rows.Select(r => $"\"{r.Text}, really\";{r.Label}")]); // commas inside quoted fields
+        File.WriteAllLines(tab, ["text\tlabel", .. rows.Select(r => $"{r.Text}\t{r.Label}")]);
+        byte[] before = File.ReadAllBytes(semi);
+
+        // The library: the error names the file, shows the header and carries the separator it suggests.
+        var e = Assert.Throws<MlNetLlm.MlNet.Data.CsvFormatException>(() => MlNetLlm.MlNet.Data.CsvTable.Load(semi));
+        Assert.Equal(';', e.SuggestedSeparator);
+        Assert.Contains("semi.csv", e.Message);
+        Assert.Contains("\"text;label\"", e.Message);
+        Assert.Equal('\t', Assert.Throws<MlNetLlm.MlNet.Data.CsvFormatException>(() => MlNetLlm.MlNet.Data.CsvTable.Load(tab)).SuggestedSeparator);
+        var table = MlNetLlm.MlNet.Data.CsvTable.Load(semi, ';');
+        Assert.Equal(["text", "label"], table.Header);
+        Assert.Equal(rows[0].Text + ", really", table.Rows[0][0]);
+
+        // The CLI: one line naming the flag, no stack trace; with the flag the same file trains and predicts.
+        var (code, output) = Run("train", "--dataset", semi, "--label-col", "label", "--text-col", "text", "--encoder", "tfidf", "--output", dir.File("m"));
+        Assert.Equal(1, code);
+        Assert.Contains("semicolon-separated", output);
+        Assert.Contains("--separator ';'", output);
+        Assert.DoesNotContain("   at ", output);
+        Assert.False(Directory.Exists(dir.File("m")));
+        (code, output) = Run("train", "--dataset", semi, "--separator", ";", "--label-col", "label", "--text-col", "text", "--encoder", "tfidf", "--output", dir.File("m"));
+        Assert.True(code == 0, output);
+        (code, output) = Run("predict", "--model", Path.Combine(dir.File("m"), "model.zip"), "--dataset", tab, "--separator", "tab", "--output", dir.File("p.csv"));
+        Assert.True(code == 0, output);
+        Assert.Equal(rows.Count + 1, File.ReadAllLines(dir.File("p.csv")).Length);
+        (code, output) = Run("predict", "--model", Path.Combine(dir.File("m"), "model.zip"), "--dataset", tab, "--output", dir.File("p2.csv"));
+        Assert.Equal(1, code);
+        Assert.Contains("--separator tab", output);
+        (code, output) = Program.RunCli("predict", "--model", Path.Combine(dir.File("m"), "model.zip"), "--dataset", tab, "--separator", "ab", "--output", dir.File("p3.csv"));
+        Assert.NotEqual(0, code);
+        Assert.Contains("--separator 'ab'", output);
+        Assert.Equal(before, File.ReadAllBytes(semi));
+    }
+
+    [Fact]
     public void Test_rows_with_labels_never_seen_in_training_count_as_wrong_and_are_reported()
     {
         using var dir = new Fixtures.TempDir();
@@ -244,6 +285,60 @@ public class CliErrorMessageTests
             Assert.DoesNotContain("   at ", output);
         }
         Assert.False(Directory.Exists(dir.File("o4")));
+    }
+}
+
+/// <summary>Ctrl+C (SIGINT) and SIGTERM in the middle of an experiment: a message, exit 130, and the finished trials kept.</summary>
+public class InterruptTests
+{
+    [Theory]
+    [InlineData("INT")]
+    [InlineData("TERM")]
+    public void An_interrupted_experiment_says_so_exits_130_and_resumes_from_its_store(string signal)
+    {
+        using var dir = new Fixtures.TempDir();
+        string csv = dir.File("topics.csv");
+        File.WriteAllLines(csv, ["text,label", .. TextData.Topics3(90, seed: 43).Select(r => $"\"{r.Text}\",{r.Label}")]);
+        string[] args = ["classification", "--dataset", csv, "--label-col", "label", "--text-col", "text", "--checkpoint", "none",
+            "--candidates", "tfidf+sdca", "lstm", "--train-time", "600", "--output", dir.File("out")];
+        var p = Program.StartCli(args);
+        var seen = new StringBuilder();
+        using var ready = new ManualResetEventSlim();
+        var reader = Task.Run(() =>
+        {
+            string? line;
+            while ((line = p.StandardOutput.ReadLine()) is not null)
+            {
+                lock (seen) seen.AppendLine(line);
+                // A baseline finished and an LSTM trial is running: interrupt in the middle of training.
+                string text;
+                lock (seen) text = seen.ToString();
+                if (text.Contains("completed") && text.Contains("lstm:")) ready.Set();
+            }
+        });
+        string stderr;
+        try
+        {
+            Assert.True(ready.Wait(TimeSpan.FromSeconds(120)), $"no trial started: {seen}");
+            using (var kill = System.Diagnostics.Process.Start("kill", ["-" + signal, p.Id.ToString()])) kill.WaitForExit();
+            Assert.True(p.WaitForExit(60_000), "the run did not stop within 60 s of the signal");
+            reader.Wait(10_000);
+            stderr = p.StandardError.ReadToEnd();
+        }
+        finally
+        {
+            if (!p.HasExited) p.Kill(entireProcessTree: true);
+        }
+        string output = seen + stderr;
+        Assert.True(p.ExitCode == 130, $"exit {p.ExitCode}: {output}");
+        Assert.Contains("interrupted", output);
+        Assert.DoesNotContain("   at ", output);
+        Assert.False(File.Exists(Path.Combine(dir.File("out"), "model.zip")));
+
+        // What finished is in the store: resuming with no further trials collects it into the outputs.
+        var (code, resumed) = Program.RunCli([.. args, "--resume", "--max-trials", "0"]);
+        Assert.True(code == 0, resumed);
+        Assert.True(File.Exists(Path.Combine(dir.File("out"), "model.zip")));
     }
 }
 

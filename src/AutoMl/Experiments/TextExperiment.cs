@@ -11,6 +11,8 @@ namespace MlNetLlm.AutoMl.Experiments;
 public sealed record ExperimentOptions
 {
     public required string Dataset { get; init; }
+    /// <summary>Field separator of the data files (null: commas, see <c>CsvTable.Load</c>).</summary>
+    public char? Separator { get; init; }
     public required string LabelColumn { get; init; }
     public required IReadOnlyList<string> TextColumns { get; init; }
     public string? TestDataset { get; init; }
@@ -138,7 +140,7 @@ public static class TextExperiment
         if (o.ValidationFraction is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(o.ValidationFraction), o.ValidationFraction, "ValidationFraction must be between 0 and 1.");
         var job = TextJobData.Load(new TextJobOptions
         {
-            Dataset = o.Dataset, LabelColumn = o.LabelColumn, TextColumns = o.TextColumns, TestDataset = o.TestDataset, SplitColumn = o.SplitColumn,
+            Dataset = o.Dataset, Separator = o.Separator, LabelColumn = o.LabelColumn, TextColumns = o.TextColumns, TestDataset = o.TestDataset, SplitColumn = o.SplitColumn,
             TestFraction = o.TestFraction, Task = o.Task, MaxClasses = o.MaxClasses, Seed = o.Seed,
         });
         var (fit, validation) = job.SplitTrain(o.ValidationFraction, o.Seed);

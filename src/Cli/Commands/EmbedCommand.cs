@@ -24,19 +24,20 @@ public sealed class EmbedCommand : ICliCommand
         var vectorColumn = new Option<bool>("--vector-column") { Description = "CSV only: one 'embedding' column of space-separated numbers instead of one column per dimension." };
         var maxLength = new Option<int>("--max-length") { DefaultValueFactory = _ => 256 };
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32 };
-        var cmd = new Command("embed", "Embed a text column with a transformer encoder.") { model, dataset, textCol, output, pooling, normalize, vectorColumn, maxLength, batch };
+        var separator = CliOptions.Separator();
+        var cmd = new Command("embed", "Embed a text column with a transformer encoder.") { model, dataset, textCol, output, pooling, normalize, vectorColumn, maxLength, batch, separator };
         cmd.SetAction(parse => CliErrors.Run(() => Embed(parse.GetRequiredValue(model), parse.GetRequiredValue(dataset), parse.GetRequiredValue(textCol), parse.GetRequiredValue(output),
             new TextEmbeddingOptions { Pooling = parse.GetValue(pooling), Normalize = parse.GetValue(normalize), MaxLength = parse.GetValue(maxLength), BatchSize = parse.GetValue(batch) },
-            parse.GetValue(vectorColumn))));
+            parse.GetValue(vectorColumn), parse.GetValue(separator))));
         return cmd;
     }
 
-    internal static int Embed(string modelPath, string datasetPath, string textColumn, string outputPath, TextEmbeddingOptions options, bool vectorColumn)
+    internal static int Embed(string modelPath, string datasetPath, string textColumn, string outputPath, TextEmbeddingOptions options, bool vectorColumn, char? separator = null)
     {
         if (!outputPath.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) && !outputPath.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"--output '{outputPath}' must end in .csv or .parquet.");
         OutputFiles.Check("--output", outputPath, ("--model", modelPath), ("--dataset", datasetPath));
-        var table = CsvTable.Load(datasetPath);
+        var table = CsvTable.Load(datasetPath, separator);
         var texts = table.Column(table.Header[table.ColumnIndex(textColumn, "--text-col")]);
         using var embedder = TextEmbeddingSource.Open(modelPath, options);
         var vectors = new float[texts.Length][];

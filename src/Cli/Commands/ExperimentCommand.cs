@@ -40,9 +40,10 @@ public abstract class ExperimentCommandBase(string name, string task, string des
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu" };
         var output = new Option<string>("--output") { Description = "Folder for model.zip, metrics.json, trials.csv, report.html.", DefaultValueFactory = _ => Path.Combine("out", name) };
+        var separator = CliOptions.Separator();
         var cmd = new Command(name, description)
         {
-            dataset, label, text, testDataset, testFraction, splitCol, trainTime, maxTrials, tuner, store, resume, join, experiment, checkpoint, glove, candidates, refit, seed, device, output,
+            dataset, label, text, testDataset, testFraction, splitCol, trainTime, maxTrials, tuner, store, resume, join, experiment, checkpoint, glove, candidates, refit, seed, device, output, separator,
         };
         cmd.SetAction((parse, ct) => Task.FromResult(CliErrors.Run(() =>
         {
@@ -53,6 +54,7 @@ public abstract class ExperimentCommandBase(string name, string task, string des
             var o = new ExperimentOptions
             {
                 Dataset = ds ?? BundledData(),
+                Separator = parse.GetValue(separator),
                 LabelColumn = parse.GetValue(label) ?? (bundled ? "score" : throw new ArgumentException("--label-col is required with --dataset.")),
                 TextColumns = parse.GetValue(text) is { Length: > 0 } t ? t : bundled ? ["review"] : throw new ArgumentException("--text-col is required with --dataset."),
                 TestDataset = parse.GetValue(testDataset),

@@ -15,19 +15,20 @@ public sealed class PredictCommand : ICliCommand
         var model = new Option<string>("--model") { Description = "model.zip written by train.", Required = true };
         var dataset = new Option<string>("--dataset") { Description = "CSV with the model's text column(s).", Required = true };
         var output = new Option<string>("--output") { Description = "CSV to write: row, predicted label (or value), score.", Required = true };
-        var cmd = new Command("predict", "Score a CSV with a saved model.") { model, dataset, output };
-        cmd.SetAction(parse => CliErrors.Run(() => Predict(parse.GetRequiredValue(model), parse.GetRequiredValue(dataset), parse.GetRequiredValue(output))));
+        var separator = CliOptions.Separator();
+        var cmd = new Command("predict", "Score a CSV with a saved model.") { model, dataset, output, separator };
+        cmd.SetAction(parse => CliErrors.Run(() => Predict(parse.GetRequiredValue(model), parse.GetRequiredValue(dataset), parse.GetRequiredValue(output), parse.GetValue(separator))));
         return cmd;
     }
 
-    internal static int Predict(string modelPath, string datasetPath, string outputPath)
+    internal static int Predict(string modelPath, string datasetPath, string outputPath, char? separator = null)
     {
         if (!File.Exists(modelPath))
             throw new FileNotFoundException(Directory.Exists(modelPath) ? $"--model '{modelPath}' is a directory, not a model zip." : $"--model '{modelPath}' does not exist.", modelPath);
         OutputFiles.Check("--output", outputPath, ("--model", modelPath), ("--dataset", datasetPath));
         var ml = new MLContext();
         var model = MlNetLlm.MlNet.Persistence.ModelFile.Load(ml, modelPath, out _);
-        var table = CsvTable.Load(datasetPath);
+        var table = CsvTable.Load(datasetPath, separator);
         var scored = model.Transform(table.ToDataView(ml, textColumns: table.Header));
         var schema = scored.Schema;
         var predicted = schema.GetColumnOrNull("PredictedLabelValue");

@@ -42,11 +42,12 @@ public sealed class SelectFeaturesCommand : ICliCommand
         var folds = new Option<int>("--folds") { Description = "Cross-validation folds for the blend weight.", DefaultValueFactory = _ => 5 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 42 };
         var output = new Option<string>("--output") { Description = "Folder for selection.csv, selection.md and model.zip.", Required = true };
+        var separator = CliOptions.Separator();
 
         var cmd = new Command("select-features", "Select feature columns for a binary label with an LLM's judgement, data evidence, or a cross-validated blend.")
         {
             dataset, label, task, descriptions, keep, keepFraction, threshold, mode, llm, featureCols, textCols, positive, evidence, batch, timeout, llmBudget, retries,
-            cacheDir, noCache, folds, seed, output,
+            cacheDir, noCache, folds, seed, output, separator,
         };
         cmd.SetAction(parse => CliErrors.Run(() =>
         {
@@ -74,12 +75,12 @@ public sealed class SelectFeaturesCommand : ICliCommand
                 Log = m => AnsiConsole.MarkupLineInterpolated($"[grey]{m}[/]"),
             };
             if (parse.GetValue(descriptions) is { } d) options.ColumnDescriptions = FeatureSelectionFiles.LoadDescriptions(d);
-            return Select(parse.GetRequiredValue(dataset), parse.GetRequiredValue(output), options, spec);
+            return Select(parse.GetRequiredValue(dataset), parse.GetRequiredValue(output), options, spec, parse.GetValue(separator));
         }));
         return cmd;
     }
 
-    internal static int Select(string datasetPath, string outputDir, LlmFeatureSelectionEstimator.Options options, string? llmSpec)
+    internal static int Select(string datasetPath, string outputDir, LlmFeatureSelectionEstimator.Options options, string? llmSpec, char? separator = null)
     {
         if (options.KeepCount is not null && options.KeepFraction is not null || (options.KeepCount ?? options.KeepFraction) is not null && options.ScoreThreshold is not null)
             throw new ArgumentException("Give only one of --keep, --keep-fraction and --threshold.");
@@ -95,7 +96,7 @@ public sealed class SelectFeaturesCommand : ICliCommand
         }
         using (client)
         {
-            var run = FeatureSelectionFiles.Run(datasetPath, outputDir, options, client);
+            var run = FeatureSelectionFiles.Run(datasetPath, outputDir, options, client, separator);
             Print(run.Transformer.Report);
             AnsiConsole.MarkupLineInterpolated($"wrote [green]{run.CsvPath}[/], [green]{run.MarkdownPath}[/] and [green]{run.ModelPath}[/]");
         }

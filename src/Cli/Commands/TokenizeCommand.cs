@@ -22,16 +22,17 @@ public sealed class TokenizeCommand : ICliCommand
         var pairCol = new Option<string?>("--pair-col") { Description = "Second text of a pair." };
         var output = new Option<string>("--output") { Description = "One line per row: ids separated by spaces (.txt), or {\"ids\", \"tokens\"} per line (.jsonl).", Required = true };
         var maxLength = new Option<int?>("--max-length") { Description = "Truncate as the model would (default: no truncation)." };
-        var cmd = new Command("tokenize", "Write the token ids (with special tokens) a model gets for each row.") { model, dataset, textCol, pairCol, output, maxLength };
+        var separator = CliOptions.Separator();
+        var cmd = new Command("tokenize", "Write the token ids (with special tokens) a model gets for each row.") { model, dataset, textCol, pairCol, output, maxLength, separator };
         cmd.SetAction(parse => CliErrors.Run(() => Tokenize(parse.GetRequiredValue(model), parse.GetRequiredValue(dataset), parse.GetRequiredValue(textCol),
-            parse.GetValue(pairCol), parse.GetRequiredValue(output), parse.GetValue(maxLength))));
+            parse.GetValue(pairCol), parse.GetRequiredValue(output), parse.GetValue(maxLength), parse.GetValue(separator))));
         return cmd;
     }
 
-    internal static int Tokenize(string modelPath, string datasetPath, string textColumn, string? pairColumn, string outputPath, int? maxLength)
+    internal static int Tokenize(string modelPath, string datasetPath, string textColumn, string? pairColumn, string outputPath, int? maxLength, char? separator = null)
     {
         OutputFiles.Check("--output", outputPath, ("--model", modelPath), ("--dataset", datasetPath));
-        var table = CsvTable.Load(datasetPath);
+        var table = CsvTable.Load(datasetPath, separator);
         var texts = table.Column(table.Header[table.ColumnIndex(textColumn, "--text-col")]);
         var pairs = pairColumn is null ? null : table.Column(table.Header[table.ColumnIndex(pairColumn, "--pair-col")]);
         var tokenizer = Open(modelPath);

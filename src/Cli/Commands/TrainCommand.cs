@@ -33,16 +33,18 @@ public sealed class TrainCommand : ICliCommand
         var device = new Option<string>("--device") { Description = "cpu | cuda | cuda:N | auto", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch." };
         var output = new Option<string>("--output") { Description = "Folder for model.zip and metrics.json.", Required = true };
+        var separator = CliOptions.Separator();
 
         var cmd = new Command("train", "Train a text classifier or regressor and evaluate it on held-out data.")
         {
-            dataset, label, text, testDataset, splitCol, testFraction, encoder, task, positive, maxClasses, glove, epochs, batch, lr, maxLength, seed, device, threads, output,
+            dataset, label, text, testDataset, splitCol, testFraction, encoder, task, positive, maxClasses, glove, epochs, batch, lr, maxLength, seed, device, threads, output, separator,
         };
         cmd.SetAction(parse =>
         {
             var options = new TextJobOptions
             {
                 Dataset = parse.GetRequiredValue(dataset),
+                Separator = parse.GetValue(separator),
                 LabelColumn = parse.GetRequiredValue(label),
                 TextColumns = parse.GetRequiredValue(text),
                 TestDataset = parse.GetValue(testDataset),
@@ -157,7 +159,9 @@ public static class CliErrors
                                        or InvalidDataException or MlNetLlm.Modeling.Checkpoints.CheckpointException or TrainingDivergedException
                                        or TorchLoadException or MlNetLlm.AutoMl.TrialStoreException)
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            // Library errors name properties and values; the CLI adds its own flag where one fixes the problem.
+            string hint = e is MlNetLlm.MlNet.Data.CsvFormatException { SuggestedSeparator: { } s } ? $" Pass --separator {(s == '\t' ? "tab" : $"'{s}'")}." : "";
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}{hint}");
             return 1;
         }
     }

@@ -10,6 +10,8 @@ namespace MlNetLlm.Estimators.Jobs;
 public sealed class TextJobOptions
 {
     public required string Dataset { get; init; }
+    /// <summary>Field separator of the data files; null reads commas and fails naming the likely separator when the header uses another.</summary>
+    public char? Separator { get; init; }
     public required string LabelColumn { get; init; }
     public required IReadOnlyList<string> TextColumns { get; init; }
     public string? TestDataset { get; init; }
@@ -324,7 +326,7 @@ public sealed class TextJobData
 
     private static List<(string[] Texts, string Label)> Read(string path, TextJobOptions o, out bool[] isTest)
     {
-        var table = CsvTable.Load(path);
+        var table = CsvTable.Load(path, o.Separator);
         int label = table.ColumnIndex(o.LabelColumn, "--label-col");
         int[] text = o.TextColumns.Select(c => table.ColumnIndex(c, "--text-col")).ToArray();
         int split = o.SplitColumn is null ? -1 : table.ColumnIndex(o.SplitColumn, "--split-col");

@@ -6,15 +6,17 @@ using Microsoft.ML.Data;
 namespace MlNetLlm.MlNet.Data;
 
 /// <summary>A CSV file or text that cannot be read; the message names the file and the line.</summary>
-public sealed class CsvFormatException(string message, string source, int line) : FormatException(message)
+public sealed class CsvFormatException(string message, string source, int line, char? suggestedSeparator = null) : FormatException(message)
 {
-    public string Source { get; } = source;
+    public new string Source { get; } = source;
     public int Line { get; } = line;
+    /// <summary>The separator the file seems to use, when the one it was read with does not fit it.</summary>
+    public char? SuggestedSeparator { get; } = suggestedSeparator;
 }
 
 /// <summary>
-/// A CSV table read strictly (RFC 4180): a header row, comma-separated fields, double-quoted fields that may hold
-/// commas, doubled quotes and newlines. A malformed file (an unterminated quote, a stray quote, a row with the wrong
+/// A CSV table read strictly (RFC 4180): a header row, comma-separated fields (or another separator), double-quoted
+/// fields that may hold separators, doubled quotes and newlines. A malformed file (an unterminated quote, a stray quote, a row with the wrong
 /// number of fields) fails with the file name and line number instead of silently becoming missing values.
 /// </summary>
 public sealed class CsvTable
@@ -40,14 +42,32 @@ public sealed class CsvTable
 
     public string[] Column(string name) => Rows.Select(r => r[ColumnIndex(name)]).ToArray();
 
-    public static CsvTable Load(string path)
+    /// <param name="separator">The field separator; null reads commas and, when the header row looks separated by
+    /// something else (a semicolon, tab or bar and no comma), fails saying so instead of reading one wide column.</param>
+    public static CsvTable Load(string path, char? separator = null)
     {
         if (Directory.Exists(path))
             throw new FileNotFoundException($"Data file '{path}' is a directory, not a CSV file.", path);
         if (!File.Exists(path))
             throw new FileNotFoundException($"Data file '{path}' does not exist.", path);
-        return Parse(new StringReader(DecodeUtf8(File.ReadAllBytes(path), path)), path);
+        return Parse(new StringReader(DecodeUtf8(File.ReadAllBytes(path), path)), path, separator);
     }
+
+    public static readonly char[] LikelySeparators = [';', '\t', '|'];
+
+    public static string SeparatorName(char c) => c switch { '\t' => "tab", ';' => "semicolon", ',' => "comma", '|' => "bar", _ => $"'{c}'" };
+
+    /// <summary>';' for a header like <c>id;text;label</c> with no comma in it, else null.</summary>
+    private static char? GuessSeparator(string headerLine)
+    {
+        if (headerLine.Contains(',')) return null;
+        var counts = LikelySeparators.Select(c => (c, n: headerLine.Count(x => x == c))).Where(t => t.n > 0).OrderByDescending(t => t.n).ToList();
+        return counts.Count > 0 ? counts[0].c : null;
+    }
+
+    private static CsvFormatException SeparatorHint(string source, string headerLine, char guess, CsvFormatException? inner = null) => new(
+        $"'{source}' looks {SeparatorName(guess)}-separated, not comma-separated: its header line is \"{(headerLine.Length > 120 ? headerLine[..120] + "..." : headerLine)}\". Read it with the separator '{(guess == '\t' ? "\\t" : guess.ToString())}'."
+        + (inner is null ? "" : $" (As CSV: {inner.Message})"), source, 1, guess);
 
     /// <summary>
     /// The file's text, strictly UTF-8 (a BOM is skipped). Invalid bytes are an error naming the line and byte offset:
@@ -71,9 +91,30 @@ public sealed class CsvTable
         return Encoding.UTF8.GetString(bytes, start, bytes.Length - start);
     }
 
-    public static CsvTable Parse(TextReader reader, string source = "<text>")
+    public static CsvTable Parse(TextReader reader, string source = "<text>", char? separator = null)
     {
-        var records = ReadRecords(reader, source).ToList();
+        if (separator is null)
+        {
+            // Keep the header line to suggest a separator when commas do not fit the file.
+            string text = reader.ReadToEnd();
+            int end = text.IndexOf('\n');
+            string firstLine = (end < 0 ? text : text[..end]).TrimEnd('\r');
+            char? guess = GuessSeparator(firstLine);
+            CsvTable table;
+            try
+            {
+                table = Parse(new StringReader(text), source, ',');
+            }
+            catch (CsvFormatException e) when (guess is { } g)
+            {
+                throw SeparatorHint(source, firstLine, g, e);
+            }
+            if (guess is { } sep && table.Header.Count == 1) throw SeparatorHint(source, firstLine, sep);
+            return table;
+        }
+        char s = separator.Value;
+        if (s is '"' or '\n' or '\r') throw new ArgumentException($"The CSV separator cannot be {(s == '"' ? "a quote" : "a line break")}.", nameof(separator));
+        var records = ReadRecords(reader, source, s).ToList();
         if (records.Count == 0)
             throw new CsvFormatException($"'{source}' is empty: a header row is needed.", source, 1);
         var (header, headerLine) = records[0];
@@ -92,7 +133,7 @@ public sealed class CsvTable
     }
 
     /// <summary>Yields each record with the line number it starts on.</summary>
-    private static IEnumerable<(string[] Fields, int Line)> ReadRecords(TextReader reader, string source)
+    private static IEnumerable<(string[] Fields, int Line)> ReadRecords(TextReader reader, string source, char separator)
     {
         var fields = new List<string>();
         var field = new StringBuilder();
@@ -117,6 +158,13 @@ public sealed class CsvTable
                 }
                 continue;
             }
+            if (ch == separator)
+            {
+                fields.Add(field.ToString());
+                field.Clear();
+                fieldWasQuoted = false;
+                continue;
+            }
             switch (ch)
             {
                 case '"':
@@ -124,11 +172,6 @@ public sealed class CsvTable
                         throw new CsvFormatException($"'{source}' line {line}: a quote inside an unquoted field (quote the whole field and double inner quotes).", source, line);
                     inQuotes = true;
                     fieldWasQuoted = true;
-                    break;
-                case ',':
-                    fields.Add(field.ToString());
-                    field.Clear();
-                    fieldWasQuoted = false;
                     break;
                 case '\r':
                     break;

@@ -69,9 +69,9 @@ public static class FeatureSelectionFiles
     /// Reads a CSV (numbers where a column is all numeric, text otherwise), fits the selection and writes
     /// <c>selection.csv</c>, <c>selection.md</c> and <c>model.zip</c> into <paramref name="outputDirectory"/>.
     /// </summary>
-    public static RunResult Run(string datasetPath, string outputDirectory, LlmFeatureSelectionEstimator.Options options, IChatClient? chatClient)
+    public static RunResult Run(string datasetPath, string outputDirectory, LlmFeatureSelectionEstimator.Options options, IChatClient? chatClient, char? separator = null)
     {
-        var table = CsvTable.Load(datasetPath);
+        var table = CsvTable.Load(datasetPath, separator);
         table.ColumnIndex(options.LabelColumnName, "label column");
         foreach (var c in options.FeatureColumnNames) table.ColumnIndex(c, "feature column");
         var ml = new MLContext(options.Seed);
