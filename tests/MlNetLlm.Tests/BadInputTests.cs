@@ -216,6 +216,25 @@ public class BadInputTests
         (code, output) = Run("train", "--dataset", TopicsCsv(dir), "--label-col", "label", "--text-col", "text", "--max-classes", "0", "--output", dir.File("o3"));
         Assert.Equal(1, code);
         Assert.Contains("--max-classes", output);
+
+        // Regression labels: a word, and NaN (a number to float.Parse, but no metric survives it).
+        foreach (var bad in new[] { "good", "NaN", "Infinity" })
+        {
+            string reg = dir.File($"reg-{bad}.csv");
+            File.WriteAllLines(reg, ["text,stars", .. Enumerable.Range(0, 30).Select(i => $"text {i},{(i == 7 ? bad : (i % 5).ToString())}")]);
+            (code, output) = Run("train", "--dataset", reg, "--label-col", "stars", "--text-col", "text", "--task", "regression", "--encoder", "lstm", "--output", dir.File("o4"));
+            Assert.True(code == 1, output);
+            Assert.Contains("'stars'", output);
+            Assert.Contains($"'{bad}'", output);
+            Assert.DoesNotContain("   at ", output);
+        }
+
+        // A test split whose labels are all equal has no R²: metrics.json says NaN instead of the run failing after training.
+        string flat = dir.File("flat.csv");
+        File.WriteAllLines(flat, ["text,stars,split", .. Enumerable.Range(0, 40).Select(i => i < 30 ? $"text {i},{i % 5},train" : $"text {i},2,test")]);
+        (code, output) = Run("train", "--dataset", flat, "--label-col", "stars", "--text-col", "text", "--split-col", "split", "--task", "regression", "--encoder", "tfidf", "--output", dir.File("o5"));
+        Assert.True(code == 0, output);
+        Assert.Contains("\"rSquared\": \"NaN\"", File.ReadAllText(Path.Combine(dir.File("o5"), "metrics.json")));
     }
 
     /// <summary>Fails every trial the same way, as a candidate whose input is unusable would.</summary>

@@ -305,8 +305,8 @@ public sealed class TextJobData
         var task = DecideTask(o, labels);
         if (task != TaskKind.Regression && labels.Distinct().Count() < 2)
             throw new ArgumentException($"Label column '{o.LabelColumn}' of '{o.Dataset}' has only one class ('{labels[0]}') in the training rows: a classifier needs at least two.");
-        if (task == TaskKind.Regression && rows.Concat(test ?? []).Select(r => r.Label).FirstOrDefault(l => l.Length > 0 && !float.TryParse(l, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _)) is { } bad)
-            throw new ArgumentException($"Regression needs a numeric label, but column '{o.LabelColumn}' of '{o.Dataset}' holds '{bad}'.");
+        if (task == TaskKind.Regression && rows.Concat(test ?? []).Select(r => r.Label).FirstOrDefault(l => l.Length > 0 && !(float.TryParse(l, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out float v) && float.IsFinite(v))) is { } bad)
+            throw new ArgumentException($"Regression needs a finite numeric label, but column '{o.LabelColumn}' of '{o.Dataset}' holds '{bad}'.");
         var classes = task == TaskKind.Regression ? [] : labels.Distinct().Order(StringComparer.Ordinal).ToArray();
         if (task == TaskKind.Binary)
         {
