@@ -11,6 +11,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Trainers.LightGbm;
 using MlNetLlm.Bench.FeatureSelection;
+using MlNetLlm.LlmClients;
 using MlNetLlm.MlNet.Data;
 using MlNetLlm.Transforms.FeatureSelection;
 

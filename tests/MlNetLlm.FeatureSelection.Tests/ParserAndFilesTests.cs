@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.AI;
+using MlNetLlm.LlmClients;
 using MlNetLlm.Transforms.FeatureSelection;
 
 namespace MlNetLlm.FeatureSelection.Tests;

@@ -317,7 +317,9 @@ public class InterruptTests
     {
         using var dir = new Fixtures.TempDir();
         string csv = dir.File("topics.csv");
-        File.WriteAllLines(csv, ["text,label", .. TextData.Topics3(90, seed: 43).Select(r => $"\"{r.Text}\",{r.Label}")]);
+        // Every third label swapped: no candidate reaches a perfect score, so the run would go on for its whole budget.
+        var rows = TextData.Topics3(150, seed: 43);
+        File.WriteAllLines(csv, ["text,label", .. rows.Select((r, i) => $"\"{r.Text}\",{(i % 3 == 0 ? rows[(i + 1) % rows.Count].Label : r.Label)}")]);
         string[] args = ["classification", "--dataset", csv, "--label-col", "label", "--text-col", "text", "--checkpoint", "none",
             "--candidates", "tfidf+sdca", "lstm", "--train-time", "600", "--output", dir.File("out")];
         var p = Program.StartCli(args);

@@ -267,6 +267,10 @@ public static class TextExperiment
             }
         }
 
+        // Interrupted (Ctrl+C, SIGTERM): the finished trials are in the store; no outputs are written, so a resume
+        // (or --max-trials 0) gives the outputs of the whole experiment.
+        o.CancellationToken.ThrowIfCancellationRequested();
+
         // The best completed trial of the experiment (any worker) whose model is in this output folder.
         var trials = store.ListTrials(o.ExperimentName);
         TrialRecord? bestTrial = null;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.AI;
+using MlNetLlm.LlmClients;
 using MlNetLlm.Transforms.FeatureSelection;
 using Spectre.Console;
 

@@ -4,7 +4,7 @@ using Microsoft.Extensions.AI;
 using OllamaSharp;
 using OpenAI;
 
-namespace MlNetLlm.Transforms.FeatureSelection;
+namespace MlNetLlm.LlmClients;
 
 /// <summary>
 /// Builds a chat client from a short spec: <c>ollama:MODEL[@URL]</c> (default URL: $OLLAMA_HOST or
