@@ -5,7 +5,7 @@ namespace MlNetLlm.Tests;
 
 /// <summary>
 /// Asks Hugging Face's tokenizers how it treats every code point, to build (and check) the table of code points where
-/// it differs from .NET's Unicode data (src/MlNetLlm.Core/Tokenization/HuggingFaceCharClasses.g.cs).
+/// it differs from .NET's Unicode data (src/Modeling/Tokenization/HuggingFaceCharClasses.g.cs).
 /// </summary>
 public static class HuggingFaceCharProbe
 {

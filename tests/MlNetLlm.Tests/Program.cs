@@ -46,7 +46,7 @@ public static class Program
         }
         if (args.Length == 2 && args[0] == "hf-char-classes")
         {
-            // Regenerates src/MlNetLlm.Core/Tokenization/HuggingFaceCharClasses.g.cs by probing Hugging Face's tokenizers.
+            // Regenerates src/Modeling/Tokenization/HuggingFaceCharClasses.g.cs by probing Hugging Face's tokenizers.
             string folder = Directory.CreateTempSubdirectory("mlnetllm-probe-").FullName;
             File.WriteAllText(args[1], HuggingFaceCharProbe.ToSource(HuggingFaceCharProbe.Differences(folder)));
             Directory.Delete(folder, recursive: true);
@@ -85,11 +85,11 @@ public static class Program
         return JsonSerializer.Deserialize<Dictionary<string, List<float[]>>>(File.ReadAllText(output))!;
     }
 
-    /// <summary>Starts the CLI (mlnet-llm.dll, copied next to the tests) as its own process; messages are not wrapped.</summary>
+    /// <summary>Starts the CLI (MlNetLlm.Cli.dll, copied next to the tests) as its own process; messages are not wrapped.</summary>
     public static System.Diagnostics.Process StartCli(IEnumerable<string> args)
     {
         var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mlnet-llm.dll"));
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "MlNetLlm.Cli.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["COLUMNS"] = "1000";
         return System.Diagnostics.Process.Start(psi)!;
