@@ -322,7 +322,7 @@ public class InterruptTests
         File.WriteAllLines(csv, ["text,label", .. rows.Select((r, i) => $"\"{r.Text}\",{(i % 3 == 0 ? rows[(i + 1) % rows.Count].Label : r.Label)}")]);
         string[] args = ["classification", "--dataset", csv, "--label-col", "label", "--text-col", "text", "--checkpoint", "none",
             "--candidates", "tfidf+sdca", "lstm", "--train-time", "600", "--output", dir.File("out")];
-        var p = Program.StartCli(args);
+        var p = Program.StartCli(args, defaultSignals: true);
         var seen = new StringBuilder();
         using var ready = new ManualResetEventSlim();
         var reader = Task.Run(() =>

@@ -86,9 +86,16 @@ public static class Program
     }
 
     /// <summary>Starts the CLI (MlNetLlm.Cli.dll, copied next to the tests) as its own process; messages are not wrapped.</summary>
-    public static System.Diagnostics.Process StartCli(IEnumerable<string> args)
+    /// <param name="defaultSignals">Start it with SIGINT and SIGTERM at their default handling: a test run started in
+    /// the background inherits SIGINT as ignored (shells do that to background jobs), and so would the CLI.</param>
+    public static System.Diagnostics.Process StartCli(IEnumerable<string> args, bool defaultSignals = false)
     {
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new System.Diagnostics.ProcessStartInfo(defaultSignals ? "env" : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (defaultSignals)
+        {
+            psi.ArgumentList.Add("--default-signal=INT,TERM"); // coreutils env: exec with these signals back at SIG_DFL
+            psi.ArgumentList.Add("dotnet");
+        }
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "MlNetLlm.Cli.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["COLUMNS"] = "1000";
