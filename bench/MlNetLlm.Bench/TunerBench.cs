@@ -4,6 +4,7 @@ using MlNetLlm.AutoMl;
 using MlNetLlm.AutoMl.Experiments;
 using MlNetLlm.Modeling.Runtime;
 using MlNetLlm.Estimators;
+using MlNetLlm.Modeling.Training;
 
 /// <summary>
 /// CFO vs random vs grid at equal time budgets on Amazon Fine Foods (given split), one neural candidate, several seeds:

@@ -8,6 +8,7 @@ using MlNetLlm.Modeling.Runtime;
 using MlNetLlm.Modeling.Tokenization;
 using MlNetLlm.Modeling.Training;
 using static TorchSharp.torch;
+using MlNetLlm.Modeling.Checkpoints;
 
 namespace MlNetLlm.Estimators;
 
@@ -17,7 +18,7 @@ namespace MlNetLlm.Estimators;
 /// label's key values); binary adds Score (logit), Probability and PredictedLabel (bool); regression adds Score.
 /// Empty texts are scored (the model sees only its special tokens), never skipped.
 /// </summary>
-public sealed class TextPredictionTransformer : TextScoringTransformer, IDisposable
+public sealed class TextPredictionTransformer : TextScoringTransformer, ITrainedTextEncoder, IDisposable
 {
     private const string SpecEntry = "spec.json";
     private const string WeightsEntry = "weights.safetensors";
@@ -52,6 +53,9 @@ public sealed class TextPredictionTransformer : TextScoringTransformer, IDisposa
     /// <summary>The tokenizer files stored in the zip (vocab.txt, merges.txt, ...).</summary>
     public IReadOnlyDictionary<string, byte[]> TokenizerFiles => _tokenizerFiles;
     public TextHeadModel Model => _model;
+    EncoderSpec ITrainedTextEncoder.EncoderSpec => Spec.Body;
+    PooledTextEncoder ITrainedTextEncoder.Encoder => _model.Body;
+    IReadOnlyList<string> ITrainedTextEncoder.TextColumns => Spec.TextColumns;
 
     private static List<OutputColumn> BuildOutputs(TextModelSpec spec) => spec.Task switch
     {

@@ -227,7 +227,7 @@ public static class TextModelFactory
                 var spec = baseSpec with { Body = baseSpec.Body with { Transformer = pretrained.Config, EncoderHasPooler = pretrained.Encoder.HasPooler, TokenizerKind = "checkpoint" } };
                 var model = new TextHeadModel(new TransformerTextEncoder(pretrained.Encoder, o.Pooling), outputs, o.Dropout);
                 if (o.FreezeEncoder) model.FreezeBody();
-                return new Built(spec, model, pretrained.Tokenizer, TokenizerFiles(pretrained.Folder));
+                return new Built(spec, model, pretrained.Tokenizer, TokenizerLoader.ReadFiles(pretrained.Folder));
             }
             case TextEncoderKind.Transformer:
             {
@@ -279,9 +279,4 @@ public static class TextModelFactory
     }
 
     /// <summary>The checkpoint's tokenizer files (and config.json, which the tokenizer loader reads) to store in the zip.</summary>
-    public static Dictionary<string, byte[]> TokenizerFiles(string folder)
-    {
-        string[] names = ["config.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt", "sentencepiece.bpe.model", "tokenizer.json"];
-        return names.Select(n => Path.Combine(folder, n)).Where(File.Exists).ToDictionary(Path.GetFileName!, File.ReadAllBytes);
-    }
 }

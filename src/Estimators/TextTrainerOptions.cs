@@ -4,17 +4,6 @@ using Microsoft.ML;
 
 namespace MlNetLlm.Estimators;
 
-/// <summary>Which encoder reads the text.</summary>
-public enum TextEncoderKind
-{
-    /// <summary>A Hugging Face checkpoint folder (<see cref="TextTrainerOptions.CheckpointPath"/>): fine-tuned, or frozen with only the head trained.</summary>
-    Checkpoint,
-    /// <summary>A small BERT-shaped transformer trained from scratch, with a word vocabulary learned from the training text.</summary>
-    Transformer,
-    /// <summary>Word embeddings (optionally from a GloVe file) and a (Bi)LSTM: the cheap classic.</summary>
-    Lstm,
-}
-
 /// <summary>Options of the text classification and regression trainers (one set for every task and encoder).</summary>
 public sealed class TextTrainerOptions
 {

@@ -164,7 +164,8 @@ public class ExperimentTests
         Assert.Equal(2, r1.Trials.Count);
 
         var again = Assert.Throws<InvalidOperationException>(() => TextExperiment.Run(new MLContext(1), first, output));
-        Assert.Contains("--resume", again.Message);
+        Assert.Contains("ExperimentOptions.Resume", again.Message);
+        Assert.DoesNotContain("--", again.Message);
 
         var otherTuner = Assert.Throws<InvalidOperationException>(() => TextExperiment.Run(new MLContext(1), first with { Resume = true, Tuner = "random" }, output));
         Assert.Contains("Tuner \"cfo\" then, \"random\" now", otherTuner.Message);
@@ -267,6 +268,8 @@ public class ExperimentTests
         using var dir = new Fixtures.TempDir();
         var bad = new ExperimentOptions { Dataset = TopicsCsv(dir), LabelColumn = "label", TextColumns = ["text"], Candidates = ["gpt"] };
         Assert.Contains("gpt", Assert.Throws<ArgumentException>(() => TextExperiment.Run(new MLContext(), bad, dir.File("o"))).Message);
-        Assert.Contains("--tuner 'hyperband'", Assert.Throws<ArgumentException>(() => TextExperiment.CreateTuner("hyperband", SearchSpaces.Lstm(), 1)).Message);
+        string tunerError = Assert.Throws<ArgumentException>(() => TextExperiment.CreateTuner("hyperband", SearchSpaces.Lstm(), 1)).Message;
+        Assert.Contains("ExperimentOptions.Tuner 'hyperband'", tunerError);
+        Assert.Contains("--tuner 'hyperband'", MlNetLlm.Cli.Commands.CliOptionNames.ToFlags(tunerError));
     }
 }

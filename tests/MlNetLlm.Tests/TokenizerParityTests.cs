@@ -233,7 +233,7 @@ public class TokenizationInModelsTests
         var ml = new Microsoft.ML.MLContext(1);
         var rows = TextData.Topics3(60, seed: 3);
         var data = ml.Data.LoadFromEnumerable(rows);
-        var options = new MlNetLlm.Estimators.TextTrainerOptions { TextColumnName = "Text", Encoder = MlNetLlm.Estimators.TextEncoderKind.Lstm, Epochs = 1, MaxLength = 32 };
+        var options = new MlNetLlm.Estimators.TextTrainerOptions { TextColumnName = "Text", Encoder = MlNetLlm.Modeling.Training.TextEncoderKind.Lstm, Epochs = 1, MaxLength = 32 };
         var model = ml.Transforms.Conversion.MapValueToKey("Label").Append(MlNetLlm.Estimators.TextCatalog.TextClassifier(ml.MulticlassClassification.Trainers, options)).Fit(data);
         string zip = dir.File("model.zip");
         ml.Model.Save(model, data.Schema, zip);

@@ -89,7 +89,10 @@ public class TrainingJobTests
 
         string ok = WriteCsv(dir, "ok.csv", ["text,label", "a,b", "c,d"]);
         var missing = Assert.Throws<ArgumentException>(() => TextTrainingJob.Run(new MLContext(), new TextJobOptions { Dataset = ok, LabelColumn = "category", TextColumns = ["text"], Encoder = "tfidf" }));
-        Assert.Contains("--label-col 'category'", missing.Message);
+        // The library names its own option property; the CLI says it as --label-col (CliOptionNames).
+        Assert.Contains("TextJobOptions.LabelColumn 'category'", missing.Message);
+        Assert.DoesNotContain("--", missing.Message);
+        Assert.Contains("--label-col 'category'", MlNetLlm.Cli.Commands.CliOptionNames.ToFlags(missing.Message));
     }
 
     [Fact]
@@ -129,7 +132,8 @@ public class TrainingJobTests
         var result = TextTrainingJob.Run(new MLContext(1), new TextJobOptions { Dataset = csv, LabelColumn = "label", TextColumns = ["text"], Encoder = "wordvec", GlovePath = glove });
         Assert.True(result.Metrics.Accuracy > 0.8, $"accuracy {result.Metrics.Accuracy}");
         var missing = Assert.Throws<ArgumentException>(() => TextTrainingJob.Run(new MLContext(1), new TextJobOptions { Dataset = csv, LabelColumn = "label", TextColumns = ["text"], Encoder = "wordvec" }));
-        Assert.Contains("--glove", missing.Message);
+        Assert.Contains("TextJobOptions.GlovePath", missing.Message);
+        Assert.Contains("--glove", MlNetLlm.Cli.Commands.CliOptionNames.ToFlags(missing.Message));
     }
 
     [Fact]

@@ -128,7 +128,7 @@ public static class TextExperiment
         "random" => new RandomSearchTuner(space, seed),
         "grid" => new GridSearchTuner(space, gridSteps, seed: seed),
         "tpe" => new TpeTuner(space, seed),
-        _ => throw new ArgumentException($"--tuner '{name}' is not one of cfo, random, grid, tpe."),
+        _ => throw new ArgumentException($"ExperimentOptions.Tuner '{name}' is not one of cfo, random, grid, tpe."),
     };
 
     public static ExperimentResult Run(MLContext ml, ExperimentOptions o, string outputDir, IReadOnlyList<Candidate>? candidates = null)
@@ -155,10 +155,10 @@ public static class TextExperiment
         });
         var recorded = store.CreateExperiment(o.ExperimentName, settings);
         if ((o.Resume || o.Join) && Differences(recorded.SettingsJson, settings) is { Count: > 0 } diff)
-            throw new InvalidOperationException($"Experiment '{o.ExperimentName}' in {store.Description} was started with other settings ({string.Join("; ", diff)}): use the same, or another --experiment.");
+            throw new InvalidOperationException($"Experiment '{o.ExperimentName}' in {store.Description} was started with other settings ({string.Join("; ", diff)}): use the same, or another ExperimentOptions.ExperimentName.");
         var existing = store.ListTrials(o.ExperimentName);
         if (existing.Count > 0 && !o.Resume && !o.Join)
-            throw new InvalidOperationException($"Experiment '{o.ExperimentName}' in {store.Description} already has {existing.Count} trials: pass --resume to continue it, --join to work on it next to its running workers, or use another --store/--output.");
+            throw new InvalidOperationException($"Experiment '{o.ExperimentName}' in {store.Description} already has {existing.Count} trials: set ExperimentOptions.Resume to continue it, ExperimentOptions.Join to work on it next to its running workers, or use another ExperimentOptions.Store or output folder.");
         // Alone, a resumed run requeues every trial left running. Next to other workers (--join) only those whose
         // worker has stopped beating: trials send a heartbeat every HeartbeatInterval while they run.
         if (o.Resume) store.Resume(o.ExperimentName, staleAfter: o.Join ? o.StaleAfter : null);
@@ -287,7 +287,7 @@ public static class TextExperiment
             throw new InvalidOperationException(
                 $"Every candidate failed twice in a row with the same error, so none was tried further: {string.Join("; ", retired.Select(kv => $"{kv.Key}: {kv.Value}"))}");
         if (bestTrial is null || bestModel is null)
-            throw new InvalidOperationException($"No trial completed within the budget ({trials.Count} tried: {string.Join("; ", trials.Where(t => t.Error is not null).Select(t => $"#{t.Id} {t.Error}").Take(3))}). Give more --train-time.");
+            throw new InvalidOperationException($"No trial completed within the budget ({trials.Count} tried: {string.Join("; ", trials.Where(t => t.Error is not null).Select(t => $"#{t.Id} {t.Error}").Take(3))}). Give more ExperimentOptions.TrainTime.");
         var bestCandidate = candidates.First(c => c.Name == bestTrial.Parameters.GetString(CandidateKey));
         TextJobMetrics TestMetrics((IDataView Scored, int Unseen) test, double seconds, int rows) => TextTrainingJob.Evaluate(ml, job, test) with
         {
@@ -453,19 +453,8 @@ internal sealed class PeakMemorySampler : IDisposable
 
     public PeakMemorySampler(DeviceOptions device)
     {
-        _cudaDevice = device.Device switch
-        {
-            ComputeDevice.Cuda => device.CudaDeviceId,
-            ComputeDevice.Auto when AutoMeansCuda(device) => device.CudaDeviceId,
-            _ => null, // on the CPU, NVML's numbers would be other processes' memory
-        };
+        _cudaDevice = device.CudaDeviceIndex(); // on the CPU, NVML's numbers would be other processes' memory
         _timer = new Timer(_ => Sample(), null, 0, 100);
-    }
-
-    private static bool AutoMeansCuda(DeviceOptions device)
-    {
-        try { return device.Resolve().type == TorchSharp.DeviceType.CUDA; }
-        catch (Exception e) when (e is InvalidOperationException or DllNotFoundException or TypeInitializationException) { return false; } // the trial will say why
     }
 
     private void Sample()

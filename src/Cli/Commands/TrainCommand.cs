@@ -163,7 +163,7 @@ public static class CliErrors
         {
             // Library errors name properties and values; the CLI adds its own flag where one fixes the problem.
             string hint = e is MlNetLlm.MlNet.Data.CsvFormatException { SuggestedSeparator: { } s } ? $" Pass --separator {(s == '\t' ? "tab" : $"'{s}'")}." : "";
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}{hint}");
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {CliOptionNames.ToFlags(e.Message)}{hint}");
             return 1;
         }
     }

@@ -6,7 +6,8 @@ using MlNetLlm.Modeling.Training;
 
 namespace MlNetLlm.Estimators.Jobs;
 
-/// <summary>What <see cref="TextTrainingJob"/> trains; the CLI's <c>train</c> options map onto it one to one.</summary>
+/// <summary>What <see cref="TextTrainingJob"/> trains. Errors name these properties (TextJobOptions.MaxClasses, ...);
+/// a front end such as the CLI maps them to its own option names.</summary>
 public sealed class TextJobOptions
 {
     public required string Dataset { get; init; }
@@ -112,7 +113,7 @@ public static class TextTrainingJob
             {
                 "lstm" => TextEncoderKind.Lstm,
                 "transformer" => TextEncoderKind.Transformer,
-                _ => throw new ArgumentException($"--encoder '{o.Encoder}' is not one of lstm, transformer, tfidf, checkpoint:DIR.", nameof(o.Encoder)),
+                _ => throw new ArgumentException($"TextJobOptions.Encoder '{o.Encoder}' is not one of lstm, transformer, tfidf, wordvec, checkpoint:DIR.", nameof(o.Encoder)),
             };
         }
         var estimator = d.Task switch
@@ -145,8 +146,8 @@ public static class TextTrainingJob
     /// </summary>
     private static IEstimator<ITransformer> WordVectorBaseline(MLContext ml, TextJobOptions o, TextJobData d, string[] text)
     {
-        if (o.GlovePath is null) throw new ArgumentException("--encoder wordvec needs --glove FILE (GloVe text format).");
-        if (text.Length != 1) throw new ArgumentException("--encoder wordvec takes one --text-col.");
+        if (o.GlovePath is null) throw new ArgumentException("TextJobOptions.Encoder wordvec needs TextJobOptions.GlovePath (a GloVe text file).");
+        if (text.Length != 1) throw new ArgumentException("TextJobOptions.Encoder wordvec takes one text column (TextJobOptions.TextColumns).");
         var pipeline = ml.Transforms.Text.NormalizeText("Normalized", text[0], keepDiacritics: false, keepPunctuations: false)
             .Append(ml.Transforms.Text.TokenizeIntoWords("Words", "Normalized"))
             .Append(ml.Transforms.Text.ApplyWordEmbedding("Features", PlainGloveFile(o.GlovePath), "Words"))
@@ -278,21 +279,21 @@ public sealed class TextJobData
 
     public static TextJobData Load(TextJobOptions o)
     {
-        if (o.TextColumns.Count is < 1 or > 2) throw new ArgumentException("Give one or two --text-col.", nameof(o.TextColumns));
+        if (o.TextColumns.Count is < 1 or > 2) throw new ArgumentException("TextJobOptions.TextColumns must name one or two columns.", nameof(o.TextColumns));
         var rows = Read(o.Dataset, o, out var isTest);
         var test = o.TestDataset is null ? null : Read(o.TestDataset, o, out _);
         if (o.SplitColumn is not null)
         {
-            if (test is not null) throw new ArgumentException("Give either --test-dataset or --split-col, not both.");
+            if (test is not null) throw new ArgumentException("Give either TextJobOptions.TestDataset or TextJobOptions.SplitColumn, not both.");
             test = rows.Where((_, i) => isTest[i]).ToList();
             rows = rows.Where((_, i) => !isTest[i]).ToList();
             if (test.Count == 0 || rows.Count == 0)
-                throw new ArgumentException($"--split-col '{o.SplitColumn}' must mark some rows \"test\" and leave others for training.");
+                throw new ArgumentException($"TextJobOptions.SplitColumn '{o.SplitColumn}' must mark some rows \"test\" and leave others for training.");
         }
         if (o.MaxClasses is < 1)
-            throw new ArgumentException($"--max-classes must be at least 1 (got {o.MaxClasses}).");
+            throw new ArgumentException($"TextJobOptions.MaxClasses must be at least 1 (got {o.MaxClasses}).");
         if (o.TestDataset is null && o.SplitColumn is null && o.TestFraction is <= 0 or >= 1)
-            throw new ArgumentException($"--test-fraction must be between 0 and 1 (got {o.TestFraction}).");
+            throw new ArgumentException($"TextJobOptions.TestFraction must be between 0 and 1 (got {o.TestFraction}).");
         if (o.MaxClasses is { } n)
         {
             var keep = rows.GroupBy(r => r.Label).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).Take(n).Select(g => g.Key).ToHashSet();
@@ -310,26 +311,26 @@ public sealed class TextJobData
         var classes = task == TaskKind.Regression ? [] : labels.Distinct().Order(StringComparer.Ordinal).ToArray();
         if (task == TaskKind.Binary)
         {
-            if (classes.Length != 2) throw new ArgumentException($"--task binary needs exactly 2 classes in '{o.LabelColumn}', found {classes.Length}.");
+            if (classes.Length != 2) throw new ArgumentException($"TextJobOptions.Task binary needs exactly 2 classes in '{o.LabelColumn}', found {classes.Length}.");
             if (o.PositiveClass is { } p)
             {
-                if (!classes.Contains(p)) throw new ArgumentException($"--positive-class '{p}' is not a value of '{o.LabelColumn}' ({string.Join(", ", classes)}).");
+                if (!classes.Contains(p)) throw new ArgumentException($"TextJobOptions.PositiveClass '{p}' is not a value of '{o.LabelColumn}' ({string.Join(", ", classes)}).");
                 classes = [classes.Single(c => c != p), p];
             }
         }
         if (test is null)
             (rows, test) = Split(rows, o.TestFraction, o.Seed, stratify: task != TaskKind.Regression);
         if (rows.Count == 0 || test.Count == 0)
-            throw new ArgumentException($"--test-fraction {o.TestFraction} leaves {rows.Count} training and {test.Count} test rows of '{o.Dataset}': both need at least one.");
+            throw new ArgumentException($"TextJobOptions.TestFraction {o.TestFraction} leaves {rows.Count} training and {test.Count} test rows of '{o.Dataset}': both need at least one.");
         return new TextJobData { Task = task, Classes = classes, TextColumns = [.. o.TextColumns], Train = rows, Test = test };
     }
 
     private static List<(string[] Texts, string Label)> Read(string path, TextJobOptions o, out bool[] isTest)
     {
         var table = CsvTable.Load(path, o.Separator);
-        int label = table.ColumnIndex(o.LabelColumn, "--label-col");
-        int[] text = o.TextColumns.Select(c => table.ColumnIndex(c, "--text-col")).ToArray();
-        int split = o.SplitColumn is null ? -1 : table.ColumnIndex(o.SplitColumn, "--split-col");
+        int label = table.ColumnIndex(o.LabelColumn, "TextJobOptions.LabelColumn");
+        int[] text = o.TextColumns.Select(c => table.ColumnIndex(c, "TextJobOptions.TextColumns")).ToArray();
+        int split = o.SplitColumn is null ? -1 : table.ColumnIndex(o.SplitColumn, "TextJobOptions.SplitColumn");
         // Rows without a label cannot train or be scored against; empty texts are kept.
         var labelled = table.Rows.Where(r => r[label].Trim().Length > 0).ToList();
         isTest = labelled.Select(r => split >= 0 && r[split].Trim().Equals("test", StringComparison.OrdinalIgnoreCase)).ToArray();
@@ -344,13 +345,13 @@ public sealed class TextJobData
         "auto" => labels.All(l => float.TryParse(l, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _)) && labels.Distinct().Count() > 10
             ? TaskKind.Regression
             : labels.Distinct().Count() == 2 ? TaskKind.Binary : TaskKind.Multiclass,
-        _ => throw new ArgumentException($"--task '{o.Task}' is not one of auto, multiclass, binary, regression."),
+        _ => throw new ArgumentException($"TextJobOptions.Task '{o.Task}' is not one of auto, multiclass, binary, regression."),
     };
 
     /// <summary>Seeded hold-out; stratified per class so rare classes appear in both parts.</summary>
     private static (List<(string[] Texts, string Label)>, List<(string[] Texts, string Label)>) Split(List<(string[] Texts, string Label)> rows, double fraction, int seed, bool stratify)
     {
-        if (fraction is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "--test-fraction must be between 0 and 1.");
+        if (fraction is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "The test fraction must be between 0 and 1.");
         var rng = new Random(seed);
         var train = new List<(string[] Texts, string Label)>();
         var test = new List<(string[] Texts, string Label)>();

@@ -48,31 +48,8 @@ public static class EncoderCheckpoint
         var encoder = Create(config, hasPooler);
         try
         {
-            var expected = encoder.state_dict();
-            var missing = expected.Keys.Where(k => !keys.ContainsKey(k)).ToList();
-            if (missing.Count > 0)
-                throw new CheckpointException(
-                    $"Checkpoint '{source}' is missing encoder key '{Show(prefix, missing[0])}'" +
-                    (missing.Count > 1 ? $" and {missing.Count - 1} more ({string.Join(", ", missing.Skip(1).Take(5).Select(k => Show(prefix, k)))}{(missing.Count > 6 ? ", ..." : "")})" : "") + ".",
-                    source, Show(prefix, missing[0]));
-            var unexpected = keys.Keys.Where(k => !expected.ContainsKey(k)).ToList();
-            if (unexpected.Count > 0)
-                throw new CheckpointException(
-                    $"Checkpoint '{source}' has unexpected encoder key '{Show(prefix, unexpected[0])}' (shape [{string.Join(", ", keys[unexpected[0]].shape)}]) " +
-                    $"that a {config.ModelType} encoder with {config.NumLayers} layers does not have.", source, Show(prefix, unexpected[0]));
-            foreach (var (k, param) in expected)
-            {
-                var got = keys[k];
-                if (!got.shape.SequenceEqual(param.shape))
-                    throw new CheckpointException(
-                        $"Checkpoint '{source}': tensor '{Show(prefix, k)}' has shape [{string.Join(", ", got.shape)}] but config.json implies [{string.Join(", ", param.shape)}].",
-                        source, Show(prefix, k));
-            }
-            using (no_grad())
-            {
-                foreach (var (k, param) in expected)
-                    param.copy_(keys[k]);
-            }
+            StrictStateDict.Copy(encoder, keys, $"Checkpoint '{source}'", source, "config.json", k => Show(prefix, k),
+                $"a {config.ModelType} encoder with {config.NumLayers} layers", keyKind: "encoder key");
             encoder.eval();
             return (encoder, new EncoderLoadReport(prefix, ignored, hasPooler));
         }

@@ -20,10 +20,10 @@ public sealed class SafeTensorsFile : IDisposable
     // Larger headers do not occur in practice (the reference implementation caps at 100 MB).
     private const long MaxHeaderBytes = 100L * 1024 * 1024;
 
-    private readonly FileStream _stream;
+    private readonly Stream _stream;
     private readonly long _dataStart;
 
-    private SafeTensorsFile(string path, FileStream stream, long dataStart,
+    private SafeTensorsFile(string path, Stream stream, long dataStart,
         Dictionary<string, SafeTensorInfo> tensors, Dictionary<string, string> metadata)
     {
         FilePath = path;
@@ -41,7 +41,14 @@ public sealed class SafeTensorsFile : IDisposable
     {
         if (!File.Exists(path))
             throw new CheckpointException($"Safetensors file '{path}' does not exist.", path);
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.RandomAccess);
+        return Open(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.RandomAccess), path);
+    }
+
+    /// <summary>Reads safetensors from a seekable stream (a model zip entry in memory); <paramref name="name"/> names it in
+    /// errors. The file owns the stream from here on.</summary>
+    public static SafeTensorsFile Open(Stream stream, string name)
+    {
+        string path = name;
         try
         {
             long fileLength = stream.Length;

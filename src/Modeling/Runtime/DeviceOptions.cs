@@ -76,6 +76,30 @@ public sealed class DeviceOptions
         }
     }
 
+    /// <summary>
+    /// The CUDA device this option runs on, or null for the CPU, without touching the thread count: Cpu is null,
+    /// Cuda is <see cref="CudaDeviceId"/>, Auto loads libtorch to ask whether CUDA is there (null when it cannot load;
+    /// the run itself then says why). For callers that only need to know where the work goes (memory sampling).
+    /// </summary>
+    public int? CudaDeviceIndex()
+    {
+        switch (Device)
+        {
+            case ComputeDevice.Cpu: return null;
+            case ComputeDevice.Cuda: return CudaDeviceId;
+            default:
+                try
+                {
+                    TorchRuntime.EnsureLoaded();
+                    return torch.cuda.is_available() ? CudaDeviceId : null;
+                }
+                catch (Exception e) when (e is InvalidOperationException or DllNotFoundException or TypeInitializationException or TorchLoadException)
+                {
+                    return null;
+                }
+        }
+    }
+
     public override string ToString() => Device switch
     {
         ComputeDevice.Cuda => $"cuda:{CudaDeviceId}",

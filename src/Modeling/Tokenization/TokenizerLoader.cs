@@ -80,6 +80,13 @@ public static class TokenizerLoader
         }
     }
 
+    /// <summary>The files of <paramref name="folder"/> a tokenizer can be rebuilt from (stored in model zips), by name.</summary>
+    public static Dictionary<string, byte[]> ReadFiles(string folder)
+    {
+        string[] names = ["config.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt", "sentencepiece.bpe.model", "tokenizer.json"];
+        return names.Select(n => Path.Combine(folder, n)).Where(File.Exists).ToDictionary(n => Path.GetFileName(n), File.ReadAllBytes);
+    }
+
     private static bool HasSlowTokenizerFiles(string folder, string modelType) => modelType switch
     {
         "bert" or "distilbert" => File.Exists(Path.Combine(folder, "vocab.txt")),

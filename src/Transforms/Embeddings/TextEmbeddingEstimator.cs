@@ -1,6 +1,5 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MlNetLlm.Estimators;
 using MlNetLlm.MlNet;
 using MlNetLlm.Modeling;
 using MlNetLlm.Modeling.Checkpoints;
@@ -16,7 +15,7 @@ namespace MlNetLlm.Transforms.Embeddings;
 public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer>
 {
     private readonly TextEmbeddingOptions _options;
-    private readonly TextPredictionTransformer? _classifier;
+    private readonly ITrainedTextEncoder? _classifier;
 
     public TextEmbeddingEstimator(TextEmbeddingOptions options)
     {
@@ -27,7 +26,7 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
     }
 
     /// <summary>Embeddings from the encoder of a classifier trained by this library (its pooling and max length).</summary>
-    public TextEmbeddingEstimator(TextPredictionTransformer classifier, TextEmbeddingOptions options)
+    public TextEmbeddingEstimator(ITrainedTextEncoder classifier, TextEmbeddingOptions options)
     {
         options.Validate();
         _classifier = classifier;
@@ -48,7 +47,7 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
     }
 
     /// <summary>Builds the transformer without data (embeddings need no fitting).</summary>
-    public static TextEmbeddingTransformer Create(TextEmbeddingOptions options, TextPredictionTransformer? classifier = null)
+    public static TextEmbeddingTransformer Create(TextEmbeddingOptions options, ITrainedTextEncoder? classifier = null)
     {
         options.Validate();
         var device = options.Device.Resolve();
@@ -57,11 +56,11 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
             var spec = new EmbeddingSpec
             {
                 InputColumn = options.InputColumnName, OutputColumn = options.OutputColumnName, Normalize = options.Normalize, BatchSize = options.BatchSize,
-                Body = classifier.Spec.Body,
+                Body = classifier.EncoderSpec,
             };
             // A copy of the classifier's encoder weights, so the two transformers can be disposed independently.
             var body = spec.Body.CreateBody();
-            ModelWeights.Load(body, ModelWeights.Save(classifier.Model.Body), "classifier encoder");
+            ModelWeights.Load(body, ModelWeights.Save(classifier.Encoder), "classifier encoder");
             body.to(device);
             var files = classifier.TokenizerFiles;
             return new TextEmbeddingTransformer(spec, body, spec.Body.CreateTokenizer(files), files, device);
@@ -76,7 +75,7 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
         var encoder = new TransformerTextEncoder(pretrained.Encoder, options.Pooling); // throws if Pooler is asked of a checkpoint without one
         return new TextEmbeddingTransformer(
             new EmbeddingSpec { InputColumn = options.InputColumnName, OutputColumn = options.OutputColumnName, Normalize = options.Normalize, BatchSize = options.BatchSize, Body = encoderSpec },
-            encoder, pretrained.Tokenizer, TextModelFactory.TokenizerFiles(pretrained.Folder), device);
+            encoder, pretrained.Tokenizer, MlNetLlm.Modeling.Tokenization.TokenizerLoader.ReadFiles(pretrained.Folder), device);
     }
 }
 
@@ -90,8 +89,8 @@ public static class TextEmbeddingCatalog
         new(new TextEmbeddingOptions { OutputColumnName = outputColumnName, InputColumnName = inputColumnName, CheckpointPath = checkpointPath, Pooling = pooling, Normalize = normalize });
 
     /// <summary>Embeddings from the encoder of a classifier this library trained.</summary>
-    public static TextEmbeddingEstimator TextEmbedding(this TransformsCatalog.TextTransforms catalog, TextPredictionTransformer classifier, string outputColumnName = "Embedding", string? inputColumnName = null) =>
-        new(classifier, new TextEmbeddingOptions { OutputColumnName = outputColumnName, InputColumnName = inputColumnName ?? classifier.TextColumns[0], MaxLength = classifier.Spec.Body.MaxLength });
+    public static TextEmbeddingEstimator TextEmbedding(this TransformsCatalog.TextTransforms catalog, ITrainedTextEncoder classifier, string outputColumnName = "Embedding", string? inputColumnName = null) =>
+        new(classifier, new TextEmbeddingOptions { OutputColumnName = outputColumnName, InputColumnName = inputColumnName ?? classifier.TextColumns[0], MaxLength = classifier.EncoderSpec.MaxLength });
 }
 
 /// <summary>Opens an embedder from a checkpoint folder, or from a model zip holding an embedding transform or a text classifier.</summary>
@@ -106,15 +105,15 @@ public static class TextEmbeddingSource
             return TextEmbeddingEstimator.Create(options);
         }
         if (!File.Exists(path))
-            throw new FileNotFoundException($"--model '{path}' is neither a checkpoint folder nor a model zip.", path);
+            throw new FileNotFoundException($"'{path}' is neither a checkpoint folder, a bundled model name nor a model zip.", path);
         var model = MlNetLlm.MlNet.Persistence.ModelFile.Load(new MLContext(), path, out _);
         var all = MlNetLlm.MlNet.Persistence.ModelFile.Transformers(model).ToList();
         if (all.OfType<TextEmbeddingTransformer>().FirstOrDefault() is { } embedder) return embedder;
-        if (all.OfType<TextPredictionTransformer>().FirstOrDefault() is { } classifier)
+        if (all.OfType<ITrainedTextEncoder>().FirstOrDefault() is { } classifier)
             return TextEmbeddingEstimator.Create(new TextEmbeddingOptions
             {
                 InputColumnName = classifier.TextColumns[0], OutputColumnName = options.OutputColumnName, Normalize = options.Normalize,
-                BatchSize = options.BatchSize, MaxLength = classifier.Spec.Body.MaxLength,
+                BatchSize = options.BatchSize, MaxLength = classifier.EncoderSpec.MaxLength,
             }, classifier);
         throw new InvalidDataException($"'{path}' holds no MlNetLlm text encoder (an embedding transform or a text classifier).");
     }
