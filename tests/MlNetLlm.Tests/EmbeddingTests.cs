@@ -113,13 +113,15 @@ public class EmbeddingTests
             .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy());
         var model = pipeline.Fit(data);
         var metrics = ml.MulticlassClassification.Evaluate(model.Transform(data));
-        Assert.InRange(metrics.MicroAccuracy, 0, 1);
+        // Three balanced topics (majority class 1/3): even a tiny random encoder's vectors separate them on the training rows.
+        Assert.True(metrics.MicroAccuracy > 0.6, $"SDCA on embeddings: {metrics.MicroAccuracy:F3}");
 
         var lgbm = ml.Transforms.Text.TextEmbedding("Features", "Text", Fixtures.Checkpoint("tiny-bert"))
             .Append(ml.Transforms.Conversion.MapValueToKey("Label"))
             .Append(ml.MulticlassClassification.Trainers.LightGbm(new Microsoft.ML.Trainers.LightGbm.LightGbmMulticlassTrainer.Options { NumberOfIterations = 5, MinimumExampleCountPerLeaf = 2 }))
             .Fit(data);
-        Assert.InRange(ml.MulticlassClassification.Evaluate(lgbm.Transform(data)).MicroAccuracy, 0, 1);
+        double lgbmAccuracy = ml.MulticlassClassification.Evaluate(lgbm.Transform(data)).MicroAccuracy;
+        Assert.True(lgbmAccuracy > 0.5, $"LightGbm on embeddings: {lgbmAccuracy:F3}");
 
         string zip = dir.File("embedding-model.zip");
         ml.Model.Save(model, data.Schema, zip);
