@@ -1,0 +1,50 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetLlm.Estimators.Jobs;
+using MlNetLlm.Modeling.Training;
+
+namespace MlNetLlm.AutoMl.Experiments;
+
+/// <summary>After the search: the chosen trial's model, refitted on all training rows when asked, scored once on the
+/// test rows (never used to choose) for the metrics and the confusion matrix.</summary>
+internal static class ExperimentEvaluation
+{
+    public static ExperimentResult Evaluate(MLContext ml, ExperimentOptions o, TextJobData job, int fitRows, IReadOnlyList<Candidate> candidates,
+        IReadOnlyList<TrialRecord> trials, TrialRecord bestTrial, ITransformer bestModel, string metricName, DataViewSchema inputSchema, Stopwatch total)
+    {
+        var bestCandidate = candidates.First(c => c.Name == bestTrial.Parameters.GetString(TextExperiment.CandidateKey));
+        TextJobMetrics TestMetrics((IDataView Scored, int Unseen) test, double seconds, int rows) => TextTrainingJob.Evaluate(ml, job, test) with
+        {
+            Encoder = bestCandidate.Name, TrainSeconds = seconds, Rows = rows, TestRows = job.Test.Count,
+        };
+        RefitSummary? refit = null;
+        if (o.Refit)
+        {
+            // job's training rows are fit + validation; its test rows stay unseen. Neural trials ran all their epochs
+            // (no early stopping in the search), so the same parameters mean the same number of epochs.
+            var before = TestMetrics(TextTrainingJob.ScoreTest(ml, job, bestModel), bestTrial.DurationSeconds ?? 0, fitRows);
+            var sw = Stopwatch.StartNew();
+            bestModel = bestCandidate.Refit(ml, job, TextExperiment.Strip(bestTrial.Parameters), o.Device, o.CancellationToken);
+            refit = new RefitSummary(job.Train.Count, sw.Elapsed.TotalSeconds, before);
+        }
+        // Scored once (cached) for both the metrics and the confusion matrix: scoring is the slow part for a neural model.
+        var test = TextTrainingJob.ScoreTest(ml, job, bestModel);
+        test.Scored = ml.Data.Cache(test.Scored);
+        var scored = test.Scored;
+        var testMetrics = TestMetrics(test, refit?.Seconds ?? bestTrial.DurationSeconds ?? 0, refit?.Rows ?? fitRows);
+        double[][]? confusion = job.Task switch
+        {
+            TaskKind.Multiclass => ml.MulticlassClassification.Evaluate(scored).ConfusionMatrix.Counts.Select(r => r.ToArray()).ToArray(),
+            TaskKind.Binary => Confusion2(ml.BinaryClassification.Evaluate(scored).ConfusionMatrix),
+            _ => null,
+        };
+        string? baseline = trials.Where(t => t.Status == TrialStatus.Completed && candidates.Any(c => c.IsClassical && c.Name == t.Parameters.GetString(TextExperiment.CandidateKey)))
+            .MaxBy(t => t.Metric)?.Parameters.GetString(TextExperiment.CandidateKey);
+        return new ExperimentResult(bestModel, bestTrial, trials, testMetrics, confusion, metricName, total.Elapsed.TotalSeconds, job, inputSchema, baseline, refit);
+    }
+
+    // ML.NET's binary confusion matrix lists the positive class first; the report lists classes in label order.
+    private static double[][] Confusion2(ConfusionMatrix cm) =>
+        [[cm.Counts[1][1], cm.Counts[1][0]], [cm.Counts[0][1], cm.Counts[0][0]]];
+}
