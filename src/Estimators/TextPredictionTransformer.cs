@@ -78,7 +78,7 @@ public sealed class TextPredictionTransformer : TextScoringTransformer, ITrained
         var encoded = new EncodedText[rows.Count];
         for (int i = 0; i < rows.Count; i++)
             encoded[i] = _tokenizer.Encode(rows[i][0], rows[i].Length > 1 ? rows[i][1] : null, Spec.Body.MaxLength);
-        var raw = TrainingLoop.Predict(_model, _model.Body.UsesTokenTypes, encoded, BatchSize, _tokenizer.Special.Padding, _device);
+        var raw = BatchInference.Predict(_model, _model.Body.UsesTokenTypes, encoded, BatchSize, _tokenizer.Special.Padding, _device);
         int bad = raw.Count(r => r.Any(v => !float.IsFinite(v)));
         if (bad > 0)
             throw new InvalidOperationException($"The text model produced non-finite scores (NaN or infinity) for {bad} of {raw.Length} rows: its weights are damaged or its training diverged. No scores are returned.");

@@ -224,8 +224,9 @@ public static class TextModelFactory
             case TextEncoderKind.Checkpoint:
             {
                 var pretrained = PretrainedTransformer.Load(o.CheckpointPath!);
-                var spec = baseSpec with { Body = baseSpec.Body with { Transformer = pretrained.Config, EncoderHasPooler = pretrained.Encoder.HasPooler, TokenizerKind = "checkpoint" } };
-                var model = new TextHeadModel(new TransformerTextEncoder(pretrained.Encoder, o.Pooling), outputs, o.Dropout);
+                var (body, encoder) = EncoderSpec.FromPretrained(pretrained, o.Pooling, o.MaxLength);
+                var spec = baseSpec with { Body = body };
+                var model = new TextHeadModel(encoder, outputs, o.Dropout);
                 if (o.FreezeEncoder) model.FreezeBody();
                 return new Built(spec, model, pretrained.Tokenizer, TokenizerLoader.ReadFiles(pretrained.Folder));
             }

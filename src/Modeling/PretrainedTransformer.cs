@@ -39,7 +39,7 @@ public sealed class PretrainedTransformer : IDisposable
         folder = CheckpointLocator.Resolve(folder);
         var config = TransformerConfig.Load(Path.Combine(folder, "config.json"));
         var tokenizer = TokenizerLoader.Load(folder, config);
-        var (encoder, report) = EncoderCheckpoint.Load(folder);
+        var (encoder, report) = EncoderCheckpoint.Load(config, folder);
         if (torchDevice.type != DeviceType.CPU)
             encoder.to(torchDevice);
         return new PretrainedTransformer(folder, config, encoder, tokenizer, report, torchDevice);

@@ -233,9 +233,4 @@ public sealed class NeuralCandidate(string name, SearchSpace space, TextEncoderK
         var fitted = estimator.Fit(train);
         return new FittedPipeline(TextTrainingJob.WithLabelNames(ml, data, fitted, train), fitted.Training?.Epochs);
     }
-
-    private sealed class InlineProgress<T>(Action<T> a) : IProgress<T>
-    {
-        public void Report(T value) => a(value);
-    }
 }

@@ -1,7 +1,6 @@
 using Microsoft.ML;
 using MlNetLlm.Estimators.Jobs;
 using MlNetLlm.Modeling.Runtime;
-using MlNetLlm.Modeling.Training;
 
 namespace MlNetLlm.AutoMl.Experiments;
 

@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using MlNetLlm.Estimators.Jobs;
-using MlNetLlm.Modeling.Runtime;
-using MlNetLlm.Modeling.Training;
 
 namespace MlNetLlm.AutoMl.Experiments;
 

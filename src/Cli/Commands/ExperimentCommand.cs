@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.ML;
 using MlNetLlm.AutoMl.Experiments;
 using MlNetLlm.Modeling.Runtime;
+using MlNetLlm.Modeling.Training;
 using Spectre.Console;
 
 namespace MlNetLlm.Cli.Commands;

@@ -122,12 +122,6 @@ public sealed class TrainCommand : ICliCommand
     }
 }
 
-/// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool, out of order).</summary>
-public sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
-}
-
 public static class CliJson
 {
     public static readonly JsonSerializerOptions Options = new()

@@ -26,9 +26,12 @@ public static class EncoderCheckpoint
     };
 
     /// <summary>Loads the folder's config.json and weights into a new encoder on the CPU, in eval mode.</summary>
-    public static (TransformerEncoder Encoder, EncoderLoadReport Report) Load(string folder)
+    public static (TransformerEncoder Encoder, EncoderLoadReport Report) Load(string folder) =>
+        Load(TransformerConfig.Load(Path.Combine(folder, "config.json")), folder);
+
+    /// <summary>Loads the folder's weights into a new encoder for <paramref name="config"/> (already read from its config.json).</summary>
+    public static (TransformerEncoder Encoder, EncoderLoadReport Report) Load(TransformerConfig config, string folder)
     {
-        var config = TransformerConfig.Load(Path.Combine(folder, "config.json"));
         var raw = CheckpointFiles.ReadAll(folder);
         try
         {

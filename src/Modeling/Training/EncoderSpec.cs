@@ -46,6 +46,18 @@ public sealed record EncoderSpec
         _ => throw new InvalidDataException($"The model's encoder spec names tokenization \"{Tokenization}\", which this version does not know (known: {CurrentTokenization}, {HuggingFaceWordPieceTokenization}, {LegacyTokenization}): it was saved by a newer MlNetLlm."),
     };
 
+    /// <summary>The spec and pooled encoder of a loaded checkpoint: the one place a pretrained encoder becomes a model
+    /// body, for the trainers and the embedding transform alike. Throws if Pooler is asked of a checkpoint without one.</summary>
+    public static (EncoderSpec Spec, TransformerTextEncoder Encoder) FromPretrained(PretrainedTransformer pretrained, Pooling pooling, int maxLength)
+    {
+        var spec = new EncoderSpec
+        {
+            Encoder = TextEncoderKind.Checkpoint, Pooling = pooling, Transformer = pretrained.Config, EncoderHasPooler = pretrained.Encoder.HasPooler,
+            TokenizerKind = "checkpoint", MaxLength = maxLength, Tokenization = CurrentTokenization,
+        };
+        return (spec, new TransformerTextEncoder(pretrained.Encoder, pooling));
+    }
+
     /// <summary>A fresh (untrained) encoder of this shape.</summary>
     public PooledTextEncoder CreateBody() => Encoder switch
     {

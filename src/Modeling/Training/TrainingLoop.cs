@@ -129,31 +129,6 @@ public static class TrainingLoop
         return new TrainingResult(reports, bestEpoch, stoppedEarly);
     }
 
-    /// <summary>
-    /// Outputs of <paramref name="model"/> (logits, standardised values or pooled embeddings) for every input, in input
-    /// order. Inputs are sorted by length so each batch pads little.
-    /// </summary>
-    public static float[][] Predict(nn.Module<Architectures.EncoderInput, Tensor> model, bool usesTokenTypes, IReadOnlyList<EncodedText> inputs, int batchSize, int padId, Device device)
-    {
-        var result = new float[inputs.Count][];
-        if (inputs.Count == 0) return result;
-        model.eval();
-        using var noGrad = no_grad();
-        var order = Enumerable.Range(0, inputs.Count).OrderBy(i => inputs[i].Length).ToArray();
-        for (int start = 0; start < order.Length; start += batchSize)
-        {
-            using var scope = NewDisposeScope();
-            var idx = order.Skip(start).Take(batchSize).ToArray();
-            var batch = TokenBatch.Pad(idx.Select(i => inputs[i]).ToList(), padId);
-            var output = model.forward(batch.ToEncoderInput(device, usesTokenTypes)).cpu();
-            var flat = output.data<float>().ToArray();
-            int k = (int)output.shape[1];
-            for (int r = 0; r < idx.Length; r++)
-                result[idx[r]] = flat.AsSpan(r * k, k).ToArray();
-        }
-        return result;
-    }
-
     private static Tensor Loss(TextHeadModel model, TaskKind task, List<TrainingExample> rows, int padId, Device device)
     {
         var batch = TokenBatch.Pad(rows.Select(r => r.Input).ToList(), padId);
@@ -170,7 +145,7 @@ public static class TrainingLoop
     /// <summary>Validation loss and metric (accuracy, or -MSE for regression).</summary>
     public static (double Loss, double Metric) Evaluate(TextHeadModel model, TaskKind task, IReadOnlyList<TrainingExample> rows, int batchSize, int padId, Device device)
     {
-        var outputs = Predict(model, model.Body.UsesTokenTypes, rows.Select(r => r.Input).ToList(), batchSize, padId, device);
+        var outputs = BatchInference.Predict(model, model.Body.UsesTokenTypes, rows.Select(r => r.Input).ToList(), batchSize, padId, device);
         double loss = 0, correct = 0;
         for (int i = 0; i < rows.Count; i++)
         {

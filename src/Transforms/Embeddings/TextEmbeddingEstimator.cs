@@ -67,12 +67,7 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
         }
 
         var pretrained = PretrainedTransformer.Load(options.CheckpointPath!, options.Device);
-        var encoderSpec = new EncoderSpec
-        {
-            Encoder = TextEncoderKind.Checkpoint, Pooling = options.Pooling, Transformer = pretrained.Config, EncoderHasPooler = pretrained.Encoder.HasPooler,
-            TokenizerKind = "checkpoint", MaxLength = options.MaxLength, Tokenization = EncoderSpec.CurrentTokenization,
-        };
-        var encoder = new TransformerTextEncoder(pretrained.Encoder, options.Pooling); // throws if Pooler is asked of a checkpoint without one
+        var (encoderSpec, encoder) = EncoderSpec.FromPretrained(pretrained, options.Pooling, options.MaxLength);
         return new TextEmbeddingTransformer(
             new EmbeddingSpec { InputColumn = options.InputColumnName, OutputColumn = options.OutputColumnName, Normalize = options.Normalize, BatchSize = options.BatchSize, Body = encoderSpec },
             encoder, pretrained.Tokenizer, MlNetLlm.Modeling.Tokenization.TokenizerLoader.ReadFiles(pretrained.Folder), device);

@@ -81,7 +81,7 @@ public sealed class TextEmbeddingTransformer : TextScoringTransformer, IDisposab
     {
         Interlocked.Add(ref _encodedTexts, texts.Count);
         var encoded = texts.Select(t => _tokenizer.Encode(t ?? "", maxLength: Spec.Body.MaxLength)).ToList();
-        var vectors = TrainingLoop.Predict(_encoder, _encoder.UsesTokenTypes, encoded, BatchSize, _tokenizer.Special.Padding, _device);
+        var vectors = BatchInference.Predict(_encoder, _encoder.UsesTokenTypes, encoded, BatchSize, _tokenizer.Special.Padding, _device);
         if (Spec.Normalize)
             foreach (var v in vectors)
             {

@@ -1,0 +1,34 @@
+using MlNetLlm.Modeling.Tokenization;
+using static TorchSharp.torch;
+
+namespace MlNetLlm.Modeling.Training;
+
+/// <summary>Inference for every model of this project (classifiers, regressors, embedders): no gradients, eval mode,
+/// length-sorted batches. Not part of training; the training loop uses it only to score its validation rows.</summary>
+public static class BatchInference
+{
+    /// <summary>
+    /// Outputs of <paramref name="model"/> (logits, standardised values or pooled embeddings) for every input, in input
+    /// order. Inputs are sorted by length so each batch pads little.
+    /// </summary>
+    public static float[][] Predict(nn.Module<Architectures.EncoderInput, Tensor> model, bool usesTokenTypes, IReadOnlyList<EncodedText> inputs, int batchSize, int padId, Device device)
+    {
+        var result = new float[inputs.Count][];
+        if (inputs.Count == 0) return result;
+        model.eval();
+        using var noGrad = no_grad();
+        var order = Enumerable.Range(0, inputs.Count).OrderBy(i => inputs[i].Length).ToArray();
+        for (int start = 0; start < order.Length; start += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            var idx = order.Skip(start).Take(batchSize).ToArray();
+            var batch = TokenBatch.Pad(idx.Select(i => inputs[i]).ToList(), padId);
+            var output = model.forward(batch.ToEncoderInput(device, usesTokenTypes)).cpu();
+            var flat = output.data<float>().ToArray();
+            int k = (int)output.shape[1];
+            for (int r = 0; r < idx.Length; r++)
+                result[idx[r]] = flat.AsSpan(r * k, k).ToArray();
+        }
+        return result;
+    }
+}
