@@ -4,15 +4,19 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms;
 using MlNetLlm.MlNet.Data;
+using MlNetLlm.Modeling.Checkpoints;
+using MlNetLlm.Modeling.Training;
+using MlNetLlm.Transforms.Embeddings;
 
 namespace MlNetLlm.Transforms.FeatureSelection;
 
 /// <summary>
-/// Selects feature columns for a binary label by blending a language model's judgement of each column (LLM-Score,
-/// from names, descriptions and the task) with data evidence (mutual information and an L1 logistic-regression
-/// path), and outputs the kept columns as one Features vector (numbers mean-imputed, text levels one-hot encoded,
+/// Selects feature columns for a binary, multiclass or regression label by blending a language prior on each column
+/// (an LLM's judgement, LLM-Score, or a local sentence encoder's similarity, from names, descriptions and the task)
+/// with data evidence (mutual information and an L1 path: logistic, multinomial or Lasso), and outputs the kept columns as one Features vector (numbers mean-imputed, text levels one-hot encoded,
 /// free text featurized). In blend mode the LLM's weight is chosen by cross-validation on the training data, with
-/// weight 0 (data only) among the candidates (the LLM-Lasso idea), so trusting the LLM never costs cross-validated AUC.
+/// weight 0 (data only) among the candidates (the LLM-Lasso idea), so trusting the prior never costs the
+/// cross-validated metric (AUROC, macro one-vs-rest AUROC, R²).
 /// Create it with <c>mlContext.Transforms.FeatureSelection.SelectFeaturesWithLlm(...)</c>.
 /// </summary>
 public sealed class LlmFeatureSelectionEstimator : IEstimator<LlmFeatureSelectionTransformer>
@@ -20,8 +24,13 @@ public sealed class LlmFeatureSelectionEstimator : IEstimator<LlmFeatureSelectio
     /// <summary>Settings of <see cref="LlmFeatureSelectionEstimator"/>.</summary>
     public sealed class Options
     {
-        /// <summary>The binary label: Boolean, or a number, key or text column with exactly two distinct values.</summary>
+        /// <summary>The label: Boolean, number, key or text.</summary>
         public string LabelColumnName = "Label";
+        /// <summary>
+        /// Binary, multiclass or regression. Auto: two distinct values are binary; numbers are regression unless they are
+        /// at most 10 distinct integers with at least two rows each (multiclass); other text is multiclass.
+        /// </summary>
+        public LabelKind LabelKind = LabelKind.Auto;
         /// <summary>Candidate columns; empty = every scalar column except the label.</summary>
         public string[] FeatureColumnNames = [];
         /// <summary>Text columns to featurize as free text (words); other text columns are categorical (one-hot).</summary>
@@ -47,7 +56,16 @@ public sealed class LlmFeatureSelectionEstimator : IEstimator<LlmFeatureSelectio
         /// <summary>Keep columns whose final score is at least this (at least the best one is kept).</summary>
         public double? ScoreThreshold;
 
-        /// <summary>Which label value is the positive class (only changes the wording of the report).</summary>
+        /// <summary>
+        /// The local language prior when no chat client is given: a bundled sentence encoder (<c>arctic-xs</c>, trained for
+        /// query → passage retrieval, or <c>minilm</c>) or a checkpoint folder; null = none. Needs the MlNetLlm.Models
+        /// assembly for the bundled names.
+        /// </summary>
+        public string? LocalPrior;
+        /// <summary>Text put before the task for the local prior's query; null = the arctic-embed instruction for arctic models, none otherwise.</summary>
+        public string? LocalPriorQueryPrefix;
+
+        /// <summary>Which label value is the positive class (binary labels; only changes the wording of the report).</summary>
         public string? PositiveLabel;
 
         /// <summary>Features per LLM prompt; wide tables are scored in several prompts.</summary>
@@ -82,14 +100,26 @@ public sealed class LlmFeatureSelectionEstimator : IEstimator<LlmFeatureSelectio
 
     private readonly Options _options;
     private readonly IChatClient? _chatClient;
+    private readonly IEmbeddingGenerator<string, Embedding<float>>? _embeddings;
 
-    /// <param name="chatClient">Any Microsoft.Extensions.AI chat client (OllamaSharp, OpenAI, Azure OpenAI...); null runs data mode and says so.</param>
+    /// <param name="chatClient">
+    /// Any Microsoft.Extensions.AI chat client (OllamaSharp, OpenAI, Azure OpenAI, LLamaSharp...); null uses
+    /// <see cref="Options.LocalPrior"/> when set, and otherwise runs data mode and says so.
+    /// </param>
     public LlmFeatureSelectionEstimator(Options options, IChatClient? chatClient = null)
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _chatClient = chatClient;
         Validate(options);
     }
+
+    /// <param name="embeddingGenerator">
+    /// A sentence encoder for the local language prior (the cosine similarity of each column's name and description
+    /// to the task); <see cref="Options.LocalPriorQueryPrefix"/> is put before the task when the model wants one.
+    /// </param>
+    public LlmFeatureSelectionEstimator(Options options, IEmbeddingGenerator<string, Embedding<float>> embeddingGenerator)
+        : this(options, chatClient: null) =>
+        _embeddings = embeddingGenerator ?? throw new ArgumentNullException(nameof(embeddingGenerator));
 
     private static void Validate(Options o)
     {
@@ -134,19 +164,42 @@ public sealed class LlmFeatureSelectionEstimator : IEstimator<LlmFeatureSelectio
     {
         ArgumentNullException.ThrowIfNull(input);
         var o = _options;
-        void Log(string m) => o.Log?.Invoke(m);
-        var report = new FeatureSelectionReport
-        {
-            Task = o.TaskDescription,
-            LabelColumn = o.LabelColumnName,
-            RequestedMode = o.Mode,
-            DataEvidence = o.DataEvidence,
-        };
-
-        // ---- schema: label, candidates, kinds, descriptions --------------------------------------------------------
+        var notes = new List<string>();
         var schema = input.Schema;
         var labelCol = schema.GetColumnOrNull(o.LabelColumnName)
                        ?? throw new ArgumentOutOfRangeException(nameof(input), $"Label column '{o.LabelColumnName}' not found in the input schema (columns: {ColumnList(schema)}).");
+        var candidates = Candidates(schema, o, notes);
+        string? labelDescription = LabelDescription(schema, o, candidates);
+        var table = FeatureTable.Read(input, labelCol, candidates, o.LabelKind, o.PositiveLabel);
+        Log($"Read {table.RowCount} labelled rows, {candidates.Count} candidate columns; {table.Target.Summary}.");
+        var (eligible, excluded) = Usable(table, notes);
+        var keep = KeepRule.From(o, eligible.Count);
+        var prior = ScorePrior(table, eligible, new PriorQuestion(o.TaskDescription, o.LabelColumnName, labelDescription, TaskKindText(table.Target)), notes);
+        var allRows = Enumerable.Range(0, table.RowCount).ToArray();
+        var evidence = DataEvidence.Compute(table, allRows, eligible, o.DataEvidence, o.MutualInformationBins, o.MaxCategories, o.Seed);
+        var (weight, cv) = prior.Mode switch
+        {
+            FeatureSelectionMode.Blend => ChooseWeight(table, eligible, prior.Scores, keep, o, notes),
+            FeatureSelectionMode.Llm => (1.0, new List<TrustWeightScore>()),
+            _ => (0.0, new List<TrustWeightScore>()),
+        };
+        if (prior.Mode == FeatureSelectionMode.Blend) Log($"Cross-validated prior weight: {weight.ToString("0.00", CultureInfo.InvariantCulture)}.");
+        var final = Blend(eligible, prior.Scores, evidence.Score, weight, table.Columns.Count);
+        var kept = keep.Select(eligible, final).ToHashSet();
+        var report = Report(table, prior, evidence, final, kept, excluded, eligible, weight, cv, keep, notes);
+        var keptColumns = Enumerable.Range(0, table.Columns.Count).Where(kept.Contains).Select(c => table.Columns[c]).ToList();
+        var ml = new MLContext(o.Seed);
+        var inner = BuildFeaturizer(ml, keptColumns, candidates.ToDictionary(c => c.Column.Name, c => c.Column.Type), allRows, table, o).Fit(input);
+        CheckSlotNames(inner.GetOutputSchema(schema), o.OutputColumnName, keptColumns);
+        Log($"Kept {keptColumns.Count} of {table.Columns.Count} columns: {string.Join(", ", report.KeptColumns)}.");
+        return new LlmFeatureSelectionTransformer(ml, inner, schema, report, keptColumns.Select(c => c.Name).ToArray(), o.OutputColumnName);
+    }
+
+    private void Log(string message) => _options.Log?.Invoke(message);
+
+    /// <summary>The candidate columns and how each is encoded; unusable types are refused when named, left out (with a note) otherwise.</summary>
+    private static List<(DataViewSchema.Column Column, FeatureKind Kind)> Candidates(DataViewSchema schema, Options o, List<string> notes)
+    {
         var candidates = new List<(DataViewSchema.Column Column, FeatureKind Kind)>();
         var explicitColumns = o.FeatureColumnNames.Length > 0;
         if (explicitColumns && o.FeatureColumnNames.Distinct(StringComparer.Ordinal).Count() != o.FeatureColumnNames.Length)
@@ -160,14 +213,14 @@ public sealed class LlmFeatureSelectionEstimator : IEstimator<LlmFeatureSelectio
             if (name == o.LabelColumnName)
                 throw new ArgumentException($"Column '{name}' is the label; it cannot also be a feature column.");
             var col = schema.GetColumnOrNull(name)
-                      ?? throw new ArgumentOutOfRangeException(nameof(input), $"Feature column '{name}' not found in the input schema (columns: {ColumnList(schema)}).");
+                      ?? throw new ArgumentOutOfRangeException("input", $"Feature column '{name}' not found in the input schema (columns: {ColumnList(schema)}).");
             FeatureKind? kind = col.Type is TextDataViewType ? (textSet.Contains(name) ? FeatureKind.Text : FeatureKind.Categorical)
                 : FeatureTable.IsNumericType(col.Type) ? FeatureKind.Numeric : null;
             if (kind is null)
             {
                 string why = $"Column '{name}' has type {col.Type}; feature columns must be scalar numbers, Booleans or text.";
                 if (explicitColumns) throw new ArgumentException(why);
-                report.Notes.Add(why + " It was left out.");
+                notes.Add(why + " It was left out.");
                 continue;
             }
             if (textSet.Contains(name) && kind != FeatureKind.Text)
@@ -181,6 +234,12 @@ public sealed class LlmFeatureSelectionEstimator : IEstimator<LlmFeatureSelectio
             throw new ArgumentException($"Output column '{o.OutputColumnName}' is also a candidate feature column; set Options.OutputColumnName to another name.");
         if (candidates.Count == 0)
             throw new ArgumentException($"No candidate feature columns: the input has no scalar number or text column besides label '{o.LabelColumnName}'.");
+        return candidates;
+    }
+
+    /// <summary>Checks every description names a candidate (or the label) and returns the label's description.</summary>
+    private static string? LabelDescription(DataViewSchema schema, Options o, List<(DataViewSchema.Column Column, FeatureKind Kind)> candidates)
+    {
         string? labelDescription = o.LabelDescription;
         foreach (var (key, text) in o.ColumnDescriptions)
         {
@@ -190,77 +249,116 @@ public sealed class LlmFeatureSelectionEstimator : IEstimator<LlmFeatureSelectio
                                             (schema.GetColumnOrNull(key) is null ? "in the data" : "a candidate feature column") +
                                             $" (candidates: {string.Join(", ", candidates.Select(c => c.Column.Name))}).");
         }
+        return labelDescription;
+    }
 
-        // ---- training rows ---------------------------------------------------------------------------------------
-        var table = FeatureTable.Read(input, labelCol, candidates, o.PositiveLabel, out string labelSummary);
-        Log($"Read {table.RowCount} labelled rows, {candidates.Count} candidate columns; {labelSummary}.");
+    /// <summary>The columns that can carry evidence, and why the others cannot (constant, all missing).</summary>
+    private static (List<int> Eligible, Dictionary<int, string> Excluded) Usable(FeatureTable table, List<string> notes)
+    {
         var excluded = new Dictionary<int, string>();
         for (int c = 0; c < table.Columns.Count; c++)
             if (FeatureTable.Uselessness(table.Columns[c]) is { } why) excluded[c] = why;
         var eligible = Enumerable.Range(0, table.Columns.Count).Where(c => !excluded.ContainsKey(c)).ToList();
         if (excluded.Count > 0)
-            report.Notes.Add($"Not usable as features: {string.Join("; ", excluded.Select(e => $"'{table.Columns[e.Key].Name}' ({e.Value})"))}.");
+            notes.Add($"Not usable as features: {string.Join("; ", excluded.Select(e => $"'{table.Columns[e.Key].Name}' ({e.Value})"))}.");
         if (eligible.Count == 0)
             throw new ArgumentException($"None of the candidate columns can be a feature: {string.Join("; ", excluded.Select(e => $"'{table.Columns[e.Key].Name}' is {e.Value}"))}.");
-        var keep = KeepRule.From(o, eligible.Count);
-        report.KeepRule = keep.Description;
+        return (eligible, excluded);
+    }
 
-        // ---- LLM-Score -------------------------------------------------------------------------------------------
-        var mode = o.Mode;
-        var llm = new double?[table.Columns.Count];
-        var reasons = new string?[table.Columns.Count];
-        if (mode != FeatureSelectionMode.Data)
-        {
-            if (_chatClient is null)
-            {
-                report.Notes.Add($"No LLM configured: ran data mode instead of {mode.ToString().ToLowerInvariant()} mode.");
-                mode = FeatureSelectionMode.Data;
-                report.FellBackToData = true;
-            }
-            else
-            {
-                var prompts = eligible.Select(c => new FeaturePrompt(table.Columns[c].Name, table.Columns[c].Kind, o.ColumnDescriptions.GetValueOrDefault(table.Columns[c].Name))).ToList();
-                var scorer = new LlmFeatureScorer(_chatClient, o, o.Log);
-                // Task.Run: no caller synchronisation context can deadlock the blocking wait; every request is time-limited.
-                var outcome = Task.Run(() => scorer.ScoreAsync(prompts, o.TaskDescription, o.LabelColumnName, labelDescription, CancellationToken.None)).GetAwaiter().GetResult();
-                report.LlmModel = outcome.ModelId;
-                report.LlmRequests = outcome.Requests;
-                report.LlmCacheHits = outcome.CacheHits;
-                report.Notes.AddRange(outcome.Notes);
-                foreach (int c in eligible)
-                    if (outcome.Scores.TryGetValue(table.Columns[c].Name, out var s)) { llm[c] = s.Score; reasons[c] = s.Reason; }
-                int scored = eligible.Count(c => llm[c] is not null);
-                if (scored == 0)
-                {
-                    report.Notes.Add($"The LLM ({outcome.ModelId}) gave no usable score ({outcome.GaveUp ?? outcome.LastProblem ?? "no reply"}): " +
-                                     $"fell back to data evidence (data mode instead of {mode.ToString().ToLowerInvariant()} mode).");
-                    mode = FeatureSelectionMode.Data;
-                    report.FellBackToData = true;
-                }
-                else if (scored < eligible.Count)
-                {
-                    var missing = eligible.Where(c => llm[c] is null).Select(c => $"'{table.Columns[c].Name}'").ToList();
-                    report.Notes.Add($"The LLM gave no usable score for {missing.Count} of {eligible.Count} columns ({string.Join(", ", missing.Take(10))}{(missing.Count > 10 ? ", ..." : "")}" +
-                                     $"; {outcome.GaveUp ?? outcome.LastProblem}): their data score stands in for it.");
-                }
-                Log($"LLM scored {scored} of {eligible.Count} columns ({outcome.Requests} requests, {outcome.CacheHits} from cache).");
-            }
-        }
-        report.Mode = mode;
+    /// <summary>How the prompt and the local prior's query name the task.</summary>
+    internal static string TaskKindText(TaskLabel y) => y.Kind switch
+    {
+        LabelKind.Binary => $"binary classification (classes '{y.ClassNames[0]}' and '{y.ClassNames[1]}')",
+        LabelKind.Multiclass => $"multiclass classification, {y.ClassCount} classes ({string.Join(", ", y.ClassNames.Take(12).Select(c => $"'{c}'"))}{(y.ClassCount > 12 ? ", ..." : "")})",
+        _ => "regression (the target is a number)",
+    };
 
-        // ---- data evidence, weight, final scores -------------------------------------------------------------------
-        var allRows = Enumerable.Range(0, table.RowCount).ToArray();
-        var evidence = DataEvidence.Compute(table, allRows, eligible, o.DataEvidence, o.MutualInformationBins, o.MaxCategories, o.Seed);
-        double weight = mode switch { FeatureSelectionMode.Llm => 1, FeatureSelectionMode.Data => 0, _ => 0 };
-        if (mode == FeatureSelectionMode.Blend)
+    /// <summary>The prior's scores per column and the mode that can run with them.</summary>
+    private sealed record PriorScores(FeatureSelectionMode Mode, double?[] Scores, string?[] Reasons, bool FellBack, string? Model, int Requests, int CacheHits);
+
+    /// <summary>
+    /// The language prior (an LLM, or the local sentence encoder) for the usable columns. Without a prior, or when it
+    /// gives no score at all, data mode runs and the notes say why; columns it missed use their data score.
+    /// </summary>
+    private PriorScores ScorePrior(FeatureTable table, List<int> eligible, PriorQuestion question, List<string> notes)
+    {
+        var o = _options;
+        int n = table.Columns.Count;
+        var none = new PriorScores(FeatureSelectionMode.Data, new double?[n], new string?[n], o.Mode != FeatureSelectionMode.Data, null, 0, 0);
+        if (o.Mode == FeatureSelectionMode.Data) return none with { FellBack = false };
+        using var owned = _chatClient is null && _embeddings is null && o.LocalPrior is { Length: > 0 } local ? LoadLocalPrior(local) : null;
+        IFeaturePriorScorer? scorer = _chatClient is not null ? new LlmFeatureScorer(_chatClient, o, o.Log)
+            : (_embeddings ?? owned) is { } g ? new EmbeddingFeatureScorer(g, o.LocalPriorQueryPrefix ?? DefaultQueryPrefix(o.LocalPrior), owned is null ? null : o.LocalPrior)
+            : null;
+        string mode = o.Mode.ToString().ToLowerInvariant();
+        if (scorer is null)
         {
-            (weight, report.CrossValidation) = ChooseWeight(table, eligible, llm, keep, o);
-            Log($"Cross-validated LLM weight: {weight.ToString("0.00", CultureInfo.InvariantCulture)}.");
+            notes.Add($"No LLM configured: ran data mode instead of {mode} mode.");
+            return none;
         }
-        report.LlmWeight = weight;
-        var final = Blend(eligible, llm, evidence.Score, weight, table.Columns.Count);
-        var kept = keep.Select(eligible, final).ToHashSet();
+        var prompts = eligible.Select(c => new FeaturePrompt(table.Columns[c].Name, table.Columns[c].Kind, o.ColumnDescriptions.GetValueOrDefault(table.Columns[c].Name))).ToList();
+        // Task.Run: no caller synchronisation context can deadlock the blocking wait; every request is time-limited.
+        var outcome = Task.Run(() => scorer.ScoreAsync(prompts, question, CancellationToken.None)).GetAwaiter().GetResult();
+        notes.AddRange(outcome.Notes);
+        var scores = new double?[n];
+        var reasons = new string?[n];
+        foreach (int c in eligible)
+            if (outcome.Scores.TryGetValue(table.Columns[c].Name, out var s)) { scores[c] = s.Score; reasons[c] = s.Reason; }
+        int scored = eligible.Count(c => scores[c] is not null);
+        var result = new PriorScores(o.Mode, scores, reasons, false, outcome.ModelId, outcome.Requests, outcome.CacheHits);
+        Log($"The prior ({outcome.ModelId}) scored {scored} of {eligible.Count} columns ({outcome.Requests} requests, {outcome.CacheHits} from cache).");
+        if (scored == 0)
+        {
+            notes.Add($"The LLM ({outcome.ModelId}) gave no usable score ({outcome.GaveUp ?? outcome.LastProblem ?? "no reply"}): " +
+                      $"fell back to data evidence (data mode instead of {mode} mode).");
+            return result with { Mode = FeatureSelectionMode.Data, FellBack = true };
+        }
+        if (scored < eligible.Count)
+        {
+            var missing = eligible.Where(c => scores[c] is null).Select(c => $"'{table.Columns[c].Name}'").ToList();
+            notes.Add($"The LLM gave no usable score for {missing.Count} of {eligible.Count} columns ({string.Join(", ", missing.Take(10))}{(missing.Count > 10 ? ", ..." : "")}" +
+                      $"; {outcome.GaveUp ?? outcome.LastProblem}): their data score stands in for it.");
+        }
+        return result;
+    }
+
+    internal static string? DefaultQueryPrefix(string? localPrior) =>
+        localPrior is not null && Path.GetFileName(localPrior.TrimEnd('/', '\\')).Contains("arctic", StringComparison.OrdinalIgnoreCase)
+            ? EmbeddingFeatureScorer.ArcticQueryPrefix : null;
+
+    /// <summary>The bundled (or a folder's) sentence encoder for <see cref="Options.LocalPrior"/>, with the pooling it was trained with.</summary>
+    private static TransformerEmbeddingGenerator LoadLocalPrior(string nameOrFolder)
+    {
+        string folder = CheckpointLocator.Resolve(nameOrFolder);
+        var pooling = DefaultQueryPrefix(nameOrFolder) is null ? Pooling.Mean : Pooling.Cls; // arctic-embed: CLS; sentence-transformers: mean
+        return TransformerEmbeddingGenerator.FromCheckpoint(folder, new TextEmbeddingOptions { Normalize = true, Pooling = pooling });
+    }
+
+    private FeatureSelectionReport Report(FeatureTable table, PriorScores prior, DataEvidence evidence, double[] final, HashSet<int> kept,
+        Dictionary<int, string> excluded, List<int> eligible, double weight, List<TrustWeightScore> cv, KeepRule keep, List<string> notes)
+    {
+        var o = _options;
         var ranked = eligible.OrderByDescending(c => final[c]).ThenBy(c => c).ToList();
+        var report = new FeatureSelectionReport
+        {
+            Task = o.TaskDescription,
+            LabelColumn = o.LabelColumnName,
+            LabelKind = table.Target.Kind,
+            Label = table.Target.Summary,
+            RequestedMode = o.Mode,
+            Mode = prior.Mode,
+            DataEvidence = o.DataEvidence,
+            LlmModel = prior.Model,
+            LlmRequests = prior.Requests,
+            LlmCacheHits = prior.CacheHits,
+            FellBackToData = prior.FellBack,
+            KeepRule = keep.Description,
+            LlmWeight = weight,
+            CrossValidation = cv,
+            CrossValidationMetric = cv.Count > 0 ? MetricName(table.Target.Kind) : null,
+            Notes = notes,
+        };
         for (int c = 0; c < table.Columns.Count; c++)
         {
             var col = table.Columns[c];
@@ -268,8 +366,8 @@ public sealed class LlmFeatureSelectionEstimator : IEstimator<LlmFeatureSelectio
             {
                 Name = col.Name,
                 Kind = col.Kind,
-                LlmScore = llm[c],
-                LlmReason = reasons[c],
+                LlmScore = prior.Scores[c],
+                LlmReason = prior.Reasons[c],
                 MutualInformation = evidence.MutualInformation[c],
                 L1 = evidence.L1[c],
                 DataScore = evidence.Score[c],
@@ -277,18 +375,19 @@ public sealed class LlmFeatureSelectionEstimator : IEstimator<LlmFeatureSelectio
                 Rank = excluded.ContainsKey(c) ? 0 : ranked.IndexOf(c) + 1,
                 Kept = kept.Contains(c),
                 Note = excluded.TryGetValue(c, out var why) ? $"excluded: {why}"
-                    : mode != FeatureSelectionMode.Data && llm[c] is null ? "no LLM score: data score used" : null,
+                    : prior.Mode != FeatureSelectionMode.Data && prior.Scores[c] is null ? "no LLM score: data score used" : null,
             });
         }
-
-        // ---- the Features vector -----------------------------------------------------------------------------------
-        var keptColumns = Enumerable.Range(0, table.Columns.Count).Where(kept.Contains).Select(c => table.Columns[c]).ToList();
-        var ml = new MLContext(o.Seed);
-        var inner = BuildFeaturizer(ml, keptColumns, candidates.ToDictionary(c => c.Column.Name, c => c.Column.Type), allRows, table, o).Fit(input);
-        CheckSlotNames(inner.GetOutputSchema(schema), o.OutputColumnName, keptColumns);
-        Log($"Kept {keptColumns.Count} of {table.Columns.Count} columns: {string.Join(", ", report.KeptColumns)}.");
-        return new LlmFeatureSelectionTransformer(ml, inner, schema, report, keptColumns.Select(c => c.Name).ToArray(), o.OutputColumnName);
+        return report;
     }
+
+    /// <summary>The cross-validation metric of each label kind (higher is better for all three).</summary>
+    internal static string MetricName(LabelKind kind) => kind switch
+    {
+        LabelKind.Binary => "AUROC",
+        LabelKind.Multiclass => "macro one-vs-rest AUROC",
+        _ => "R²",
+    };
 
     private static double[] Blend(IReadOnlyList<int> eligible, double?[] llm, double[] data, double weight, int n)
     {
@@ -298,41 +397,56 @@ public sealed class LlmFeatureSelectionEstimator : IEstimator<LlmFeatureSelectio
     }
 
     /// <summary>
-    /// The LLM-Lasso step: for each candidate weight, the AUC of a logistic regression on the columns that weight
-    /// keeps, averaged over stratified folds, with the data evidence recomputed on each fold's training part (no
-    /// peeking at the validation rows). Weight 0 is always a candidate and wins ties, so the chosen weight is never
-    /// worse than data-only on these folds.
+    /// The LLM-Lasso step: for each candidate weight, the validation score (AUROC, macro one-vs-rest AUROC or R², by
+    /// label kind) of an L2-regularised linear model on the columns that weight keeps, averaged over stratified folds,
+    /// with the data evidence recomputed on each fold's training part (no peeking at the validation rows). Weight 0 is
+    /// always a candidate and wins ties, so the chosen weight is never worse than data-only on these folds.
     /// </summary>
-    private static (double Weight, List<TrustWeightScore> Scores) ChooseWeight(FeatureTable t, List<int> eligible, double?[] llm, KeepRule keep, Options o)
+    private static (double Weight, List<TrustWeightScore> Scores) ChooseWeight(FeatureTable t, List<int> eligible, double?[] llm, KeepRule keep, Options o, List<string> notes)
     {
         var weights = o.TrustWeights.Append(0).Distinct().Order().ToArray();
         var rows = Enumerable.Range(0, t.RowCount).ToArray();
-        int folds = Math.Min(o.CrossValidationFolds, Math.Min(t.Label.Count(v => v), t.Label.Count(v => !v)));
+        var (folds, strata) = Folds(t.Target, rows, o.CrossValidationFolds);
         if (folds < 2)
-            return (0, [new TrustWeightScore { Weight = 0, MeanAuc = double.NaN }]);
-        var foldOf = DataEvidence.StratifiedFolds(t.Label, rows, folds, o.Seed);
+        {
+            notes.Add($"Too few rows {(t.Target.Kind == LabelKind.Regression ? "" : "in the smallest class ")}for {o.CrossValidationFolds}-fold cross-validation: the prior weight is 0 (data only).");
+            return (0, [new TrustWeightScore { Weight = 0, MeanScore = double.NaN }]);
+        }
+        var foldOf = LinearEvidence.StratifiedFolds(strata, folds, o.Seed);
         var sums = new double[weights.Length];
         for (int f = 0; f < folds; f++)
         {
             var train = rows.Where(r => foldOf[r] != f).ToArray();
             var valid = rows.Where(r => foldOf[r] == f).ToArray();
             var ev = DataEvidence.Compute(t, train, eligible, o.DataEvidence, o.MutualInformationBins, o.MaxCategories, o.Seed);
-            var aucBySet = new Dictionary<string, double>();
+            var scoreBySet = new Dictionary<string, double>();
             for (int w = 0; w < weights.Length; w++)
             {
                 var chosen = keep.Select(eligible, Blend(eligible, llm, ev.Score, weights[w], t.Columns.Count)).Order().ToList();
                 string key = string.Join(",", chosen);
-                if (!aucBySet.TryGetValue(key, out double auc))
-                    aucBySet[key] = auc = DataEvidence.ValidationAuc(t, train, valid, chosen, o.MaxCategories, o.Seed);
-                sums[w] += auc;
+                if (!scoreBySet.TryGetValue(key, out double score))
+                    scoreBySet[key] = score = LinearEvidence.ValidationScore(t, train, valid, chosen, o.MaxCategories, o.Seed);
+                sums[w] += score;
             }
         }
-        var scores = weights.Select((w, i) => new TrustWeightScore { Weight = w, MeanAuc = sums[i] / folds }).ToList();
+        var scores = weights.Select((w, i) => new TrustWeightScore { Weight = w, MeanScore = sums[i] / folds }).ToList();
         // Strictly better only: on a tie the smaller weight (less trust in the LLM) stays.
         var best = scores[0];
         foreach (var s in scores.Skip(1))
-            if (s.MeanAuc > best.MeanAuc + 1e-12) best = s;
+            if (s.MeanScore > best.MeanScore + 1e-12) best = s;
         return (best.Weight, scores);
+    }
+
+    /// <summary>
+    /// How many folds, and the strata they are balanced over: classes (at most as many folds as the smallest class
+    /// has rows), or five equal-frequency bins of a continuous label (at most half the rows).
+    /// </summary>
+    private static (int Folds, int[] Strata) Folds(TaskLabel y, int[] rows, int requested)
+    {
+        if (y.Kind == LabelKind.Regression) return (Math.Min(requested, rows.Length / 2), y.Codes(rows, 5));
+        var counts = new int[y.ClassCount];
+        foreach (int r in rows) counts[y.Class[r]]++;
+        return (Math.Min(requested, counts.Min()), y.Codes(rows, 0));
     }
 
     /// <summary>
