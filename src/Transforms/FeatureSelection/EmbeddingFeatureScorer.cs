@@ -49,7 +49,19 @@ internal sealed class EmbeddingFeatureScorer(IEmbeddingGenerator<string, Embeddi
     internal static string Passage(FeaturePrompt f) =>
         string.IsNullOrWhiteSpace(f.Description) ? Words(f.Name) : $"{Words(f.Name)}: {f.Description.Trim()}";
 
-    private static string Words(string name) => string.Join(' ', name.Split(['_', '.', '-', '/'], StringSplitOptions.RemoveEmptyEntries));
+    /// <summary>Separators and camelCase boundaries as spaces (MonthlyIncome → Monthly Income), so the encoder sees words.</summary>
+    internal static string Words(string name)
+    {
+        var sb = new System.Text.StringBuilder();
+        for (int i = 0; i < name.Length; i++)
+        {
+            char c = name[i];
+            if (c is '_' or '.' or '-' or '/') { if (sb.Length > 0 && sb[^1] != ' ') sb.Append(' '); continue; }
+            if (char.IsUpper(c) && i > 0 && char.IsLower(name[i - 1]) && sb.Length > 0 && sb[^1] != ' ') sb.Append(' ');
+            sb.Append(c);
+        }
+        return sb.ToString().Trim();
+    }
 
     private static double Cosine(float[] a, float[] b)
     {

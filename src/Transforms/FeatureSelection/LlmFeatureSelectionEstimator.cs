@@ -98,6 +98,9 @@ public sealed class LlmFeatureSelectionEstimator : IEstimator<LlmFeatureSelectio
                 "MlNetLlm", "llm-feature-scores");
     }
 
+    /// <summary>The query instruction arctic-embed was trained with; <see cref="Options.LocalPriorQueryPrefix"/> for an arctic encoder passed in.</summary>
+    public const string ArcticQueryPrefix = EmbeddingFeatureScorer.ArcticQueryPrefix;
+
     private readonly Options _options;
     private readonly IChatClient? _chatClient;
     private readonly IEmbeddingGenerator<string, Embedding<float>>? _embeddings;
