@@ -94,7 +94,7 @@ public class FilesAndSpecTests
     }
 
     [Theory]
-    [InlineData("llama3", "expected ollama:MODEL[@URL] or openai:MODEL[@URL]")]
+    [InlineData("llama3", "expected ollama:MODEL[@URL], openai:MODEL[@URL] or gguf:PATH")]
     [InlineData("claude:x", "unknown provider 'claude'")]
     [InlineData("ollama:", "the model name is missing")]
     [InlineData("ollama:m@", "the URL after '@' is empty")]
