@@ -84,6 +84,10 @@ public class LabelKindTests
         // Many distinct integers (a count) are a number to predict, not classes.
         var counts = Enumerable.Range(0, 60).Select(i => (float)(i % 25)).ToArray();
         Assert.Equal(LabelKind.Regression, Fit(With(counts), o => o.KeepCount = 1).Report.LabelKind);
+        // The same 25 values as a key are class indices: multiclass.
+        var ml = new MLContext();
+        var keyed = ml.Transforms.Conversion.MapValueToKey("outcome").Fit(With(counts)).Transform(With(counts));
+        Assert.Equal(LabelKind.Multiclass, Fit(keyed, o => o.KeepCount = 1).Report.LabelKind);
     }
 
     [Fact]

@@ -72,7 +72,7 @@ internal sealed class FeatureTable
         return new FeatureTable
         {
             Columns = features.Select((f, i) => new FeatureColumnData(f.Column.Name, f.Kind, numbers[i]?.ToArray(), texts[i]?.ToArray())).ToList(),
-            Target = TaskLabel.From(rawLabels, label.Name, label.Type is BooleanDataViewType, kind, positiveLabel),
+            Target = TaskLabel.From(rawLabels, label.Name, label.Type is BooleanDataViewType, label.Type is KeyDataViewType, kind, positiveLabel),
         };
     }
 

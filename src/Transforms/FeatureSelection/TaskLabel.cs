@@ -39,7 +39,8 @@ internal sealed class TaskLabel
         return rows.Select(r => { int i = Array.BinarySearch(edges, Value[r]); return i >= 0 ? i : ~i; }).ToArray();
     }
 
-    public static TaskLabel From(List<string> raw, string name, bool isBoolean, LabelKind requested, string? positiveLabel)
+    /// <param name="isKey">A key label holds class indices: classes, never a number to predict.</param>
+    public static TaskLabel From(List<string> raw, string name, bool isBoolean, bool isKey, LabelKind requested, string? positiveLabel)
     {
         if (raw.Count == 0)
             throw new ArgumentException($"Label column '{name}' has no non-missing values: there is nothing to select features for.");
@@ -47,7 +48,7 @@ internal sealed class TaskLabel
         if (distinct.Count == 1)
             throw new ArgumentException($"Label column '{name}' has only one value ('{distinct[0]}') in the training data: a constant label leaves nothing to predict, so no column can be selected for it.");
         var numbers = ParseAll(raw);
-        var kind = requested == LabelKind.Auto ? Decide(distinct.Count, raw.Count, numbers, isBoolean) : requested;
+        var kind = requested == LabelKind.Auto ? Decide(distinct.Count, raw.Count, isKey ? null : numbers, isBoolean) : requested;
         if (positiveLabel is not null && kind != LabelKind.Binary)
             throw new ArgumentException($"Options.PositiveLabel applies to binary labels; label '{name}' is {KindWord(kind)} ({distinct.Count} distinct values).");
         return kind switch
