@@ -9,7 +9,8 @@ namespace MlNetLlm.LlmClients;
 /// <summary>
 /// Builds a chat client from a short spec: <c>ollama:MODEL[@URL]</c> (default URL: $OLLAMA_HOST or
 /// http://localhost:11434) or <c>openai:MODEL[@URL]</c> (any OpenAI-compatible server; the key comes from
-/// $OPENAI_API_KEY, which only the official endpoint requires). Used by the CLI's --llm option and the evaluation's
+/// $OPENAI_API_KEY, which only the official endpoint requires) or <c>gguf:PATH</c> (a local model file run by
+/// llama.cpp through LLamaSharp, <see cref="GgufChatClient"/>). Used by the CLI's --llm option and the evaluation's
 /// MLNETLLM_LLM variable; library users can pass any IChatClient instead.
 /// </summary>
 public static class LlmChatClients
@@ -20,6 +21,7 @@ public static class LlmChatClients
     {
         environment ??= Environment.GetEnvironmentVariable;
         var (provider, model, url) = Parse(spec);
+        if (provider == "gguf") return GgufChatClient.Load(model);
         if (provider == "ollama")
         {
             string host = url ?? environment("OLLAMA_HOST") ?? "http://localhost:11434";
@@ -46,13 +48,16 @@ public static class LlmChatClients
     /// <summary>Splits <c>provider:model[@url]</c>; the model may itself contain ':' (llama3.1:8b).</summary>
     public static (string Provider, string Model, string? Url) Parse(string spec)
     {
-        const string usage = "expected ollama:MODEL[@URL] or openai:MODEL[@URL]";
+        const string usage = "expected ollama:MODEL[@URL], openai:MODEL[@URL] or gguf:PATH";
         if (string.IsNullOrWhiteSpace(spec)) throw new ArgumentException($"The LLM spec is empty: {usage}.");
         int colon = spec.IndexOf(':');
         if (colon <= 0) throw new ArgumentException($"LLM '{spec}': {usage}.");
         string provider = spec[..colon].Trim().ToLowerInvariant();
-        if (provider is not ("ollama" or "openai")) throw new ArgumentException($"LLM '{spec}': unknown provider '{provider}'; {usage}.");
+        if (provider is not ("ollama" or "openai" or "gguf")) throw new ArgumentException($"LLM '{spec}': unknown provider '{provider}'; {usage}.");
         string rest = spec[(colon + 1)..];
+        // A path may hold '@' and ':' (C:\models\x.gguf): gguf takes the rest as it is.
+        if (provider == "gguf")
+            return rest.Trim().Length > 0 ? (provider, rest.Trim(), null) : throw new ArgumentException($"LLM '{spec}': the GGUF file path is missing; {usage}.");
         int at = rest.IndexOf('@');
         string model = (at < 0 ? rest : rest[..at]).Trim();
         string? url = at < 0 ? null : rest[(at + 1)..].Trim();

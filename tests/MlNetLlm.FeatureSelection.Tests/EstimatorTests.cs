@@ -193,15 +193,15 @@ public class EstimatorTests
     {
         var data = new InMemoryDataViewBuilder(3).AddFloat("x", [1, 2, 3]).AddText("outcome", ["well", "well", ""]).Build();
         var e = Assert.Throws<ArgumentException>(() => Fit(data));
-        Assert.Contains("Label column 'outcome' has only one class ('well')", e.Message);
+        Assert.Contains("Label column 'outcome' has only one value ('well')", e.Message);
     }
 
     [Fact]
-    public void ALabelWithManyClassesIsRefused()
+    public void ATextLabelWithADistinctValuePerRowIsRefused()
     {
-        var data = new InMemoryDataViewBuilder(3).AddFloat("x", [1, 2, 3]).AddFloat("outcome", [1, 2, 3]).Build();
+        var data = new InMemoryDataViewBuilder(3).AddFloat("x", [1, 2, 3]).AddText("outcome", ["p1", "p2", "p3"]).Build();
         var e = Assert.Throws<ArgumentException>(() => Fit(data));
-        Assert.Contains("Label column 'outcome' has 3 classes", e.Message);
+        Assert.Contains("Label column 'outcome' has a different value in every one of its 3 rows", e.Message);
     }
 
     [Fact]

@@ -276,8 +276,8 @@ public class LlmWireTests
         Assert.Equal([0, 0.25, 0.5, 0.75, 1], t.Report.CrossValidation.Select(c => c.Weight));
         var chosen = t.Report.CrossValidation.Single(c => c.Weight == t.Report.LlmWeight);
         var dataOnly = t.Report.CrossValidation.Single(c => c.Weight == 0);
-        Assert.True(chosen.MeanAuc >= dataOnly.MeanAuc);
-        Assert.Equal(t.Report.CrossValidation.Max(c => c.MeanAuc), chosen.MeanAuc);
+        Assert.True(chosen.MeanScore >= dataOnly.MeanScore);
+        Assert.Equal(t.Report.CrossValidation.Max(c => c.MeanScore), chosen.MeanScore);
         Assert.Equal(["age", "pressure", "smoker"], t.Report.KeptColumns.Order());
     }
 
@@ -292,8 +292,8 @@ public class LlmWireTests
         var data = Fit("openai", server, o);
 
         var cv = blend.Report.CrossValidation;
-        Assert.True(cv.Single(c => c.Weight == blend.Report.LlmWeight).MeanAuc >= cv.Single(c => c.Weight == 0).MeanAuc);
-        Assert.True(cv.Single(c => c.Weight == 1).MeanAuc < cv.Single(c => c.Weight == 0).MeanAuc - 0.05, "a backwards LLM should cost AUC at full trust");
+        Assert.True(cv.Single(c => c.Weight == blend.Report.LlmWeight).MeanScore >= cv.Single(c => c.Weight == 0).MeanScore);
+        Assert.True(cv.Single(c => c.Weight == 1).MeanScore < cv.Single(c => c.Weight == 0).MeanScore - 0.05, "a backwards LLM should cost AUC at full trust");
         Assert.True(blend.Report.LlmWeight <= 0.5);
         Assert.Equal(data.Report.KeptColumns.Order(), blend.Report.KeptColumns.Order());
         Assert.Equal(1, server.RequestCount); // data mode does not ask the LLM

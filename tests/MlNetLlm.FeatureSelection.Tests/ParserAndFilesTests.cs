@@ -60,9 +60,9 @@ public class ParserTests
     {
         var prompt = LlmFeatureScorer.UserPrompt(
             [new FeaturePrompt("age", FeatureKind.Numeric, "years"), new FeaturePrompt("notes", FeatureKind.Text, null)],
-            "Predict churn.", "churn", "customer left", "the reply was empty");
+            new PriorQuestion("Predict churn.", "churn", "customer left", "binary classification (classes 'no' and 'yes')"), "the reply was empty");
         Assert.Contains("Task: Predict churn.", prompt);
-        Assert.Contains("Target: \"churn\": customer left", prompt);
+        Assert.Contains("Target: \"churn\": customer left\nKind of task: binary classification (classes 'no' and 'yes')\n", prompt);
         Assert.Contains("- \"age\" (numeric): years\n- \"notes\" (free text)\n", prompt);
         Assert.EndsWith("Your previous reply could not be used: the reply was empty. Reply again with the JSON object only.", prompt);
     }
@@ -94,7 +94,7 @@ public class FilesAndSpecTests
     }
 
     [Theory]
-    [InlineData("llama3", "expected ollama:MODEL[@URL] or openai:MODEL[@URL]")]
+    [InlineData("llama3", "expected ollama:MODEL[@URL], openai:MODEL[@URL] or gguf:PATH")]
     [InlineData("claude:x", "unknown provider 'claude'")]
     [InlineData("ollama:", "the model name is missing")]
     [InlineData("ollama:m@", "the URL after '@' is empty")]

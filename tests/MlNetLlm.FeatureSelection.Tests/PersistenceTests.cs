@@ -30,7 +30,7 @@ public class PersistenceTests
         Assert.Equal(t.Report.ToMarkdown(), back.Report.ToMarkdown());
         Assert.Equal(t.Report.LlmWeight, back.Report.LlmWeight);
         Assert.Equal(t.Report.Mode, back.Report.Mode);
-        Assert.Equal(t.Report.CrossValidation.Select(c => c.MeanAuc), back.Report.CrossValidation.Select(c => c.MeanAuc));
+        Assert.Equal(t.Report.CrossValidation.Select(c => c.MeanScore), back.Report.CrossValidation.Select(c => c.MeanScore));
         Assert.Equal(data.Schema.Select(c => c.Name), schema.Select(c => c.Name));
         Assert.Equal(Features(t.Transform(data)), Features(back.Transform(data)));
     }

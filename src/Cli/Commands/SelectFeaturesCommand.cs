@@ -8,8 +8,8 @@ using Spectre.Console;
 namespace MlNetLlm.Cli.Commands;
 
 /// <summary>
-/// <c>mlnet-llm select-features</c>: scores a CSV's columns for a binary label with an LLM (LLM-Score), data evidence
-/// or a cross-validated blend, and writes selection.csv, selection.md and a model.zip whose transformer outputs the
+/// <c>mlnet-llm select-features</c>: scores a CSV's columns for a binary, multiclass or regression label with an LLM
+/// (LLM-Score), a local sentence encoder's similarity, data evidence or a cross-validated blend, and writes selection.csv, selection.md and a model.zip whose transformer outputs the
 /// kept columns as a Features vector.
 /// </summary>
 public sealed class SelectFeaturesCommand : ICliCommand
@@ -20,14 +20,15 @@ public sealed class SelectFeaturesCommand : ICliCommand
     public Command Build()
     {
         var dataset = new Option<string>("--dataset") { Description = "Training CSV (header row).", Required = true };
-        var label = new Option<string>("--label-col") { Description = "Binary label column (two distinct values).", Required = true };
+        var label = new Option<string>("--label-col") { Description = "Label column: binary, multiclass or a number (regression).", Required = true };
+        var labelKind = new Option<string>("--label-kind") { Description = "auto | binary | multiclass | regression (auto: two values = binary, numbers = regression unless <= 10 integer classes, text = multiclass).", DefaultValueFactory = _ => "auto" };
         var task = new Option<string?>("--task") { Description = "What is predicted and why, in plain words (needed for llm and blend modes)." };
         var descriptions = new Option<string?>("--descriptions") { Description = "Column descriptions: JSON {\"column\": \"description\"} or CSV with 'column' and 'description' columns." };
         var keep = new Option<int?>("--keep") { Description = "Keep the top K columns." };
         var keepFraction = new Option<double?>("--keep-fraction") { Description = "Keep this fraction (0-1] of the usable columns (default 0.5)." };
         var threshold = new Option<double?>("--threshold") { Description = "Keep columns whose final score is at least this (0-1)." };
         var mode = new Option<string?>("--mode") { Description = "llm | data | blend (default: blend with an LLM, data without)." };
-        var llm = new Option<string?>("--llm") { Description = $"ollama:MODEL[@URL] or openai:MODEL[@URL] (key from OPENAI_API_KEY); default ${LlmVariable}." };
+        var llm = new Option<string?>("--llm") { Description = $"ollama:MODEL[@URL], openai:MODEL[@URL] (key from OPENAI_API_KEY), gguf:PATH (a local model file through LLamaSharp) or local[:arctic-xs|minilm|FOLDER] (a bundled sentence encoder's similarity, no endpoint); default ${LlmVariable}." };
         var featureCols = new Option<string[]>("--feature-cols") { Description = "Candidate columns (default: all but the label).", AllowMultipleArgumentsPerToken = true };
         var textCols = new Option<string[]>("--text-cols") { Description = "Columns to featurize as free text (other text columns are categorical).", AllowMultipleArgumentsPerToken = true };
         var positive = new Option<string?>("--positive-class") { Description = "The label value that is the positive class (wording only)." };
@@ -45,9 +46,9 @@ public sealed class SelectFeaturesCommand : ICliCommand
         var output = new Option<string>("--output") { Description = "Folder for selection.csv, selection.md and model.zip.", Required = true };
         var separator = CliOptions.Separator();
 
-        var cmd = new Command("select-features", "Select feature columns for a binary label with an LLM's judgement, data evidence, or a cross-validated blend.")
+        var cmd = new Command("select-features", "Select feature columns for a binary, multiclass or regression label with an LLM's judgement (or a local encoder's similarity), data evidence, or a cross-validated blend.")
         {
-            dataset, label, task, descriptions, keep, keepFraction, threshold, mode, llm, featureCols, textCols, positive, evidence, batch, timeout, llmBudget, retries,
+            dataset, label, labelKind, task, descriptions, keep, keepFraction, threshold, mode, llm, featureCols, textCols, positive, evidence, batch, timeout, llmBudget, retries,
             cacheDir, noCache, folds, seed, output, separator,
         };
         cmd.SetAction(parse => CliErrors.Run(() =>
@@ -57,6 +58,7 @@ public sealed class SelectFeaturesCommand : ICliCommand
             var options = new LlmFeatureSelectionEstimator.Options
             {
                 LabelColumnName = parse.GetRequiredValue(label),
+                LabelKind = ParseLabelKind(parse.GetValue(labelKind)!),
                 FeatureColumnNames = parse.GetValue(featureCols) ?? [],
                 TextColumnNames = parse.GetValue(textCols) ?? [],
                 TaskDescription = parse.GetValue(task) ?? "",
@@ -86,7 +88,12 @@ public sealed class SelectFeaturesCommand : ICliCommand
         if (options.KeepCount is not null && options.KeepFraction is not null || (options.KeepCount ?? options.KeepFraction) is not null && options.ScoreThreshold is not null)
             throw new ArgumentException("Give only one of --keep, --keep-fraction and --threshold.");
         IChatClient? client = null;
-        if (llmSpec is null)
+        if (llmSpec is not null && LocalPrior(llmSpec) is { } local)
+        {
+            if (options.Mode != FeatureSelectionMode.Data) options.LocalPrior = local;
+            AnsiConsole.MarkupLineInterpolated($"[grey]Language prior: local sentence encoder {local} (a semantic similarity of names and descriptions to the task, no endpoint)[/]");
+        }
+        else if (llmSpec is null)
             AnsiConsole.MarkupLine(options.Mode == FeatureSelectionMode.Data
                 ? $"[yellow]No LLM configured (--llm or ${LlmVariable}): running data mode.[/]"
                 : $"[yellow]No LLM configured (--llm or ${LlmVariable}): {options.Mode.ToString().ToLowerInvariant()} mode falls back to data mode.[/]");
@@ -107,11 +114,30 @@ public sealed class SelectFeaturesCommand : ICliCommand
     private static void Print(FeatureSelectionReport r)
     {
         if (r.CrossValidation.Count > 0)
-            Console.Out.WriteLine("cross-validated AUC by LLM weight: " + string.Join(", ", r.CrossValidation.Select(c =>
-                $"{c.Weight.ToString("0.00", CultureInfo.InvariantCulture)} -> {c.MeanAuc.ToString("0.0000", CultureInfo.InvariantCulture)}")));
+            Console.Out.WriteLine($"cross-validated {r.CrossValidationMetric ?? "score"} by LLM weight: " + string.Join(", ", r.CrossValidation.Select(c =>
+                $"{c.Weight.ToString("0.00", CultureInfo.InvariantCulture)} -> {c.MeanScore.ToString("0.0000", CultureInfo.InvariantCulture)}")));
         // Plain fixed-width text: a rich table wraps column names and reasons badly in an 80-column terminal or a log.
         Console.Out.Write(r.ToString());
     }
+
+    /// <summary>The encoder of <c>local[:MODEL]</c> (arctic-xs by default: trained for query → passage retrieval), or null for any other spec.</summary>
+    internal static string? LocalPrior(string spec)
+    {
+        string s = spec.Trim();
+        if (s.Equals("local", StringComparison.OrdinalIgnoreCase)) return "arctic-xs";
+        if (!s.StartsWith("local:", StringComparison.OrdinalIgnoreCase)) return null;
+        string model = s["local:".Length..].Trim();
+        return model.Length > 0 ? model : throw new ArgumentException($"--llm '{spec}': the model after 'local:' is missing (arctic-xs, minilm or a checkpoint folder).");
+    }
+
+    private static LabelKind ParseLabelKind(string kind) => kind.Trim().ToLowerInvariant() switch
+    {
+        "auto" => LabelKind.Auto,
+        "binary" => LabelKind.Binary,
+        "multiclass" => LabelKind.Multiclass,
+        "regression" => LabelKind.Regression,
+        _ => throw new ArgumentException($"--label-kind '{kind}': expected auto, binary, multiclass or regression."),
+    };
 
     private static FeatureSelectionMode ParseMode(string? mode, bool haveLlm) => mode?.Trim().ToLowerInvariant() switch
     {

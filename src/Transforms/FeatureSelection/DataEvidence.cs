@@ -1,6 +1,3 @@
-using Microsoft.ML;
-using Microsoft.ML.Trainers;
-using MlNetLlm.MlNet.Data;
 
 namespace MlNetLlm.Transforms.FeatureSelection;
 
@@ -109,10 +106,11 @@ internal sealed class DataEvidence
         var mi = new double[n];
         var l1 = new double[n];
         // Mutual information is cheap: always computed, so the report shows it whichever evidence ranks.
-        foreach (int c in eligible) mi[c] = MutualInformationOf(t, rows, c, bins, maxCategories);
+        var y = t.Target.Codes(rows, bins);
+        foreach (int c in eligible) mi[c] = MutualInformationOf(t, rows, c, bins, maxCategories, y);
         if (kind != DataEvidenceKind.MutualInformation)
         {
-            var path = L1Path(t, rows, eligible, maxCategories, seed);
+            var path = LinearEvidence.L1Path(t, rows, eligible, maxCategories, seed);
             foreach (int c in eligible) l1[c] = path[c];
         }
         double miMax = eligible.Count == 0 ? 0 : eligible.Max(c => mi[c]);
@@ -135,10 +133,13 @@ internal sealed class DataEvidence
     /// pooled), and free text as its most informative word; Miller–Madow corrected so many-level columns do not win
     /// by chance.
     /// </summary>
-    public static double MutualInformationOf(FeatureTable t, int[] rows, int column, int bins, int maxCategories)
+    public static double MutualInformationOf(FeatureTable t, int[] rows, int column, int bins, int maxCategories) =>
+        MutualInformationOf(t, rows, column, bins, maxCategories, t.Target.Codes(rows, bins));
+
+    /// <param name="y">The label's code on each of <paramref name="rows"/> (a class, or a bin of a continuous label).</param>
+    private static double MutualInformationOf(FeatureTable t, int[] rows, int column, int bins, int maxCategories, int[] y)
     {
         var c = t.Columns[column];
-        var y = t.Label;
         if (c.Kind == FeatureKind.Numeric)
         {
             var x = c.Numbers!;
@@ -146,17 +147,17 @@ internal sealed class DataEvidence
             if (present.Length == 0) return 0;
             // Upper edges at the quantiles; duplicates collapse so a column with few distinct values gets few bins.
             var edges = Enumerable.Range(1, bins - 1).Select(i => present[(int)((long)i * present.Length / bins)]).Distinct().ToArray();
-            return Mi(rows.Select(r => float.IsNaN(x[r]) ? -1 : UpperBound(edges, x[r])), rows, y);
+            return Mi(rows.Select(r => float.IsNaN(x[r]) ? -1 : UpperBound(edges, x[r])), y);
         }
         if (c.Kind == FeatureKind.Categorical)
         {
             var levels = DesignEncoder.TopLevels(c.Texts!, rows, maxCategories).Select((l, i) => (l, i)).ToDictionary(p => p.l, p => p.i, StringComparer.Ordinal);
-            return Mi(rows.Select(r => c.Texts![r].Length == 0 ? -1 : levels.TryGetValue(c.Texts![r], out int i) ? i : -2), rows, y);
+            return Mi(rows.Select(r => c.Texts![r].Length == 0 ? -1 : levels.TryGetValue(c.Texts![r], out int i) ? i : -2), y);
         }
         double best = 0;
         var tokenSets = rows.Select(c.TokensAt).ToArray();
         foreach (var token in DesignEncoder.TopTokens(c, rows, MaxTextTokens))
-            best = Math.Max(best, Mi(tokenSets.Select(s => s.Contains(token) ? 1 : 0), rows, y));
+            best = Math.Max(best, Mi(tokenSets.Select(s => s.Contains(token) ? 1 : 0), y));
         return best;
     }
 
@@ -166,136 +167,30 @@ internal sealed class DataEvidence
         return i >= 0 ? i : ~i;
     }
 
-    private static double Mi(IEnumerable<int> xCodes, int[] rows, bool[] y)
+    private static double Mi(IEnumerable<int> xCodes, int[] y)
     {
-        var joint = new Dictionary<(int, bool), int>();
+        var joint = new Dictionary<(int, int), int>();
         var px = new Dictionary<int, int>();
-        int n = 0, pos = 0, k = 0;
+        var py = new Dictionary<int, int>();
+        int n = 0;
         foreach (int code in xCodes)
         {
-            bool yy = y[rows[k++]];
+            int yy = y[n++];
             joint[(code, yy)] = joint.GetValueOrDefault((code, yy)) + 1;
             px[code] = px.GetValueOrDefault(code) + 1;
-            n++;
-            if (yy) pos++;
+            py[yy] = py.GetValueOrDefault(yy) + 1;
         }
-        if (n == 0 || pos == 0 || pos == n) return 0;
-        double hy = -(Plog(pos / (double)n) + Plog((n - pos) / (double)n));
+        if (n == 0 || py.Count < 2) return 0;
+        double hy = -py.Values.Sum(v => Plog(v / (double)n));
         double mi = 0;
         foreach (var ((code, yy), count) in joint)
         {
-            double pxy = count / (double)n, pxv = px[code] / (double)n, pyv = (yy ? pos : n - pos) / (double)n;
+            double pxy = count / (double)n, pxv = px[code] / (double)n, pyv = py[yy] / (double)n;
             mi += pxy * Math.Log(pxy / (pxv * pyv));
         }
-        mi -= (px.Count - 1) / (2.0 * n); // Miller–Madow: the bias of the plug-in estimate for a binary label
+        mi -= (px.Count - 1) * (py.Count - 1) / (2.0 * n); // Miller–Madow: the bias of the plug-in estimate
         return Math.Max(0, mi) / hy;
     }
 
     private static double Plog(double p) => p <= 0 ? 0 : p * Math.Log(p);
-
-    public const int PathSteps = 12;
-
-    /// <summary>
-    /// An L1 logistic-regression path with ML.NET's L-BFGS (OWL-QN) trainer: penalties from where the first column
-    /// enters down to 0.2% of that; a column's score is how early its weights turn non-zero (1 = first), with its
-    /// weight size at the end breaking ties. Earlier entry = more evidence given the other columns.
-    /// </summary>
-    public static double[] L1Path(FeatureTable t, int[] rows, IReadOnlyList<int> eligible, int maxCategories, int seed)
-    {
-        var score = new double[t.Columns.Count];
-        if (eligible.Count == 0) return score;
-        var enc = DesignEncoder.Fit(t, rows, eligible, maxCategories, MaxTextTokens);
-        if (enc.SlotCount == 0) return score;
-        var x = enc.Encode(t, rows);
-        var y = rows.Select(r => t.Label[r]).ToArray();
-        double ybar = y.Count(v => v) / (double)y.Length;
-        // ML.NET's L1 penalty is on the summed loss: a slot stays at zero while λ > |Σ x (y − ȳ)| (its gradient at w = 0).
-        double lambdaMax = 0;
-        for (int s = 0; s < enc.SlotCount; s++)
-        {
-            double g = 0;
-            for (int i = 0; i < x.Length; i++) g += x[i][s] * ((y[i] ? 1 : 0) - ybar);
-            lambdaMax = Math.Max(lambdaMax, Math.Abs(g));
-        }
-        if (lambdaMax <= 0) return score;
-        var ml = new MLContext(seed);
-        var data = new InMemoryDataViewBuilder(x.Length).AddVector("Features", x, enc.SlotCount).AddBool("Label", y).Build();
-        var entry = new Dictionary<int, int>();
-        double[] lastNorm = new double[t.Columns.Count];
-        for (int step = 0; step < PathSteps; step++)
-        {
-            double lambda = lambdaMax * Math.Pow(0.002, (step + 0.5) / PathSteps);
-            var w = FitLogistic(ml, data, (float)lambda, 1e-4f).Weights;
-            Array.Clear(lastNorm);
-            for (int s = 0; s < w.Length; s++) lastNorm[enc.SlotColumn[s]] += w[s] * w[s];
-            foreach (int c in eligible)
-                if (lastNorm[c] > 1e-12 && !entry.ContainsKey(c)) entry[c] = step;
-            if (entry.Count == eligible.Count) break;
-        }
-        double maxNorm = eligible.Max(c => Math.Sqrt(lastNorm[c]));
-        foreach (int c in eligible)
-        {
-            double tie = maxNorm > 0 ? 0.99 * Math.Sqrt(lastNorm[c]) / maxNorm : 0;
-            score[c] = entry.TryGetValue(c, out int e) ? (PathSteps - e + tie) / (PathSteps + 1) : 0;
-        }
-        return score;
-    }
-
-    public static (float[] Weights, float Bias) FitLogistic(MLContext ml, IDataView data, float l1, float l2)
-    {
-        var model = ml.BinaryClassification.Trainers.LbfgsLogisticRegression(new LbfgsLogisticRegressionBinaryTrainer.Options
-        {
-            L1Regularization = l1,
-            L2Regularization = l2,
-            NumberOfThreads = 1, // deterministic
-            MaximumNumberOfIterations = 200,
-        }).Fit(data).Model.SubModel;
-        return (model.Weights.ToArray(), model.Bias);
-    }
-
-    /// <summary>Area under the ROC curve of scores against labels (ties count half).</summary>
-    public static double Auc(double[] scores, bool[] labels)
-    {
-        var order = Enumerable.Range(0, scores.Length).OrderBy(i => scores[i]).ToArray();
-        long pos = labels.Count(v => v), neg = labels.Length - pos;
-        if (pos == 0 || neg == 0) return 0.5;
-        double rankSum = 0;
-        for (int i = 0; i < order.Length;)
-        {
-            int j = i;
-            while (j + 1 < order.Length && scores[order[j + 1]] == scores[order[i]]) j++;
-            double avgRank = (i + j) / 2.0 + 1;
-            for (int k = i; k <= j; k++) if (labels[order[k]]) rankSum += avgRank;
-            i = j + 1;
-        }
-        return (rankSum - pos * (pos + 1) / 2.0) / (pos * (double)neg);
-    }
-
-    /// <summary>Validation AUC of an L2 logistic regression on the given columns, fitted on <paramref name="train"/>.</summary>
-    public static double ValidationAuc(FeatureTable t, int[] train, int[] valid, IReadOnlyList<int> columns, int maxCategories, int seed)
-    {
-        var enc = DesignEncoder.Fit(t, train, columns, maxCategories, MaxTextTokens);
-        if (enc.SlotCount == 0) return 0.5;
-        var xTrain = enc.Encode(t, train);
-        var data = new InMemoryDataViewBuilder(train.Length).AddVector("Features", xTrain, enc.SlotCount)
-            .AddBool("Label", train.Select(r => t.Label[r]).ToArray()).Build();
-        var (w, b) = FitLogistic(new MLContext(seed), data, 0f, 1f);
-        var xValid = enc.Encode(t, valid);
-        var scores = xValid.Select(v => { double s = b; for (int i = 0; i < w.Length; i++) s += w[i] * v[i]; return s; }).ToArray();
-        return Auc(scores, valid.Select(r => t.Label[r]).ToArray());
-    }
-
-    /// <summary>Stratified fold of each row (0..folds−1), shuffled with the seed.</summary>
-    public static int[] StratifiedFolds(bool[] labels, int[] rows, int folds, int seed)
-    {
-        var fold = new int[rows.Length];
-        var rnd = new Random(seed);
-        foreach (bool cls in new[] { false, true })
-        {
-            var idx = Enumerable.Range(0, rows.Length).Where(i => labels[rows[i]] == cls).ToArray();
-            rnd.Shuffle(idx);
-            for (int k = 0; k < idx.Length; k++) fold[idx[k]] = k % folds;
-        }
-        return fold;
-    }
 }

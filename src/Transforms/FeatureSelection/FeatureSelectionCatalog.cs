@@ -7,7 +7,7 @@ namespace MlNetLlm.Transforms.FeatureSelection;
 public static class FeatureSelectionCatalog
 {
     /// <summary>
-    /// Keeps the feature columns that a language model and/or the data judge most useful for a binary label and
+    /// Keeps the feature columns that a language model and/or the data judge most useful for a binary, multiclass or regression label and
     /// outputs them as one Features vector. See <see cref="LlmFeatureSelectionEstimator"/>.
     /// </summary>
     /// <param name="catalog">mlContext.Transforms.FeatureSelection.</param>
@@ -18,6 +18,17 @@ public static class FeatureSelectionCatalog
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return new LlmFeatureSelectionEstimator(options, chatClient);
+    }
+
+    /// <summary>
+    /// The same selection with the local language prior: a sentence encoder's similarity of each column's name and
+    /// description to the task stands in for the LLM (no endpoint). See <see cref="LlmFeatureSelectionEstimator"/>.
+    /// </summary>
+    public static LlmFeatureSelectionEstimator SelectFeaturesWithLlm(this TransformsCatalog.FeatureSelectionTransforms catalog,
+        LlmFeatureSelectionEstimator.Options options, IEmbeddingGenerator<string, Embedding<float>> embeddingGenerator)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new LlmFeatureSelectionEstimator(options, embeddingGenerator);
     }
 
     /// <summary>Short form: label, task, client and how many columns to keep; every other option at its default.</summary>

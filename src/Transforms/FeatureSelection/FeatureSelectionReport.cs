@@ -17,6 +17,16 @@ public enum FeatureSelectionMode
     Blend,
 }
 
+/// <summary>What the label is, which decides the data evidence and the cross-validation metric.</summary>
+public enum LabelKind
+{
+    /// <summary>Decided from the values: two distinct values = binary; numbers = regression unless few distinct integers; text = multiclass.</summary>
+    Auto,
+    Binary,
+    Multiclass,
+    Regression,
+}
+
 /// <summary>Which data evidence goes into the data score (mutual information is computed and reported in every case).</summary>
 public enum DataEvidenceKind
 {
@@ -61,11 +71,12 @@ public sealed class FeatureScore
     public string? Note { get; set; }
 }
 
-/// <summary>Cross-validated AUC of one trust weight (blend mode).</summary>
+/// <summary>Cross-validated score of one trust weight (blend mode), in the report's <see cref="FeatureSelectionReport.CrossValidationMetric"/>.</summary>
 public sealed class TrustWeightScore
 {
     public double Weight { get; set; }
-    public double MeanAuc { get; set; }
+    /// <summary>Mean over the folds of the metric (AUROC, macro one-vs-rest AUROC or R²; higher is better).</summary>
+    public double MeanScore { get; set; }
 }
 
 /// <summary>
@@ -76,6 +87,12 @@ public sealed class FeatureSelectionReport
 {
     public string Task { get; set; } = "";
     public string LabelColumn { get; set; } = "";
+    /// <summary>The kind the label was read as (never Auto).</summary>
+    public LabelKind LabelKind { get; set; }
+    /// <summary>The label in one line: its classes and their counts, or its mean and spread.</summary>
+    public string Label { get; set; } = "";
+    /// <summary>The metric of <see cref="CrossValidation"/>: AUROC, macro one-vs-rest AUROC or R²; null when there was none.</summary>
+    public string? CrossValidationMetric { get; set; }
     public FeatureSelectionMode RequestedMode { get; set; }
     /// <summary>The mode that ran: <see cref="FeatureSelectionMode.Data"/> when no LLM was usable.</summary>
     public FeatureSelectionMode Mode { get; set; }
@@ -119,9 +136,10 @@ public sealed class FeatureSelectionReport
         sb.Append(", LLM weight ").Append(LlmWeight.ToString("0.00", CultureInfo.InvariantCulture));
         if (LlmModel is not null) sb.Append(", model `").Append(LlmModel).Append('`');
         sb.Append(", keep ").Append(KeepRule).Append(", ").Append(Features.Count(f => f.Kept)).Append(" of ").Append(Features.Count).Append(" columns kept.\n\n");
+        if (Label.Length > 0) sb.Append("Label: ").Append(Md(Label)).Append(".\n\n");
         if (CrossValidation.Count > 0)
-            sb.Append("Cross-validated AUC by LLM weight: ")
-              .Append(string.Join(", ", CrossValidation.Select(c => $"{c.Weight.ToString("0.00", CultureInfo.InvariantCulture)} → {c.MeanAuc.ToString("0.0000", CultureInfo.InvariantCulture)}")))
+            sb.Append("Cross-validated ").Append(CrossValidationMetric ?? "score").Append(" by LLM weight: ")
+              .Append(string.Join(", ", CrossValidation.Select(c => $"{c.Weight.ToString("0.00", CultureInfo.InvariantCulture)} → {c.MeanScore.ToString("0.0000", CultureInfo.InvariantCulture)}")))
               .Append("\n\n");
         foreach (var n in Notes) sb.Append("- ").Append(Md(n)).Append('\n');
         if (Notes.Count > 0) sb.Append('\n');
@@ -149,6 +167,7 @@ public sealed class FeatureSelectionReport
         var sb = new StringBuilder();
         sb.Append($"mode {Mode.ToString().ToLowerInvariant()}{(RequestedMode != Mode ? $" (requested {RequestedMode.ToString().ToLowerInvariant()})" : "")}, " +
                   $"LLM weight {LlmWeight.ToString("0.00", CultureInfo.InvariantCulture)}, keep {KeepRule}\n");
+        if (Label.Length > 0) sb.Append("label: ").Append(Label).Append('\n');
         foreach (var n in Notes) sb.Append("note: ").Append(n).Append('\n');
         void Line(string[] cells) => sb.Append(string.Join("  ", cells.Select((c, i) => i is 1 or 9 ? c.PadRight(widths[i]) : c.PadLeft(widths[i]))).TrimEnd()).Append('\n');
         Line(head);

@@ -22,14 +22,17 @@ internal sealed class FeatureColumnData(string name, FeatureKind kind, float[]? 
 }
 
 /// <summary>
-/// The training rows in memory for the data evidence: candidate columns and a Boolean label. Rows whose label is
-/// missing are left out (they carry no evidence).
+/// The training rows in memory for the data evidence: candidate columns and the label, as a class index per row
+/// (binary: 1 = positive; multiclass) or a number (regression). Rows whose label is missing are left out (they carry
+/// no evidence).
 /// </summary>
 internal sealed class FeatureTable
 {
     public required List<FeatureColumnData> Columns { get; init; }
-    public required bool[] Label { get; init; }
-    public int RowCount => Label.Length;
+    public required TaskLabel Target { get; init; }
+    public int RowCount => Target.RowCount;
+    /// <summary>Binary labels only: true for the positive class.</summary>
+    public bool[] Label => Target.Positive;
 
     /// <summary>True when ML.NET can read the column as a number (it is converted to Single).</summary>
     public static bool IsNumericType(DataViewType t) =>
@@ -38,17 +41,15 @@ internal sealed class FeatureTable
         t == NumberDataViewType.Int64 || t == NumberDataViewType.UInt64 || t == BooleanDataViewType.Instance;
 
     public static FeatureTable Read(IDataView data, DataViewSchema.Column label, IReadOnlyList<(DataViewSchema.Column Column, FeatureKind Kind)> features,
-        string? positiveLabel, out string labelSummary)
+        LabelKind kind, string? positiveLabel)
     {
         var needed = features.Select(f => f.Column).Append(label).DistinctBy(c => c.Index).ToList();
-        var labelGetter = default(Func<DataViewRow, string?>);
         var numbers = new List<float>[features.Count];
         var texts = new List<string>[features.Count];
         var rawLabels = new List<string>();
-        var keep = new List<bool>();
         using (var cursor = data.GetRowCursor(needed))
         {
-            labelGetter = LabelReader(cursor, label);
+            var labelGetter = LabelReader(cursor, label);
             var getters = features.Select((f, i) =>
             {
                 if (f.Kind == FeatureKind.Numeric) { numbers[i] = []; return NumberReader(cursor, f.Column); }
@@ -68,33 +69,11 @@ internal sealed class FeatureTable
                 }
             }
         }
-        var classes = rawLabels.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        if (rawLabels.Count == 0)
-            throw new ArgumentException($"Label column '{label.Name}' has no non-missing values: there is nothing to select features for.");
-        if (classes.Count == 1)
-            throw new ArgumentException($"Label column '{label.Name}' has only one class ('{classes[0]}') in the training data; feature selection needs two.");
-        if (classes.Count > 2)
-            throw new ArgumentException($"Label column '{label.Name}' has {classes.Count} classes ({string.Join(", ", classes.Take(5))}{(classes.Count > 5 ? ", ..." : "")}); " +
-                                        "LLM feature selection supports binary labels (Boolean, or exactly two distinct values).");
-        string positive = PositiveClass(classes, positiveLabel, label.Name);
-        labelSummary = $"positive class '{positive}' of '{label.Name}' ({rawLabels.Count(v => v == positive)} of {rawLabels.Count} rows)";
         return new FeatureTable
         {
             Columns = features.Select((f, i) => new FeatureColumnData(f.Column.Name, f.Kind, numbers[i]?.ToArray(), texts[i]?.ToArray())).ToList(),
-            Label = rawLabels.Select(v => v == positive).ToArray(),
+            Target = TaskLabel.From(rawLabels, label.Name, label.Type is BooleanDataViewType, label.Type is KeyDataViewType, kind, positiveLabel),
         };
-    }
-
-    private static string PositiveClass(List<string> classes, string? positiveLabel, string labelName)
-    {
-        if (positiveLabel is not null)
-            return classes.Contains(positiveLabel)
-                ? positiveLabel
-                : throw new ArgumentException($"PositiveLabel '{positiveLabel}' is not a value of label column '{labelName}' (values: {string.Join(", ", classes)}).");
-        // Which class is "positive" does not change the selection (AUC and mutual information are symmetric); this
-        // only makes the summary read naturally.
-        string[] positives = ["1", "true", "yes", "y", "pos", "positive", "malignant"];
-        return classes.FirstOrDefault(c => positives.Contains(c.Trim().ToLowerInvariant())) ?? classes[1];
     }
 
     private static Func<DataViewRow, string?> LabelReader(DataViewRow row, DataViewSchema.Column c)
@@ -117,7 +96,7 @@ internal sealed class FeatureTable
             var g = NumberReader(row, c);
             return r => { float v = (float)g(r); return float.IsNaN(v) ? null : v.ToString("R", System.Globalization.CultureInfo.InvariantCulture); };
         }
-        throw new ArgumentException($"Label column '{c.Name}' has type {t}; a binary label must be Boolean, a number, a key or text.");
+        throw new ArgumentException($"Label column '{c.Name}' has type {t}; a label must be Boolean, a number, a key or text.");
     }
 
     private static Func<DataViewRow, object> TextReader(DataViewRow row, DataViewSchema.Column c)

@@ -10,6 +10,18 @@ namespace MlNetLlm.Transforms.FeatureSelection;
 /// <summary>What the scorer is told about one feature: its name, how it is encoded, and the user's description.</summary>
 internal sealed record FeaturePrompt(string Name, FeatureKind Kind, string? Description);
 
+/// <summary>What a prior scorer judges the features against: the task, the label and the kind of task it is.</summary>
+internal sealed record PriorQuestion(string Task, string Label, string? LabelDescription, string TaskKind);
+
+/// <summary>
+/// A language prior: a 0–1 relevance per feature from names and descriptions alone (the data is not looked at).
+/// The LLM scorer and the local sentence-encoder scorer both are one.
+/// </summary>
+internal interface IFeaturePriorScorer
+{
+    Task<LlmScoringOutcome> ScoreAsync(IReadOnlyList<FeaturePrompt> features, PriorQuestion question, CancellationToken ct);
+}
+
 /// <summary>Scores the language model gave, and what happened getting them.</summary>
 internal sealed class LlmScoringOutcome
 {
@@ -31,10 +43,10 @@ internal sealed class LlmScoringOutcome
 /// each request has a timeout and the whole scoring a time budget, so a dead or slow endpoint cannot hang a fit.
 /// Usable replies are cached on disk under a hash of provider, model and prompt.
 /// </summary>
-internal sealed class LlmFeatureScorer(IChatClient client, LlmFeatureSelectionEstimator.Options options, Action<string>? log)
+internal sealed class LlmFeatureScorer(IChatClient client, LlmFeatureSelectionEstimator.Options options, Action<string>? log) : IFeaturePriorScorer
 {
     /// <summary>Bumped when the prompt or schema changes, so old cache entries are not reused for a different question.</summary>
-    internal const string PromptVersion = "llm-select-v1";
+    internal const string PromptVersion = "llm-select-v2"; // v2: the prompt states the task kind
 
     private const string SystemPrompt =
         "You are an expert data scientist with broad domain knowledge. You judge how useful input features are for predicting a target " +
@@ -63,7 +75,7 @@ internal sealed class LlmFeatureScorer(IChatClient client, LlmFeatureSelectionEs
         }
         """).RootElement.Clone();
 
-    public async Task<LlmScoringOutcome> ScoreAsync(IReadOnlyList<FeaturePrompt> features, string task, string label, string? labelDescription, CancellationToken ct)
+    public async Task<LlmScoringOutcome> ScoreAsync(IReadOnlyList<FeaturePrompt> features, PriorQuestion question, CancellationToken ct)
     {
         var outcome = new LlmScoringOutcome();
         var meta = client.GetService<ChatClientMetadata>();
@@ -95,7 +107,7 @@ internal sealed class LlmFeatureScorer(IChatClient client, LlmFeatureSelectionEs
                 var messages = new List<ChatMessage>
                 {
                     new(ChatRole.System, SystemPrompt),
-                    new(ChatRole.User, UserPrompt(pending, task, label, labelDescription, problem)),
+                    new(ChatRole.User, UserPrompt(pending, question, problem)),
                 };
                 string key = LlmResponseCache.Key(provider, outcome.ModelId, messages, PromptVersion);
                 string? reply = cache?.TryGet(key);
@@ -175,12 +187,13 @@ internal sealed class LlmFeatureScorer(IChatClient client, LlmFeatureSelectionEs
         }
     }
 
-    internal static string UserPrompt(IReadOnlyList<FeaturePrompt> features, string task, string label, string? labelDescription, string? previousProblem)
+    internal static string UserPrompt(IReadOnlyList<FeaturePrompt> features, PriorQuestion q, string? previousProblem)
     {
         var sb = new StringBuilder();
-        sb.Append("Task: ").Append(task.Trim()).Append('\n');
-        sb.Append("Target: \"").Append(label).Append('"');
-        if (!string.IsNullOrWhiteSpace(labelDescription)) sb.Append(": ").Append(labelDescription.Trim());
+        sb.Append("Task: ").Append(q.Task.Trim()).Append('\n');
+        sb.Append("Target: \"").Append(q.Label).Append('"');
+        if (!string.IsNullOrWhiteSpace(q.LabelDescription)) sb.Append(": ").Append(q.LabelDescription.Trim());
+        sb.Append("\nKind of task: ").Append(q.TaskKind);
         sb.Append("\n\nScore how important each feature below is for predicting the target, from 0 (useless) to 1 (most important). ");
         sb.Append("Judge each feature on its own; the scores need not sum to 1. Give a one-line reason for each.\n\nFeatures:\n");
         foreach (var f in features)

@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.AI;
+using Microsoft.ML;
+using MlNetLlm.LlmClients;
+using MlNetLlm.Transforms.FeatureSelection;
+
+namespace MlNetLlm.FeatureSelection.Tests;
+
+/// <summary>
+/// gguf:PATH through LLamaSharp on a tiny random llama model that tests/fixtures/gguf/write_tiny_llama.py writes.
+/// Its replies are noise, so these tests check plumbing (load, reply, grammar, errors), not quality.
+/// </summary>
+public class GgufTests
+{
+    private static readonly Lazy<string> TinyModel = new(() =>
+    {
+        string script = Path.Combine(AppContext.BaseDirectory, "gguf", "write_tiny_llama.py");
+        string path = Path.Combine(Directory.CreateTempSubdirectory("mlnetllm-gguf-").FullName, "tiny-llama.gguf");
+        var psi = new ProcessStartInfo("python3", [script, path]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException("python3 could not be started to write the tiny GGUF fixture.");
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"{script} failed ({p.ExitCode}): {err}");
+        return path;
+    });
+
+    private static readonly Lazy<GgufChatClient> Client = new(() => GgufChatClient.Load(TinyModel.Value));
+
+    private static ChatOptions Json(string schema) => new()
+    {
+        Temperature = 0,
+        MaxOutputTokens = 400,
+        ResponseFormat = ChatResponseFormat.ForJsonSchema(JsonDocument.Parse(schema).RootElement.Clone(), "reply"),
+    };
+
+    [Fact]
+    public void TheGrammarOfASmallSchemaIsExact()
+    {
+        var g = JsonSchemaGrammar.ToGbnf(JsonDocument.Parse("""{"type":"object","properties":{"ok":{"type":"boolean"},"kind":{"enum":["a","b"]}}}""").RootElement);
+        Assert.StartsWith("root-kind ::= \"\\\"a\\\"\" | \"\\\"b\\\"\"\nroot ::= \"{\" \"\\\"ok\\\":\" boolean \",\\\"kind\\\":\" root-kind \"}\"\n", g);
+        Assert.Contains("boolean ::= \"true\" | \"false\"\n", g);
+    }
+
+    [Fact]
+    public void TheFeatureScorersSchemaHasAGrammar()
+    {
+        var g = JsonSchemaGrammar.ToGbnf(LlmFeatureScorer.ReplySchema);
+        Assert.Contains("root ::= \"{\" \"\\\"features\\\":\" root-features \"}\"", g);
+        Assert.Contains("root-features-item ::= \"{\" \"\\\"name\\\":\" string \",\\\"score\\\":\" number \",\\\"reason\\\":\" string \"}\"", g);
+    }
+
+    [Fact]
+    public async Task TheTinyModelLoadsAndTheGrammarShapesItsReply()
+    {
+        var client = Client.Value;
+        Assert.Equal("tiny-llama.gguf", client.GetService<ChatClientMetadata>()!.DefaultModelId);
+        // Random weights would not write this by chance: the grammar leaves only {"ok":true} and {"ok":false}.
+        var r = await client.GetResponseAsync([new ChatMessage(ChatRole.User, "Is this fine?")], Json("""{"type":"object","properties":{"ok":{"type":"boolean"}}}"""));
+        Assert.Matches(new Regex("^\\{\"ok\":(true|false)\\}$"), r.Text);
+        var e = await client.GetResponseAsync([new ChatMessage(ChatRole.User, "Pick one.")], Json("""{"type":"object","properties":{"pick":{"enum":["left","right"]}}}"""));
+        Assert.Matches(new Regex("^\\{\"pick\":\"(left|right)\"\\}$"), e.Text);
+        // Without a format the reply is free text (noise here), and still comes back.
+        var free = await client.GetResponseAsync([new ChatMessage(ChatRole.User, "Hello")], new ChatOptions { MaxOutputTokens = 8 });
+        Assert.NotNull(free.Text);
+    }
+
+    [Fact]
+    public void TheEstimatorRunsOnTheGgufClientAndReportsWhatItGot()
+    {
+        var o = Clinic.Options("", FeatureSelectionMode.Llm);
+        o.MaxRetries = 0;
+        o.BatchSize = 7;
+        var t = new MLContext().Transforms.FeatureSelection.SelectFeaturesWithLlm(o, Client.Value).Fit(Clinic.Make().ToDataView());
+        Assert.Equal("tiny-llama.gguf", t.Report.LlmModel);
+        Assert.Equal(1, t.Report.LlmRequests);
+        // Noise names no feature: the fit falls back to the data and says why, or uses whatever scores parsed.
+        if (t.Report.FellBackToData)
+            Assert.Contains(t.Report.Notes, n => n.StartsWith("The LLM (tiny-llama.gguf) gave no usable score"));
+        Assert.Equal(3, t.Report.KeptColumns.Count);
+    }
+
+    [Fact]
+    public void BadFilesGiveClearErrors()
+    {
+        using var tmp = new TempDir();
+        var missing = Assert.Throws<FileNotFoundException>(() => LlmChatClients.Create("gguf:" + tmp.File("none.gguf")));
+        Assert.Contains($"GGUF model '{tmp.File("none.gguf")}' does not exist", missing.Message);
+        File.WriteAllText(tmp.File("text.gguf"), "not a model");
+        var notGguf = Assert.Throws<InvalidDataException>(() => GgufChatClient.Load(tmp.File("text.gguf")));
+        Assert.Contains("is not a GGUF model file", notGguf.Message);
+        // A real header cut short: llama.cpp refuses it, and the error names the file.
+        File.WriteAllBytes(tmp.File("cut.gguf"), File.ReadAllBytes(TinyModel.Value)[..4096]);
+        var cut = Assert.Throws<InvalidOperationException>(() => GgufChatClient.Load(tmp.File("cut.gguf")));
+        Assert.Contains($"LLamaSharp could not load GGUF model '{tmp.File("cut.gguf")}'", cut.Message);
+        Assert.Equal(("gguf", "/models/a@b:c.gguf", (string?)null), LlmChatClients.Parse("gguf:/models/a@b:c.gguf"));
+    }
+}
