@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.AI;
@@ -14,17 +13,9 @@ namespace MlNetLlm.FeatureSelection.Tests;
 /// </summary>
 public class GgufTests
 {
-    private static readonly Lazy<string> TinyModel = new(() =>
-    {
-        string script = Path.Combine(AppContext.BaseDirectory, "gguf", "write_tiny_llama.py");
-        string path = Path.Combine(Directory.CreateTempSubdirectory("mlnetllm-gguf-").FullName, "tiny-llama.gguf");
-        var psi = new ProcessStartInfo("python3", [script, path]) { RedirectStandardError = true, RedirectStandardOutput = true };
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException("python3 could not be started to write the tiny GGUF fixture.");
-        string err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"{script} failed ({p.ExitCode}): {err}");
-        return path;
-    });
+    // Written by tests/fixtures/gguf/write_tiny_llama.py (seed 1; the same bytes every run) and committed, so the
+    // tests need no Python: `python3 tests/fixtures/gguf/write_tiny_llama.py tests/fixtures/gguf/tiny-llama.gguf`.
+    private static readonly Lazy<string> TinyModel = new(() => Path.Combine(AppContext.BaseDirectory, "gguf", "tiny-llama.gguf"));
 
     private static readonly Lazy<GgufChatClient> Client = new(() => GgufChatClient.Load(TinyModel.Value));
 
