@@ -14,12 +14,20 @@ public static class CliOptionNames
         ("TextJobOptions.LabelColumn", "--label-col"),
         ("ExperimentOptions.Tuner", "--tuner"), ("ExperimentOptions.ExperimentName", "--experiment"), ("ExperimentOptions.Resume", "--resume"),
         ("ExperimentOptions.Join", "--join"), ("ExperimentOptions.Store", "--store"), ("ExperimentOptions.TrainTime", "--train-time"),
+        // LlmFeatureSelectionEstimator.Options (select-features).
+        ("Options.LabelColumnName", "--label-col"), ("Options.LabelKind", "--label-kind"), ("Options.TaskDescription", "--task"),
+        ("Options.KeepCount", "--keep"), ("Options.KeepFraction", "--keep-fraction"), ("Options.ScoreThreshold", "--threshold"),
+        ("Options.FeatureColumnNames", "--feature-cols"), ("Options.TextColumnNames", "--text-cols"), ("Options.PositiveLabel", "--positive-class"),
+        ("Options.BatchSize", "--batch-size"), ("Options.MaxRetries", "--retries"), ("Options.RequestTimeout", "--timeout"),
+        ("Options.LlmTimeBudget", "--llm-budget"), ("Options.CrossValidationFolds", "--folds"), ("Options.LocalPrior", "--llm local:MODEL"),
     ];
 
     public static string ToFlags(string message)
     {
+        // Whole names only: Options.LocalPrior is not the start of Options.LocalPriorQueryPrefix, nor Options.BatchSize
+        // the end of TextTrainerOptions.BatchSize.
         foreach (var (property, flag) in Names.OrderByDescending(n => n.Property.Length))
-            message = message.Replace(property, flag, StringComparison.Ordinal);
+            message = System.Text.RegularExpressions.Regex.Replace(message, $@"(?<![\w.]){System.Text.RegularExpressions.Regex.Escape(property)}(?!\w)", flag);
         return message;
     }
 }
