@@ -18,16 +18,24 @@ public sealed class ByteLevelBpeTextTokenizer : TextTokenizer
     {
         var vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllBytes(vocabJsonPath))
                     ?? throw new InvalidDataException($"'{vocabJsonPath}' is not a JSON object of token → id.");
+        var merges = File.ReadLines(mergesPath).Where(l => l.Length > 0 && !l.StartsWith("#version", StringComparison.Ordinal));
+        return Create(vocab, merges, vocabJsonPath, modelMaxLength, specials);
+    }
+
+    /// <summary>From an in-memory vocabulary and merges ("a b" per merge; tokenizer.json's BPE model).</summary>
+    public static ByteLevelBpeTextTokenizer Create(Dictionary<string, int> vocab, IEnumerable<string> merges, string source, int modelMaxLength = 512, TokenizerSpecialTokens? specials = null)
+    {
         int Id(string? token, string fallback)
         {
             string t = token ?? fallback;
             return vocab.TryGetValue(t, out int id) ? id
-                : throw new InvalidDataException($"'{vocabJsonPath}' has no special token '{t}'.");
+                : throw new InvalidDataException($"'{source}' has no special token '{t}'.");
         }
         var special = new SpecialTokenIds(
             Id(specials?.Start, "<s>"), Id(specials?.Separator, "</s>"), Id(specials?.Padding, "<pad>"), Id(specials?.Unknown, "<unk>"));
-        var bpe = BpeTokenizer.Create(new BpeOptions(vocabJsonPath, mergesPath)
+        var bpe = BpeTokenizer.Create(new BpeOptions(vocab)
         {
+            Merges = merges.ToList(),
             ByteLevel = true,
             PreTokenizer = RobertaPreTokenizer.Instance,
             UnknownToken = specials?.Unknown ?? "<unk>",

@@ -75,24 +75,18 @@ public static class TokenizerJson
     {
         if (!root.TryGetProperty("pre_tokenizer", out var pre) || Find(pre, "ByteLevel") is null)
             throw new CheckpointException($"'{path}': only byte-level BPE (pre_tokenizer ByteLevel) is supported.", path);
-        // Microsoft.ML.Tokenizers reads vocab.json + merges.txt; merges are "a b" strings or [a, b] pairs.
-        string folder = Directory.CreateTempSubdirectory("mlnetllm-bpe-").FullName;
+        // Merges are "a b" strings or [a, b] pairs.
         try
         {
-            File.WriteAllText(Path.Combine(folder, "vocab.json"), model.GetProperty("vocab").GetRawText());
+            var vocab = model.GetProperty("vocab").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32(), StringComparer.Ordinal);
             var merges = model.GetProperty("merges").EnumerateArray()
-                .Select(m => m.ValueKind == JsonValueKind.Array ? string.Join(' ', m.EnumerateArray().Select(x => x.GetString())) : m.GetString()!);
-            File.WriteAllLines(Path.Combine(folder, "merges.txt"), ["#version: 0.2", .. merges]);
+                .Select(m => m.ValueKind == JsonValueKind.Array ? string.Join(' ', m.EnumerateArray().Select(x => x.GetString())) : m.GetString()!).ToList();
             var specials = new TokenizerSpecialTokens(cls ?? "<s>", sep ?? "</s>", added.FirstOrDefault(t => t.Contains("pad")) ?? "<pad>", added.FirstOrDefault(t => t.Contains("unk")) ?? "<unk>");
-            return ByteLevelBpeTextTokenizer.Create(Path.Combine(folder, "vocab.json"), Path.Combine(folder, "merges.txt"), maxLength, specials);
+            return ByteLevelBpeTextTokenizer.Create(vocab, merges, path, maxLength, specials);
         }
         catch (InvalidDataException e)
         {
             throw new CheckpointException($"'{path}': {e.Message}", path, inner: e);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
         }
     }
 

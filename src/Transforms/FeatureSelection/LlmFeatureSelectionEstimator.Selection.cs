@@ -1,12 +1,8 @@
 using System.Globalization;
-using Microsoft.Extensions.AI;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms;
 using MlNetLlm.MlNet.Data;
-using MlNetLlm.Modeling.Checkpoints;
-using MlNetLlm.Modeling.Training;
-using MlNetLlm.Transforms.Embeddings;
 
 namespace MlNetLlm.Transforms.FeatureSelection;
 

@@ -2,8 +2,6 @@ using System.Globalization;
 using Microsoft.Extensions.AI;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Transforms;
-using MlNetLlm.MlNet.Data;
 using MlNetLlm.Modeling.Checkpoints;
 using MlNetLlm.Modeling.Training;
 using MlNetLlm.Transforms.Embeddings;
