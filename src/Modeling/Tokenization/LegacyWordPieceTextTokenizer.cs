@@ -21,6 +21,14 @@ public sealed class LegacyWordPieceTextTokenizer : TextTokenizer
     public static LegacyWordPieceTextTokenizer Create(string vocabPath, bool lowerCase = true, bool? stripAccents = null,
         bool tokenizeChineseChars = true, int modelMaxLength = 512, TokenizerSpecialTokens? specials = null)
     {
+        using var stream = File.OpenRead(vocabPath);
+        return Create(stream, lowerCase, stripAccents, tokenizeChineseChars, modelMaxLength, specials);
+    }
+
+    /// <param name="vocab">vocab.txt's bytes.</param>
+    public static LegacyWordPieceTextTokenizer Create(Stream vocab, bool lowerCase = true, bool? stripAccents = null,
+        bool tokenizeChineseChars = true, int modelMaxLength = 512, TokenizerSpecialTokens? specials = null)
+    {
         var options = new BertOptions
         {
             LowerCaseBeforeTokenization = lowerCase,
@@ -35,7 +43,7 @@ public sealed class LegacyWordPieceTextTokenizer : TextTokenizer
             if (specials.Padding is { } p) options.PaddingToken = p;
             if (specials.Mask is { } m) options.MaskingToken = m;
         }
-        return new LegacyWordPieceTextTokenizer(BertTokenizer.Create(vocabPath, options), modelMaxLength);
+        return new LegacyWordPieceTextTokenizer(BertTokenizer.Create(vocab, options), modelMaxLength);
     }
 
     public override IReadOnlyList<int> TokenizeToIds(string text) => _bert.EncodeToIds(text, addSpecialTokens: false);

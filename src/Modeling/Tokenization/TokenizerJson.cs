@@ -13,12 +13,15 @@ public static class TokenizerJson
 {
     public const string FileName = "tokenizer.json";
 
-    public static TextTokenizer Load(string path, int modelMaxLength = 512)
+    public static TextTokenizer Load(string path, int modelMaxLength = 512) => Load(File.ReadAllBytes(path), path, modelMaxLength);
+
+    /// <param name="path">How errors name the file (a path, or a model zip's entry).</param>
+    public static TextTokenizer Load(byte[] json, string path, int modelMaxLength = 512)
     {
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            doc = JsonDocument.Parse(json);
         }
         catch (JsonException e)
         {

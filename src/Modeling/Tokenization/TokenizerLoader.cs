@@ -22,61 +22,75 @@ public static class TokenizerLoader
 {
     public const TokenizerGeneration Current = TokenizerGeneration.HuggingFace;
 
-    public static TextTokenizer Load(string folder, TransformerConfig config, TokenizerGeneration generation = Current)
+    public static TextTokenizer Load(string folder, TransformerConfig config, TokenizerGeneration generation = Current) =>
+        Load(ReadFiles(folder), config, generation, folder);
+
+    /// <summary>
+    /// The tokenizer from its files by name (a folder's, or those stored in a model zip: <see cref="ReadFiles"/>), read
+    /// in memory. <paramref name="source"/> names where they came from in errors.
+    /// </summary>
+    public static TextTokenizer Load(IReadOnlyDictionary<string, byte[]> files, TransformerConfig config, TokenizerGeneration generation, string source)
     {
         bool legacyWordPiece = generation == TokenizerGeneration.MicrosoftMlTokenizers;
+        string Named(string file) => Path.Combine(source, file);
+        var tc = ReadTokenizerConfig(files, Named("tokenizer_config.json"));
+        int maxLength = ModelMaxLength(config, tc);
         // Most current Hugging Face repositories ship only the fast tokenizer's tokenizer.json.
-        if (!HasSlowTokenizerFiles(folder, config.ModelType) && File.Exists(Path.Combine(folder, TokenizerJson.FileName)))
-            return TokenizerJson.Load(Path.Combine(folder, TokenizerJson.FileName), ModelMaxLength(config, ReadTokenizerConfig(folder)));
-        var tc = ReadTokenizerConfig(folder);
+        if (!HasSlowTokenizerFiles(files, config.ModelType) && files.TryGetValue(TokenizerJson.FileName, out var fast))
+            return TokenizerJson.Load(fast, Named(TokenizerJson.FileName), maxLength);
         var specials = new TokenizerSpecialTokens(
             SpecialToken(tc, "cls_token") ?? SpecialToken(tc, "bos_token"),
             SpecialToken(tc, "sep_token") ?? SpecialToken(tc, "eos_token"),
             SpecialToken(tc, "pad_token"),
             SpecialToken(tc, "unk_token"),
             SpecialToken(tc, "mask_token"));
-        int maxLength = ModelMaxLength(config, tc);
+        byte[] Require(string file) => files.TryGetValue(file, out var bytes) ? bytes
+            : throw new CheckpointException(
+                $"Tokenizer file '{file}' is missing from '{source}': a {config.ModelType} checkpoint needs {NeededFiles(config.ModelType)}, or a tokenizer.json.", Named(file));
         try
         {
             switch (config.ModelType)
             {
                 case "bert":
                 case "distilbert":
-                    return legacyWordPiece
-                        ? LegacyWordPieceTextTokenizer.Create(
-                            Require(folder, config, "vocab.txt"),
-                            lowerCase: Bool(tc, "do_lower_case") ?? true,
-                            stripAccents: Bool(tc, "strip_accents"),
-                            tokenizeChineseChars: Bool(tc, "tokenize_chinese_chars") ?? true,
-                            modelMaxLength: maxLength,
-                            specials: specials)
-                        : WordPieceTextTokenizer.Create(
-                        Require(folder, config, "vocab.txt"),
-                        lowerCase: Bool(tc, "do_lower_case") ?? true,
-                        stripAccents: Bool(tc, "strip_accents"),
-                        tokenizeChineseChars: Bool(tc, "tokenize_chinese_chars") ?? true,
-                        modelMaxLength: maxLength,
-                        specials: specials);
+                {
+                    bool lower = Bool(tc, "do_lower_case") ?? true, chinese = Bool(tc, "tokenize_chinese_chars") ?? true;
+                    bool? strip = Bool(tc, "strip_accents");
+                    var vocab = Require("vocab.txt");
+                    if (legacyWordPiece)
+                        return LegacyWordPieceTextTokenizer.Create(new MemoryStream(vocab, writable: false), lower, strip, chinese, maxLength, specials);
+                    using var reader = new StreamReader(new MemoryStream(vocab, writable: false));
+                    return WordPieceTextTokenizer.Create(WordPieceTextTokenizer.ReadVocabulary(reader), new BertBasicTokenizer(lower, strip, chinese), maxLength, specials);
+                }
                 case "roberta":
-                case "camembert" when File.Exists(Path.Combine(folder, "vocab.json")):
-                    return ByteLevelBpeTextTokenizer.Create(
-                        Require(folder, config, "vocab.json"), Require(folder, config, "merges.txt"), maxLength, specials);
+                case "camembert" when files.ContainsKey("vocab.json"):
+                {
+                    var vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(Require("vocab.json"))
+                                ?? throw new InvalidDataException($"'{Named("vocab.json")}' is not a JSON object of token → id.");
+                    using var reader = new StreamReader(new MemoryStream(Require("merges.txt"), writable: false));
+                    var merges = new List<string>();
+                    for (string? line; (line = reader.ReadLine()) is not null;)
+                        if (line.Length > 0 && !line.StartsWith("#version", StringComparison.Ordinal)) merges.Add(line);
+                    return ByteLevelBpeTextTokenizer.Create(vocab, merges, Named("vocab.json"), maxLength, specials);
+                }
                 case "xlm-roberta":
                 case "camembert":
-                    string spm = Require(folder, config, "sentencepiece.bpe.model");
+                {
+                    var spm = Require("sentencepiece.bpe.model");
                     // Real XLM-R ships a Unigram model: run it as transformers' converted fast tokenizer does. CamemBERT's
                     // conversion differs and BPE-type models have no such conversion here: those keep Microsoft.ML.Tokenizers.
                     if (generation == TokenizerGeneration.HuggingFace && config.ModelType == "xlm-roberta"
-                        && SentencePieceModelFile.Read(spm) is { Model: SentencePieceModelFile.ModelType.Unigram } unigram)
+                        && SentencePieceModelFile.Parse(spm) is { Model: SentencePieceModelFile.ModelType.Unigram } unigram)
                         return UnigramTextTokenizer.FromXlmRobertaModel(unigram, maxLength);
-                    return XlmRobertaTextTokenizer.Create(spm, maxLength);
+                    return XlmRobertaTextTokenizer.Create(new MemoryStream(spm, writable: false), maxLength);
+                }
                 default:
-                    throw new CheckpointException($"No tokenizer is known for model_type \"{config.ModelType}\" in '{folder}'.", folder);
+                    throw new CheckpointException($"No tokenizer is known for model_type \"{config.ModelType}\" in '{source}'.", source);
             }
         }
         catch (Exception e) when (e is not CheckpointException)
         {
-            throw new CheckpointException($"The tokenizer files in '{folder}' could not be read: {e.Message}", folder, inner: e);
+            throw new CheckpointException($"The tokenizer files in '{source}' could not be read: {e.Message}", source, inner: e);
         }
     }
 
@@ -87,20 +101,12 @@ public static class TokenizerLoader
         return names.Select(n => Path.Combine(folder, n)).Where(File.Exists).ToDictionary(n => Path.GetFileName(n), File.ReadAllBytes);
     }
 
-    private static bool HasSlowTokenizerFiles(string folder, string modelType) => modelType switch
+    private static bool HasSlowTokenizerFiles(IReadOnlyDictionary<string, byte[]> files, string modelType) => modelType switch
     {
-        "bert" or "distilbert" => File.Exists(Path.Combine(folder, "vocab.txt")),
-        "roberta" => File.Exists(Path.Combine(folder, "vocab.json")) && File.Exists(Path.Combine(folder, "merges.txt")),
-        _ => File.Exists(Path.Combine(folder, "sentencepiece.bpe.model")) || File.Exists(Path.Combine(folder, "vocab.json")),
+        "bert" or "distilbert" => files.ContainsKey("vocab.txt"),
+        "roberta" => files.ContainsKey("vocab.json") && files.ContainsKey("merges.txt"),
+        _ => files.ContainsKey("sentencepiece.bpe.model") || files.ContainsKey("vocab.json"),
     };
-
-    private static string Require(string folder, TransformerConfig config, string file)
-    {
-        string path = Path.Combine(folder, file);
-        if (File.Exists(path)) return path;
-        throw new CheckpointException(
-            $"Tokenizer file '{file}' is missing from '{folder}': a {config.ModelType} checkpoint needs {NeededFiles(config.ModelType)}, or a tokenizer.json.", path);
-    }
 
     public static string NeededFiles(string modelType) => modelType switch
     {
@@ -121,13 +127,12 @@ public static class TokenizerLoader
         return fromPositions;
     }
 
-    private static JsonElement? ReadTokenizerConfig(string folder)
+    private static JsonElement? ReadTokenizerConfig(IReadOnlyDictionary<string, byte[]> files, string path)
     {
-        string path = Path.Combine(folder, "tokenizer_config.json");
-        if (!File.Exists(path)) return null;
+        if (!files.TryGetValue("tokenizer_config.json", out var bytes)) return null;
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            using var doc = JsonDocument.Parse(bytes);
             return doc.RootElement.Clone();
         }
         catch (JsonException e)

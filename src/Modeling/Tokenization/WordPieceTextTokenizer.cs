@@ -36,15 +36,18 @@ public sealed class WordPieceTextTokenizer : TextTokenizer
     public static WordPieceTextTokenizer Create(string vocabPath, bool lowerCase = true, bool? stripAccents = null,
         bool tokenizeChineseChars = true, int modelMaxLength = 512, TokenizerSpecialTokens? specials = null)
     {
+        using var reader = File.OpenText(vocabPath);
+        return Create(ReadVocabulary(reader), new BertBasicTokenizer(lowerCase, stripAccents, tokenizeChineseChars), modelMaxLength, specials);
+    }
+
+    /// <summary>vocab.txt: one token a line (LF or CRLF), line number = id.</summary>
+    public static Dictionary<string, int> ReadVocabulary(TextReader reader)
+    {
         var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
         int id = 0;
-        foreach (var line in File.ReadLines(vocabPath))
-        {
-            string token = line.TrimEnd('\r');
-            vocab[token] = id; // a token listed twice keeps its last id, as in transformers and tokenizers
-            id++;
-        }
-        return Create(vocab, new BertBasicTokenizer(lowerCase, stripAccents, tokenizeChineseChars), modelMaxLength, specials);
+        for (string? line; (line = reader.ReadLine()) is not null; id++)
+            vocab[line] = id; // a token listed twice keeps its last id, as in transformers and tokenizers
+        return vocab;
     }
 
     /// <summary>From an in-memory vocabulary (tokenizer.json's WordPiece model).</summary>

@@ -21,7 +21,12 @@ public sealed class XlmRobertaTextTokenizer : TextTokenizer
     public static XlmRobertaTextTokenizer Create(string modelPath, int modelMaxLength = 512)
     {
         using var stream = File.OpenRead(modelPath);
-        var spm = SentencePieceTokenizer.Create(stream, addBeginningOfSentence: false, addEndOfSentence: false);
+        return Create(stream, modelMaxLength);
+    }
+
+    public static XlmRobertaTextTokenizer Create(Stream model, int modelMaxLength = 512)
+    {
+        var spm = SentencePieceTokenizer.Create(model, addBeginningOfSentence: false, addEndOfSentence: false);
         return new XlmRobertaTextTokenizer(spm, modelMaxLength);
     }
 

@@ -66,28 +66,19 @@ public sealed record EncoderSpec
     };
 
     /// <summary>The tokenizer from files restored into <paramref name="folder"/>.</summary>
-    public TextTokenizer CreateTokenizer(string folder) => TokenizerKind switch
+    public TextTokenizer CreateTokenizer(string folder) => CreateTokenizer(TokenizerLoader.ReadFiles(folder));
+
+    /// <summary>The tokenizer from in-memory files (as stored in a model zip), read in memory.</summary>
+    public TextTokenizer CreateTokenizer(IReadOnlyDictionary<string, byte[]> files) => TokenizerKind switch
     {
         "words" => Generation == TokenizerGeneration.MicrosoftMlTokenizers
-            ? LegacyWordPieceTextTokenizer.Create(Path.Combine(folder, "vocab.txt"), lowerCase: true, modelMaxLength: MaxLength)
-            : WordPieceTextTokenizer.Create(Path.Combine(folder, "vocab.txt"), lowerCase: true, modelMaxLength: MaxLength),
-        _ => TokenizerLoader.Load(folder, Transformer ?? throw new InvalidDataException("The encoder spec has no transformer config."), Generation),
+            ? LegacyWordPieceTextTokenizer.Create(new MemoryStream(Vocab(files), writable: false), lowerCase: true, modelMaxLength: MaxLength)
+            : WordPieceTextTokenizer.Create(WordPieceTextTokenizer.ReadVocabulary(new StreamReader(new MemoryStream(Vocab(files), writable: false))), new BertBasicTokenizer(true, null, true), MaxLength),
+        _ => TokenizerLoader.Load(files, Transformer ?? throw new InvalidDataException("The encoder spec has no transformer config."), Generation, "the model's tokenizer files"),
     };
 
-    /// <summary>The tokenizer from in-memory files (as stored in a model zip).</summary>
-    public TextTokenizer CreateTokenizer(IReadOnlyDictionary<string, byte[]> files)
-    {
-        string folder = Directory.CreateTempSubdirectory("mlnetllm-tokenizer-").FullName;
-        try
-        {
-            foreach (var (name, bytes) in files) File.WriteAllBytes(Path.Combine(folder, name), bytes);
-            return CreateTokenizer(folder);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-    }
+    private static byte[] Vocab(IReadOnlyDictionary<string, byte[]> files) =>
+        files.TryGetValue("vocab.txt", out var v) ? v : throw new InvalidDataException("The model's tokenizer files have no vocab.txt.");
 }
 
 /// <summary>A trained encoder with what rebuilds it: the spec, the encoder module, the tokenizer files it was trained
