@@ -265,19 +265,9 @@ public static class TextModelFactory
     private static (TextTokenizer, Dictionary<string, byte[]>, List<string>) WordTokenizer(TextTrainerOptions o, IEnumerable<string> texts)
     {
         var vocab = WordVocabulary.Build(texts, o.MaxVocabularySize, o.MinWordCount);
-        string folder = Directory.CreateTempSubdirectory("mlnetllm-vocab-").FullName;
-        try
-        {
-            string path = Path.Combine(folder, "vocab.txt");
-            WordVocabulary.Write(path, vocab);
-            var tokenizer = WordPieceTextTokenizer.Create(path, lowerCase: true, modelMaxLength: o.MaxLength);
-            return (tokenizer, new Dictionary<string, byte[]> { ["vocab.txt"] = File.ReadAllBytes(path) }, vocab);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        // Built the way a saved model rebuilds it, from the vocab.txt bytes the zip stores.
+        var files = new Dictionary<string, byte[]> { ["vocab.txt"] = WordVocabulary.ToBytes(vocab) };
+        var spec = new EncoderSpec { Encoder = o.Encoder, MaxLength = o.MaxLength, TokenizerKind = "words", Tokenization = EncoderSpec.CurrentTokenization };
+        return (spec.CreateTokenizer(files), files, vocab);
     }
-
-    /// <summary>The checkpoint's tokenizer files (and config.json, which the tokenizer loader reads) to store in the zip.</summary>
 }

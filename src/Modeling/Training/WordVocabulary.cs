@@ -40,8 +40,8 @@ public static partial class WordVocabulary
         return [.. SpecialTokens, .. words];
     }
 
-    public static void Write(string path, IEnumerable<string> tokens) =>
-        File.WriteAllLines(path, tokens, new UTF8Encoding(false));
+    /// <summary>vocab.txt's bytes: one token a line, UTF-8 without BOM.</summary>
+    public static byte[] ToBytes(IEnumerable<string> tokens) => new UTF8Encoding(false).GetBytes(string.Concat(tokens.Select(t => t + Environment.NewLine)));
 
     private static string StripAccents(string s)
     {
