@@ -82,6 +82,28 @@ public class LayerTests
     }
 
     [Fact]
+    public void No_library_project_references_the_cli_or_a_layer_above_it()
+    {
+        // The project files too: a reference the compiler drops (no type used yet) is still a wrong-way edge.
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "MlNetLlm.sln"))) root = root.Parent;
+        Assert.NotNull(root);
+        var allowed = new Dictionary<string, string[]>
+        {
+            ["Modeling"] = [], ["MlNet"] = ["Modeling"], ["Estimators"] = ["Modeling", "MlNet"], ["Transforms"] = ["Modeling", "MlNet"],
+            ["AutoMl"] = ["Modeling", "MlNet", "Estimators", "Transforms"], ["LlmClients"] = [], ["Models"] = ["Modeling"],
+        };
+        foreach (var (folder, ok) in allowed)
+        {
+            string csproj = Directory.GetFiles(Path.Combine(root!.FullName, "src", folder), "*.csproj").Single();
+            var refs = System.Xml.Linq.XDocument.Load(csproj).Descendants("ProjectReference")
+                .Select(r => Path.GetFileName(Path.GetDirectoryName(((string)r.Attribute("Include")!).Replace('\\', '/'))!)).ToList();
+            var wrong = refs.Where(r => !ok.Contains(r)).ToList();
+            Assert.True(wrong.Count == 0, $"src/{folder} references {string.Join(", ", wrong)}");
+        }
+    }
+
+    [Fact]
     public void The_rules_see_real_dependencies()
     {
         // The checks above pass vacuously if the loader saw no dependencies at all: the known edges must be there.
