@@ -13,11 +13,8 @@ public sealed class SentencePieceModelFile
 
     public required IReadOnlyList<Piece> Pieces { get; init; }
     public ModelType Model { get; init; } = ModelType.Unigram;
-    public int UnknownId { get; init; }
-    public bool ByteFallback { get; init; }
     /// <summary>normalizer_spec.precompiled_charsmap (empty when the model was trained without normalization).</summary>
     public byte[] PrecompiledCharsMap { get; init; } = [];
-    public bool AddDummyPrefix { get; init; } = true;
 
     public static SentencePieceModelFile Read(string path)
     {
@@ -35,8 +32,6 @@ public sealed class SentencePieceModelFile
     {
         var pieces = new List<Piece>();
         var model = ModelType.Unigram;
-        int unk = 0;
-        bool byteFallback = false, dummyPrefix = true;
         byte[] charsMap = [];
         var input = new CodedInputStream(bytes);
         uint tag;
@@ -47,24 +42,17 @@ public sealed class SentencePieceModelFile
                 case 1: pieces.Add(ReadPiece(input.ReadBytes())); break;
                 case 2:
                     foreach (var (field, value) in Fields(input.ReadBytes()))
-                    {
-                        if (field == 3) model = (ModelType)(int)value.Varint;
-                        else if (field == 35) byteFallback = value.Varint != 0;
-                        else if (field == 40) unk = (int)value.Varint;
-                    }
+                        if (field == 3) model = (ModelType)(int)value.Varint; // trainer_spec.model_type
                     break;
                 case 3:
                     foreach (var (field, value) in Fields(input.ReadBytes()))
-                    {
-                        if (field == 2) charsMap = value.Bytes!;
-                        else if (field == 3) dummyPrefix = value.Varint != 0;
-                    }
+                        if (field == 2) charsMap = value.Bytes!; // normalizer_spec.precompiled_charsmap
                     break;
                 default: input.SkipLastField(); break;
             }
         }
         if (pieces.Count == 0) throw new InvalidDataException("The SentencePiece model has no pieces.");
-        return new SentencePieceModelFile { Pieces = pieces, Model = model, UnknownId = unk, ByteFallback = byteFallback, PrecompiledCharsMap = charsMap, AddDummyPrefix = dummyPrefix };
+        return new SentencePieceModelFile { Pieces = pieces, Model = model, PrecompiledCharsMap = charsMap };
     }
 
     private static Piece ReadPiece(ByteString bytes)

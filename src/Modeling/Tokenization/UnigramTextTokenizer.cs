@@ -49,9 +49,6 @@ public sealed class UnigramTextTokenizer : TextTokenizer
     /// <summary>Metaspace's prepend_scheme: "always", "first" (only the text's first segment) or "never".</summary>
     public enum PrependScheme { Always, First, Never }
 
-    /// <summary>A token matched in the raw text before normalization (tokenizer.json's added_tokens).</summary>
-    public sealed record AddedToken(string Content, int Id, bool LeftStrip = false, bool RightStrip = false);
-
     private sealed class TrieNode
     {
         public Dictionary<char, TrieNode>? Children;
@@ -65,7 +62,7 @@ public sealed class UnigramTextTokenizer : TextTokenizer
     private readonly IReadOnlyList<NormalizerStep> _normalizer;
     private readonly PrependScheme _prepend;
     private readonly bool _split;
-    private readonly AddedToken[] _added; // longest first
+    private readonly AddedTokens _added;
 
     public UnigramTextTokenizer(IReadOnlyList<(string Piece, double Score)> vocab, int unknownId, IReadOnlyList<NormalizerStep> normalizer,
         PrependScheme prepend, bool splitOnReplacement, IEnumerable<AddedToken> added, SpecialTokenIds special, SpecialTokenLayout layout, int modelMaxLength)
@@ -95,7 +92,7 @@ public sealed class UnigramTextTokenizer : TextTokenizer
         _normalizer = normalizer;
         _prepend = prepend;
         _split = splitOnReplacement;
-        _added = added.Where(a => a.Content.Length > 0).OrderByDescending(a => a.Content.Length).ToArray();
+        _added = new AddedTokens(added);
     }
 
     public override string? TokenText(int id) => id >= 0 && id < _pieces.Length ? _pieces[id] : null;
@@ -103,33 +100,12 @@ public sealed class UnigramTextTokenizer : TextTokenizer
     public override IReadOnlyList<int> TokenizeToIds(string text)
     {
         var ids = new List<int>();
-        int start = 0;
-        while (start <= text.Length)
+        foreach (var (start, segment, token) in _added.Split(text))
         {
-            var (at, end, token) = NextAdded(text, start);
-            int segmentEnd = at < 0 ? text.Length : at;
-            if (segmentEnd > start) EncodeSegment(text[start..segmentEnd], firstInText: start == 0, ids);
-            if (at < 0) break;
-            ids.Add(token!.Id);
-            start = end;
+            if (token is not null) ids.Add(token.Id);
+            else if (segment!.Length > 0) EncodeSegment(segment, firstInText: start == 0, ids);
         }
         return ids;
-    }
-
-    private (int At, int End, AddedToken? Token) NextAdded(string text, int from)
-    {
-        int best = -1;
-        AddedToken? found = null;
-        foreach (var a in _added)
-        {
-            int i = text.IndexOf(a.Content, from, StringComparison.Ordinal);
-            if (i >= 0 && (best < 0 || i < best)) (best, found) = (i, a); // longest first: ties keep the longer one
-        }
-        if (found is null) return (-1, -1, null);
-        int at = best, end = best + found.Content.Length;
-        if (found.LeftStrip) while (at > from && char.IsWhiteSpace(text[at - 1])) at--;
-        if (found.RightStrip) while (end < text.Length && char.IsWhiteSpace(text[end])) end++;
-        return (at, end, found);
     }
 
     private void EncodeSegment(string segment, bool firstInText, List<int> ids)

@@ -12,7 +12,7 @@ namespace MlNetLlm.Modeling.Tokenization;
 public sealed class WordPieceTextTokenizer : TextTokenizer
 {
     private readonly Dictionary<string, int> _vocab;
-    private readonly string[] _specialTexts; // longest first, for matching in raw text
+    private readonly AddedTokens _added;
     private readonly string _prefix;
     private readonly int _maxWordChars;
 
@@ -22,7 +22,7 @@ public sealed class WordPieceTextTokenizer : TextTokenizer
     {
         _vocab = vocab;
         Basic = basic;
-        _specialTexts = specialTexts.Where(vocab.ContainsKey).Distinct().OrderByDescending(t => t.Length).ToArray();
+        _added = new AddedTokens(specialTexts.Where(vocab.ContainsKey).Select(t => new AddedToken(t, vocab[t])));
         _prefix = prefix;
         _maxWordChars = maxWordChars;
     }
@@ -80,31 +80,14 @@ public sealed class WordPieceTextTokenizer : TextTokenizer
 
     public override IReadOnlyList<int> TokenizeToIds(string text)
     {
+        // Special tokens written in the text stay whole, as in Hugging Face (added tokens are matched before normalising).
         var ids = new List<int>();
-        int start = 0;
-        while (start <= text.Length)
+        foreach (var (_, segment, token) in _added.Split(text))
         {
-            // Special tokens written in the text stay whole, as in Hugging Face (added tokens are matched before normalising).
-            var (at, special) = NextSpecial(text, start);
-            string segment = text[start..(at < 0 ? text.Length : at)];
-            foreach (var word in Basic.Split(segment)) AppendWordPieces(word, ids);
-            if (at < 0) break;
-            ids.Add(_vocab[special!]);
-            start = at + special!.Length;
+            if (token is not null) ids.Add(token.Id);
+            else foreach (var word in Basic.Split(segment!)) AppendWordPieces(word, ids);
         }
         return ids;
-    }
-
-    private (int At, string? Token) NextSpecial(string text, int from)
-    {
-        int best = -1;
-        string? token = null;
-        foreach (var s in _specialTexts)
-        {
-            int i = text.IndexOf(s, from, StringComparison.Ordinal);
-            if (i >= 0 && (best < 0 || i < best)) (best, token) = (i, s); // longest first: ties keep the longer one
-        }
-        return (best, token);
     }
 
     private void AppendWordPieces(string word, List<int> ids)
