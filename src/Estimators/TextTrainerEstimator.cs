@@ -228,11 +228,11 @@ public static class TextModelFactory
                 var spec = baseSpec with { Body = body };
                 var model = new TextHeadModel(encoder, outputs, o.Dropout);
                 if (o.FreezeEncoder) model.FreezeBody();
-                return new Built(spec, model, pretrained.Tokenizer, TokenizerLoader.ReadFiles(pretrained.Folder));
+                return new Built(spec, model, pretrained.Tokenizer, pretrained.TokenizerFiles);
             }
             case TextEncoderKind.Transformer:
             {
-                var (tokenizer, files, vocab) = WordTokenizer(o, trainingTexts);
+                var (tokenizer, files, vocab) = WordTokenizer(o, baseSpec.Body, trainingTexts);
                 var config = new TransformerConfig
                 {
                     ModelType = "bert", Family = EncoderFamily.Bert, VocabSize = vocab.Count, HiddenSize = o.TransformerHiddenSize,
@@ -245,7 +245,7 @@ public static class TextModelFactory
             }
             default:
             {
-                var (tokenizer, files, vocab) = WordTokenizer(o, trainingTexts);
+                var (tokenizer, files, vocab) = WordTokenizer(o, baseSpec.Body, trainingTexts);
                 Dictionary<string, float[]>? glove = null;
                 int embeddingSize = o.LstmEmbeddingSize;
                 if (o.GlovePath is not null)
@@ -262,12 +262,11 @@ public static class TextModelFactory
         }
     }
 
-    private static (TextTokenizer, Dictionary<string, byte[]>, List<string>) WordTokenizer(TextTrainerOptions o, IEnumerable<string> texts)
+    private static (TextTokenizer, Dictionary<string, byte[]>, List<string>) WordTokenizer(TextTrainerOptions o, EncoderSpec body, IEnumerable<string> texts)
     {
         var vocab = WordVocabulary.Build(texts, o.MaxVocabularySize, o.MinWordCount);
-        // Built the way a saved model rebuilds it, from the vocab.txt bytes the zip stores.
+        // Built the way a saved model rebuilds it: the spec's tokenizer from the vocab.txt bytes the zip stores.
         var files = new Dictionary<string, byte[]> { ["vocab.txt"] = WordVocabulary.ToBytes(vocab) };
-        var spec = new EncoderSpec { Encoder = o.Encoder, MaxLength = o.MaxLength, TokenizerKind = "words", Tokenization = EncoderSpec.CurrentTokenization };
-        return (spec.CreateTokenizer(files), files, vocab);
+        return (body.CreateTokenizer(files), files, vocab);
     }
 }

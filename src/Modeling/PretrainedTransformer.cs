@@ -14,9 +14,10 @@ namespace MlNetLlm.Modeling;
 public sealed class PretrainedTransformer : IDisposable
 {
     private PretrainedTransformer(string folder, TransformerConfig config, TransformerEncoder encoder, TextTokenizer tokenizer,
-        EncoderLoadReport report, Device device)
+        IReadOnlyDictionary<string, byte[]> tokenizerFiles, EncoderLoadReport report, Device device)
     {
         Folder = folder;
+        TokenizerFiles = tokenizerFiles;
         Config = config;
         Encoder = encoder;
         Tokenizer = tokenizer;
@@ -28,6 +29,8 @@ public sealed class PretrainedTransformer : IDisposable
     public TransformerConfig Config { get; }
     public TransformerEncoder Encoder { get; }
     public TextTokenizer Tokenizer { get; }
+    /// <summary>The files <see cref="Tokenizer"/> was built from, by name (what a model zip stores to rebuild it).</summary>
+    public IReadOnlyDictionary<string, byte[]> TokenizerFiles { get; }
     public EncoderLoadReport LoadReport { get; }
     public Device Device { get; }
 
@@ -38,11 +41,12 @@ public sealed class PretrainedTransformer : IDisposable
         var torchDevice = (device ?? DeviceOptions.Cpu).Resolve();
         folder = CheckpointLocator.Resolve(folder);
         var config = TransformerConfig.Load(Path.Combine(folder, "config.json"));
-        var tokenizer = TokenizerLoader.Load(folder, config);
+        var tokenizerFiles = TokenizerLoader.ReadFiles(folder);
+        var tokenizer = TokenizerLoader.Load(tokenizerFiles, config, TokenizerLoader.Current, folder);
         var (encoder, report) = EncoderCheckpoint.Load(config, folder);
         if (torchDevice.type != DeviceType.CPU)
             encoder.to(torchDevice);
-        return new PretrainedTransformer(folder, config, encoder, tokenizer, report, torchDevice);
+        return new PretrainedTransformer(folder, config, encoder, tokenizer, tokenizerFiles, report, torchDevice);
     }
 
     /// <summary>Tokenizes texts (and optional second texts of pairs; a null entry means no pair) into one right-padded batch.</summary>

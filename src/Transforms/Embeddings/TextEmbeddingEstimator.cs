@@ -70,7 +70,7 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
         var (encoderSpec, encoder) = EncoderSpec.FromPretrained(pretrained, options.Pooling, options.MaxLength);
         return new TextEmbeddingTransformer(
             new EmbeddingSpec { InputColumn = options.InputColumnName, OutputColumn = options.OutputColumnName, Normalize = options.Normalize, BatchSize = options.BatchSize, Body = encoderSpec },
-            encoder, pretrained.Tokenizer, MlNetLlm.Modeling.Tokenization.TokenizerLoader.ReadFiles(pretrained.Folder), device);
+            encoder, pretrained.Tokenizer, pretrained.TokenizerFiles, device);
     }
 }
 
