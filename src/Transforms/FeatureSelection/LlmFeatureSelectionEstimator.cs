@@ -226,15 +226,17 @@ public sealed partial class LlmFeatureSelectionEstimator : IEstimator<LlmFeature
         return result;
     }
 
-    internal static string? DefaultQueryPrefix(string? localPrior) =>
-        localPrior is not null && Path.GetFileName(localPrior.TrimEnd('/', '\\')).Contains("arctic", StringComparison.OrdinalIgnoreCase)
-            ? EmbeddingFeatureScorer.ArcticQueryPrefix : null;
+    // arctic-embed (query instruction, CLS pooling) or a sentence-transformers model (no instruction, mean pooling), by name.
+    private static bool IsArctic(string? localPrior) =>
+        localPrior is not null && Path.GetFileName(localPrior.TrimEnd('/', '\\')).Contains("arctic", StringComparison.OrdinalIgnoreCase);
+
+    internal static string? DefaultQueryPrefix(string? localPrior) => IsArctic(localPrior) ? EmbeddingFeatureScorer.ArcticQueryPrefix : null;
 
     /// <summary>The bundled (or a folder's) sentence encoder for <see cref="Options.LocalPrior"/>, with the pooling it was trained with.</summary>
     private static TransformerEmbeddingGenerator LoadLocalPrior(string nameOrFolder)
     {
         string folder = CheckpointLocator.Resolve(nameOrFolder);
-        var pooling = DefaultQueryPrefix(nameOrFolder) is null ? Pooling.Mean : Pooling.Cls; // arctic-embed: CLS; sentence-transformers: mean
+        var pooling = IsArctic(nameOrFolder) ? Pooling.Cls : Pooling.Mean;
         return TransformerEmbeddingGenerator.FromCheckpoint(folder, new TextEmbeddingOptions { Normalize = true, Pooling = pooling });
     }
 
