@@ -100,7 +100,7 @@ public static class TextExperiment
         var chooser = new CandidateChooser(o.Seed);
         var absorbed = new HashSet<long>();
         var models = new TrialModelFiles(outputDir);
-        double bestSaved = double.NegativeInfinity; // best validation metric among the trial models in modelDir
+        double bestSaved = double.NegativeInfinity; // best validation metric among the trial models in the output folder
 
         // Learns from finished trials this worker has not seen yet: its own, those of an earlier run (resume) and those
         // of other workers on the same store (join). Tuners, pruners and the candidate chooser learn from all of them.
