@@ -41,6 +41,10 @@ public sealed class GgufChatClient : IChatClient
             if (f.Read(magic, 0, 4) != 4 || Encoding.ASCII.GetString(magic) != "GGUF")
                 throw new InvalidDataException($"'{path}' is not a GGUF model file (it does not start with the bytes 'GGUF').");
         }
+        if (!HasLlamaBackend(AppContext.BaseDirectory))
+            throw new InvalidOperationException(
+                $"GGUF model '{path}' needs llama.cpp's native library, and this application carries none: add a LLamaSharp backend package " +
+                "(dotnet add package LLamaSharp.Backend.Cpu --version 0.30.0, or the CUDA/Vulkan backend of the same version).");
         var parameters = new ModelParams(path)
         {
             ContextSize = (uint)contextSize,
@@ -58,6 +62,11 @@ public sealed class GgufChatClient : IChatClient
             throw new InvalidOperationException($"LLamaSharp could not load GGUF model '{path}': {e.GetType().Name}: {e.Message}", e);
         }
     }
+
+    /// <summary>True when a LLamaSharp backend package put libllama beside the application (runtimes/RID/native/...).</summary>
+    internal static bool HasLlamaBackend(string appDirectory) =>
+        Directory.Exists(appDirectory) && new[] { "libllama.so", "llama.dll", "libllama.dylib" }
+            .Any(name => Directory.EnumerateFiles(appDirectory, name, SearchOption.AllDirectories).Any());
 
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {

@@ -27,6 +27,22 @@ public class GgufTests
     };
 
     [Fact]
+    public void WithoutALlamaSharpBackendTheErrorSaysWhichPackageToAdd()
+    {
+        // This test's own output carries the CPU backend; an empty application folder carries none.
+        Assert.True(GgufChatClient.HasLlamaBackend(AppContext.BaseDirectory));
+        string empty = Directory.CreateTempSubdirectory("no-llama-").FullName;
+        try
+        {
+            Assert.False(GgufChatClient.HasLlamaBackend(empty));
+        }
+        finally
+        {
+            Directory.Delete(empty);
+        }
+    }
+
+    [Fact]
     public void TheGrammarOfASmallSchemaIsExact()
     {
         var g = JsonSchemaGrammar.ToGbnf(JsonDocument.Parse("""{"type":"object","properties":{"ok":{"type":"boolean"},"kind":{"enum":["a","b"]}}}""").RootElement);

@@ -40,6 +40,7 @@ public abstract class PersistableTransformer : ITransformer, ICanSaveModel
 
     void ICanSaveModel.Save(ModelSaveContext ctx)
     {
+        MlNetVersionCheck.Ensure();
         ctx.CheckAtModel();
         ctx.SetVersionInfo(GetVersionInfo());
         var type = GetType();
@@ -50,6 +51,7 @@ public abstract class PersistableTransformer : ITransformer, ICanSaveModel
     // Found by ML.NET's component catalog through the LoadableClass attribute above.
     private static PersistableTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
+        MlNetVersionCheck.Ensure();
         ctx.CheckAtModel(GetVersionInfo());
         string typeName = ctx.Reader.ReadString();
         var type = Type.GetType(typeName, throwOnError: false)

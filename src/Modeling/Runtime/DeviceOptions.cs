@@ -50,7 +50,7 @@ public sealed class DeviceOptions
     /// </summary>
     public torch.Device Resolve()
     {
-        TorchRuntime.EnsureLoaded();
+        TorchRuntime.EnsureLoaded(cuda: Device == ComputeDevice.Cuda);
         if (Threads is { } n)
         {
             if (n <= 0) throw new ArgumentOutOfRangeException(nameof(Threads), n, "Threads must be positive.");

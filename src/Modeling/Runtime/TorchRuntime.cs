@@ -10,19 +10,42 @@ namespace MlNetLlm.Modeling.Runtime;
 /// </summary>
 public static class TorchRuntime
 {
-    private static readonly Lazy<Exception?> LoadError = new(TryLoad, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly object Gate = new();
+    private static bool _tried;
+    private static Exception? _loadError;
 
-    /// <summary>Throws <see cref="TorchLoadException"/> with a diagnosis if libtorch cannot be loaded.</summary>
-    public static void EnsureLoaded()
+    /// <summary>
+    /// Where libtorch comes from when the application does not carry it (no libtorch_cpu.so beside it): given whether
+    /// CUDA is wanted, returns a folder holding libtorch.so and the libraries it needs. The CLI tool sets this to fetch
+    /// the backend package once into a cache; applications that reference the packages never need it.
+    /// </summary>
+    public static Func<bool, string>? BackendLocator { get; set; }
+
+    /// <summary>
+    /// Throws <see cref="TorchLoadException"/> with a diagnosis if libtorch cannot be loaded. The first call loads it;
+    /// <paramref name="cuda"/> there asks <see cref="BackendLocator"/> for a CUDA backend.
+    /// </summary>
+    public static void EnsureLoaded(bool cuda = false)
     {
-        if (LoadError.Value is { } e)
-            throw new TorchLoadException(Diagnose(AppContext.BaseDirectory, e.Message), e);
+        Exception? error;
+        lock (Gate)
+        {
+            if (!_tried)
+            {
+                _loadError = TryLoad(cuda);
+                _tried = true;
+            }
+            error = _loadError;
+        }
+        if (error is { } e)
+            throw e as TorchLoadException ?? new TorchLoadException(Diagnose(AppContext.BaseDirectory, e.Message), e);
     }
 
-    private static Exception? TryLoad()
+    private static Exception? TryLoad(bool cuda)
     {
         try
         {
+            PreloadBackend(cuda);
             torch.InitializeDeviceType(DeviceType.CPU);
             return null;
         }
@@ -30,6 +53,24 @@ public static class TorchRuntime
         {
             return e;
         }
+    }
+
+    /// <summary>True when libtorch is beside the application (the usual case: a package or project reference copied it).</summary>
+    public static bool ApplicationCarriesBackend(string appDirectory) =>
+        File.Exists(Path.Combine(appDirectory, "libtorch_cpu.so")) || File.Exists(Path.Combine(appDirectory, "runtimes", "linux-x64", "native", "libtorch_cpu.so"))
+        || File.Exists(Path.Combine(appDirectory, "torch_cpu.dll")) || File.Exists(Path.Combine(appDirectory, "libtorch_cpu.dylib"));
+
+    /// <summary>
+    /// Loads libtorch from <see cref="BackendLocator"/>'s folder by full path when the application does not carry it:
+    /// TorchSharp then finds it by its soname, and its own shim (beside the application) links against it.
+    /// </summary>
+    private static void PreloadBackend(bool cuda)
+    {
+        if (BackendLocator is not { } locate || ApplicationCarriesBackend(AppContext.BaseDirectory)) return;
+        string folder = locate(cuda);
+        string library = Path.Combine(folder, RuntimeInformation.IsOSPlatform(OSPlatform.Linux) ? "libtorch.so" : "torch.dll");
+        if (!NativeLibrary.TryLoad(library, out _))
+            throw new TorchLoadException($"libtorch was fetched into '{folder}' but '{library}' does not load on this system.", new DllNotFoundException(library));
     }
 
     /// <summary>Explains a load failure from what is on disk next to the application.</summary>
@@ -50,9 +91,11 @@ public static class TorchRuntime
             var missingVersions = MissingStdCxxVersions(shim);
             if (missingVersions.Count > 0)
                 lines.Add($"'{shim}' requires {string.Join(", ", missingVersions)}, which this system's libstdc++ lacks (Debian 12 / Ubuntu 22.04 stop at GLIBCXX_3.4.30). " +
-                          "Build through MlNetLlm's build targets (build/TorchNatives.targets marks that requirement weak in the output copy; `dotnet build`/`dotnet publish` do it), or install libstdc++ from GCC 13 or newer.");
+                          "The MlNetLlm.Modeling package's build targets mark that requirement weak in your build and publish output: build or publish the application with the package referenced " +
+                          "(a copy made another way, e.g. by hand or by a custom step, is not patched), or install libstdc++ from GCC 13 or newer.");
             if (FindNative(appDirectory, "libtorch.so") is null && FindNative(appDirectory, "libtorch_cpu.so") is null)
-                lines.Add($"libtorch.so is not under '{appDirectory}': reference libtorch-cpu-linux-x64 2.10.0 (default, -p:TorchBackend=cpu) or TorchSharp-cuda-linux (-p:TorchBackend=cuda), or put a libtorch 2.10 on LD_LIBRARY_PATH.");
+                lines.Add($"libtorch.so is not under '{appDirectory}': reference the MlNetLlm.Estimators (or MlNetLlm.Modeling) package, which brings libtorch-cpu-linux-x64 2.10, " +
+                          "or TorchSharp-cuda-linux for CUDA; do not exclude libtorch-cpu-linux-x64's assets unless another backend is referenced.");
         }
         lines.Add($"TorchSharp said: {originalMessage}");
         return string.Join(Environment.NewLine, lines);
