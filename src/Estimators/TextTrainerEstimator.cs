@@ -16,9 +16,13 @@ public sealed class TextTrainerEstimator : IEstimator<TextPredictionTransformer>
 {
     private readonly TaskKind _task;
     private readonly TextTrainerOptions _options;
+    private readonly Microsoft.ML.Runtime.IHostEnvironment? _environment;
 
-    public TextTrainerEstimator(TaskKind task, TextTrainerOptions options)
+    public TextTrainerEstimator(TaskKind task, TextTrainerOptions options) : this(null, task, options) { }
+
+    internal TextTrainerEstimator(Microsoft.ML.Runtime.IHostEnvironment? environment, TaskKind task, TextTrainerOptions options)
     {
+        _environment = environment;
         _task = task;
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _options.Validate();
@@ -73,11 +77,12 @@ public sealed class TextTrainerEstimator : IEstimator<TextPredictionTransformer>
         }
 
         var device = _options.Device.Resolve();
+        using var log = new ComponentLog(_environment, _task == TaskKind.Regression ? "TextRegressor" : "TextClassifier", "Training", _options.Logger);
         lock (TrainingLoop.RandomStateLock)
-            return FitSeeded(train, validation, labelInfo, device);
+            return FitSeeded(train, validation, labelInfo, device, log);
     }
 
-    private TextPredictionTransformer FitSeeded(List<Row> train, List<Row>? validation, LabelInfo labelInfo, TorchSharp.torch.Device device)
+    private TextPredictionTransformer FitSeeded(List<Row> train, List<Row>? validation, LabelInfo labelInfo, TorchSharp.torch.Device device, ComponentLog log)
     {
         TorchSharp.torch.manual_seed(_options.Seed); // the initial weights come from the seed too
         var built = TextModelFactory.Build(_options, _task, labelInfo.Outputs, TextColumns, train.Select(r => r.Texts[0]).Concat(train.Where(r => r.Texts.Length > 1).Select(r => r.Texts[1])));
@@ -94,9 +99,15 @@ public sealed class TextTrainerEstimator : IEstimator<TextPredictionTransformer>
                 built.Tokenizer.Encode(r.Texts[0], r.Texts.Length > 1 ? r.Texts[1] : null, _options.MaxLength),
                 _task == TaskKind.Regression ? (r.Label - mean) / std : r.Label)).ToList();
 
+            var training = _options.ToTrainingOptions();
+            log.Info($"training {Describe(built.Spec)} on {train.Count} rows{(validation is null ? "" : $" ({validation.Count} validation rows)")}: " +
+                     $"{training.Epochs} epochs, batch size {training.BatchSize}, learning rate {training.LearningRate:G3}, max length {_options.MaxLength}, on {_options.Device}");
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            var epochs = new EpochLog(log, _options.EpochProgress, started);
             var result = TrainingLoop.Train(built.Model, _task, ToExamples(train), validation is null ? null : ToExamples(validation),
-                _options.ToTrainingOptions(), built.Tokenizer.Special.Padding, device,
-                _options.EpochProgress, _options.BatchProgress, _options.CancellationToken);
+                training, built.Tokenizer.Special.Padding, device,
+                epochs, _options.BatchProgress, _options.CancellationToken);
+            log.Info($"trained in {started.Elapsed.TotalSeconds:F1} s; best epoch {result.BestEpoch} of {result.Epochs.Count}{(result.StoppedEarly ? " (stopped early)" : "")}");
 
             var spec = built.Spec with { LabelNames = labelInfo.Names, LabelMean = mean, LabelStd = std };
             return new TextPredictionTransformer(spec, built.Model, built.Tokenizer, built.TokenizerFiles, device, result);
@@ -105,6 +116,25 @@ public sealed class TextTrainerEstimator : IEstimator<TextPredictionTransformer>
         {
             built.Model.Dispose();
             throw;
+        }
+    }
+
+    private static string Describe(TextModelSpec spec) => spec.Body.Encoder switch
+    {
+        TextEncoderKind.Checkpoint => $"a {spec.Body.Transformer?.ModelType} checkpoint ({spec.Body.Transformer?.NumLayers} layers, hidden {spec.Body.Transformer?.HiddenSize})",
+        TextEncoderKind.Transformer => $"a transformer from scratch ({spec.Body.Transformer?.NumLayers} layers, hidden {spec.Body.Transformer?.HiddenSize})",
+        _ => "an LSTM",
+    };
+
+    /// <summary>Each epoch to the log with the time left (the mean epoch so far times the epochs to go), then to the caller's progress.</summary>
+    private sealed class EpochLog(ComponentLog log, IProgress<EpochReport>? inner, System.Diagnostics.Stopwatch started) : IProgress<EpochReport>
+    {
+        public void Report(EpochReport r)
+        {
+            double left = started.Elapsed.TotalSeconds / r.Epoch * (r.Epochs - r.Epoch);
+            log.Info($"epoch {r.Epoch}/{r.Epochs}: train loss {r.TrainLoss:F4}{(r.ValidationMetric is { } v ? $", validation {r.MetricName} {v:F4}" : "")}, " +
+                     $"{r.Seconds:F1} s{(r.Epoch < r.Epochs ? $", about {left:F0} s left" : "")}");
+            inner?.Report(r);
         }
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using MlNetLlm.Modeling.Runtime;
 using MlNetLlm.Modeling.Training;
 using Microsoft.ML;
@@ -56,6 +57,8 @@ public sealed class TextTrainerOptions
     /// <summary>Rows scored together by the fitted transformer's Transform.</summary>
     public int PredictionBatchSize { get; set; } = 64;
 
+    /// <summary>Also receives the training messages that go to <c>MLContext.Log</c> (start, each epoch with the time left, end).</summary>
+    public ILogger? Logger { get; set; }
     public IProgress<EpochReport>? EpochProgress { get; set; }
     public IProgress<BatchReport>? BatchProgress { get; set; }
     /// <summary>Cancels Fit within one batch (OperationCanceledException).</summary>

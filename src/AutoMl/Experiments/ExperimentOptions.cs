@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.ML;
 using MlNetLlm.Estimators.Jobs;
 using MlNetLlm.Modeling.Runtime;
@@ -50,6 +51,9 @@ public sealed record ExperimentOptions
     public int Seed { get; init; } = 1;
     public DeviceOptions Device { get; init; } = new();
     public IProgress<ExperimentEvent>? Events { get; init; }
+    /// <summary>Also receives the experiment's messages that go to <c>MLContext.Log</c>: each trial's start and end with
+    /// the budget used, the time left and the best trial so far.</summary>
+    public ILogger? Logger { get; init; }
     public CancellationToken CancellationToken { get; init; }
 }
 

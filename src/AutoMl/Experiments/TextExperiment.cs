@@ -61,6 +61,8 @@ public static class TextExperiment
     public static ExperimentResult Run(MLContext ml, ExperimentOptions o, string outputDir, IReadOnlyList<Candidate>? candidates = null)
     {
         var total = Stopwatch.StartNew();
+        using var log = new MlNetLlm.MlNet.ComponentLog(MlNetLlm.MlNet.ComponentLog.EnvironmentOf(ml), "TextExperiment", "Search", o.Logger);
+        o = o with { Events = new ExperimentLog(log, o.Events, o.TrainTime) };
         Directory.CreateDirectory(outputDir);
         candidates ??= DefaultCandidates(o);
         if (candidates.Count == 0) throw new ArgumentException("No candidate pipelines to try.");

@@ -106,8 +106,14 @@ public abstract class ExperimentCommandBase(string name, string task, string des
         var rows = new List<string[]>();
         ExperimentResult result = null!;
         var table = new Table().AddColumns("trial", "candidate", "status", "metric", "epochs", "seconds", "parameters");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string best = "none yet";
+        // Budget used, time left and the best trial so far, under the live table or after each finished trial.
+        string Status() => $"budget {clock.Elapsed.TotalSeconds:F0} of {options.TrainTime.TotalSeconds:F0} s used, " +
+                           $"{Math.Max(0, options.TrainTime.TotalSeconds - clock.Elapsed.TotalSeconds):F0} s left; best: {best}";
         void Apply(ExperimentEvent e)
         {
+            if (e is ExperimentEvent.NewBest nb) best = $"trial {nb.TrialId} {nb.Candidate} {nb.Metric:F4}";
             switch (e)
             {
                 case ExperimentEvent.TrialStarted s:
@@ -141,6 +147,7 @@ public abstract class ExperimentCommandBase(string name, string task, string des
                     Apply(e);
                     table.Rows.Clear();
                     foreach (var r in rows.TakeLast(25)) table.AddRow(r);
+                    table.Caption(Markup.Escape(Status()));
                     ctx.Refresh();
                 });
                 result = TextExperiment.Run(ml, options with { Events = events }, output);
@@ -152,6 +159,7 @@ public abstract class ExperimentCommandBase(string name, string task, string des
             {
                 Apply(e);
                 if (e is not ExperimentEvent.EpochEnded) AnsiConsole.MarkupLine(Markup.Escape(Describe(e)));
+                if (e is ExperimentEvent.TrialCompleted or ExperimentEvent.TrialPruned or ExperimentEvent.TrialFailed) AnsiConsole.MarkupLine(Markup.Escape("  " + Status()));
             });
             result = TextExperiment.Run(ml, options with { Events = events }, output);
         }

@@ -76,32 +76,31 @@ public sealed class TrainCommand : ICliCommand
         if (File.Exists(outputDir)) throw new ArgumentException($"--output '{outputDir}' is a file: give a folder for model.zip and metrics.json.");
         var ml = new MLContext(seed: options.Seed);
         TextTrainingJob.Result result = null!;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         if (options.Encoder == "tfidf" || !AnsiConsole.Profile.Capabilities.Interactive)
         {
-            // Plain lines where there is no terminal to redraw (CI, pipes).
-            options.Trainer.EpochProgress = new InlineProgress<EpochReport>(r => AnsiConsole.MarkupLineInterpolated($"epoch {r.Epoch}/{r.Epochs}: train loss {r.TrainLoss:F4}{(r.ValidationMetric is { } v ? $", {r.MetricName} {v:F4}" : "")} ({r.Seconds:F1} s)"));
+            // Plain lines where there is no terminal to redraw (CI, pipes); the time left is the mean epoch so far times the epochs to go.
+            options.Trainer.EpochProgress = new InlineProgress<EpochReport>(r => AnsiConsole.MarkupLineInterpolated(
+                $"epoch {r.Epoch}/{r.Epochs}: train loss {r.TrainLoss:F4}{(r.ValidationMetric is { } v ? $", {r.MetricName} {v:F4}" : "")} ({r.Seconds:F1} s{(r.Epoch < r.Epochs ? $", about {clock.Elapsed.TotalSeconds / r.Epoch * (r.Epochs - r.Epoch):F0} s left" : "")})"));
             AnsiConsole.MarkupLineInterpolated($"[grey]training {options.Encoder} on {options.Dataset}...[/]");
             result = TextTrainingJob.Run(ml, options);
         }
         else
         {
-            AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn()).Start(ctx =>
+            // One bar over every batch of every epoch, so the remaining-time column estimates the whole training.
+            AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn()).Start(ctx =>
             {
-                var epochsTask = ctx.AddTask("epochs", maxValue: options.Trainer.Epochs);
-                var batchTask = ctx.AddTask("batches");
+                var training = ctx.AddTask("training", maxValue: options.Trainer.Epochs);
                 options.Trainer.BatchProgress = new InlineProgress<BatchReport>(b =>
                 {
-                    batchTask.MaxValue = b.BatchesPerEpoch;
-                    batchTask.Value = b.Batch;
-                    batchTask.Description = $"epoch {b.Epoch} batch loss {b.Loss:F3}";
+                    training.MaxValue = (double)b.BatchesPerEpoch * options.Trainer.Epochs;
+                    training.Value = (double)(b.Epoch - 1) * b.BatchesPerEpoch + b.Batch;
+                    training.Description = $"epoch {b.Epoch}/{options.Trainer.Epochs} batch {b.Batch}/{b.BatchesPerEpoch} loss {b.Loss:F3}";
                 });
                 options.Trainer.EpochProgress = new InlineProgress<EpochReport>(r =>
-                {
-                    epochsTask.Value = r.Epoch;
-                    epochsTask.Description = $"epoch {r.Epoch}: loss {r.TrainLoss:F3}";
-                });
+                    AnsiConsole.MarkupLineInterpolated($"epoch {r.Epoch}/{r.Epochs}: train loss {r.TrainLoss:F4}{(r.ValidationMetric is { } v ? $", {r.MetricName} {v:F4}" : "")} ({r.Seconds:F1} s)"));
                 result = TextTrainingJob.Run(ml, options);
-                epochsTask.Value = epochsTask.MaxValue;
+                training.Value = training.MaxValue;
             });
         }
         string zip = Path.Combine(outputDir, "model.zip");

@@ -16,9 +16,13 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
 {
     private readonly TextEmbeddingOptions _options;
     private readonly ITrainedTextEncoder? _classifier;
+    private readonly Microsoft.ML.Runtime.IHostEnvironment? _environment;
 
-    public TextEmbeddingEstimator(TextEmbeddingOptions options)
+    public TextEmbeddingEstimator(TextEmbeddingOptions options) : this(options, null) { }
+
+    internal TextEmbeddingEstimator(TextEmbeddingOptions options, Microsoft.ML.Runtime.IHostEnvironment? environment)
     {
+        _environment = environment;
         options.Validate();
         if (string.IsNullOrWhiteSpace(options.CheckpointPath))
             throw new ArgumentException("CheckpointPath must name a Hugging Face model folder (or build the estimator from a trained classifier).", nameof(options.CheckpointPath));
@@ -26,8 +30,11 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
     }
 
     /// <summary>Embeddings from the encoder of a classifier trained by this library (its pooling and max length).</summary>
-    public TextEmbeddingEstimator(ITrainedTextEncoder classifier, TextEmbeddingOptions options)
+    public TextEmbeddingEstimator(ITrainedTextEncoder classifier, TextEmbeddingOptions options) : this(classifier, options, null) { }
+
+    internal TextEmbeddingEstimator(ITrainedTextEncoder classifier, TextEmbeddingOptions options, Microsoft.ML.Runtime.IHostEnvironment? environment)
     {
+        _environment = environment;
         options.Validate();
         _classifier = classifier;
         _options = options;
@@ -43,11 +50,25 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
     public TextEmbeddingTransformer Fit(IDataView input)
     {
         GetOutputSchema(SchemaShapes.FromSchema(input.Schema));
-        return Create(_options, _classifier);
+        return Create(_options, _classifier, _environment);
     }
 
     /// <summary>Builds the transformer without data (embeddings need no fitting).</summary>
-    public static TextEmbeddingTransformer Create(TextEmbeddingOptions options, ITrainedTextEncoder? classifier = null)
+    public static TextEmbeddingTransformer Create(TextEmbeddingOptions options, ITrainedTextEncoder? classifier = null) => Create(options, classifier, null);
+
+    internal static TextEmbeddingTransformer Create(TextEmbeddingOptions options, ITrainedTextEncoder? classifier, Microsoft.ML.Runtime.IHostEnvironment? environment)
+    {
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var transformer = CreateTransformer(options, classifier);
+        using var log = new ComponentLog(environment, "TextEmbedding", "Loading", options.Logger);
+        var body = transformer.Spec.Body;
+        log.Info($"{(classifier is null ? $"checkpoint '{options.CheckpointPath}'" : "a trained classifier's encoder")}" +
+                 $"{(body.Transformer is { } t ? $" ({t.ModelType}, {t.NumLayers} layers)" : "")}: {transformer.Dimension}-dimensional {body.Pooling} embeddings" +
+                 $"{(options.Normalize ? ", normalized" : "")}, max length {body.MaxLength}, on {options.Device}, loaded in {started.Elapsed.TotalSeconds:F1} s");
+        return transformer;
+    }
+
+    private static TextEmbeddingTransformer CreateTransformer(TextEmbeddingOptions options, ITrainedTextEncoder? classifier)
     {
         options.Validate();
         var device = options.Device.Resolve();
@@ -77,15 +98,18 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
 /// <summary>Catalog entry: <c>mlContext.Transforms.Text.TextEmbedding(...)</c>.</summary>
 public static class TextEmbeddingCatalog
 {
-    public static TextEmbeddingEstimator TextEmbedding(this TransformsCatalog.TextTransforms catalog, TextEmbeddingOptions options) => new(options);
+    public static TextEmbeddingEstimator TextEmbedding(this TransformsCatalog.TextTransforms catalog, TextEmbeddingOptions options) =>
+        new(options, ComponentLog.EnvironmentOf(catalog));
 
     public static TextEmbeddingEstimator TextEmbedding(this TransformsCatalog.TextTransforms catalog, string outputColumnName, string inputColumnName, string checkpointPath,
         Pooling pooling = Pooling.Mean, bool normalize = false) =>
-        new(new TextEmbeddingOptions { OutputColumnName = outputColumnName, InputColumnName = inputColumnName, CheckpointPath = checkpointPath, Pooling = pooling, Normalize = normalize });
+        new(new TextEmbeddingOptions { OutputColumnName = outputColumnName, InputColumnName = inputColumnName, CheckpointPath = checkpointPath, Pooling = pooling, Normalize = normalize },
+            ComponentLog.EnvironmentOf(catalog));
 
     /// <summary>Embeddings from the encoder of a classifier this library trained.</summary>
     public static TextEmbeddingEstimator TextEmbedding(this TransformsCatalog.TextTransforms catalog, ITrainedTextEncoder classifier, string outputColumnName = "Embedding", string? inputColumnName = null) =>
-        new(classifier, new TextEmbeddingOptions { OutputColumnName = outputColumnName, InputColumnName = inputColumnName ?? classifier.TextColumns[0], MaxLength = classifier.EncoderSpec.MaxLength });
+        new(classifier, new TextEmbeddingOptions { OutputColumnName = outputColumnName, InputColumnName = inputColumnName ?? classifier.TextColumns[0], MaxLength = classifier.EncoderSpec.MaxLength },
+            ComponentLog.EnvironmentOf(catalog));
 }
 
 /// <summary>Opens an embedder from a checkpoint folder, or from a model zip holding an embedding transform or a text classifier.</summary>

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using MlNetLlm.Modeling.Runtime;
 using MlNetLlm.Modeling.Training;
 
@@ -19,6 +20,8 @@ public sealed class TextEmbeddingOptions
     /// <summary>Texts encoded together; inside a batch run texts are sorted by length so padding stays small.</summary>
     public int BatchSize { get; set; } = 32;
     public DeviceOptions Device { get; set; } = new();
+    /// <summary>Also receives what goes to <c>MLContext.Log</c> (which encoder was loaded, where, how fast).</summary>
+    public ILogger? Logger { get; set; }
 
     internal void Validate()
     {
