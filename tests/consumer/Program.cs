@@ -23,7 +23,7 @@ switch (mode)
 static async Task<int> Fit(string csv, string zip)
 {
     var ml = new MLContext(seed: 1);
-    var all = ml.Data.LoadFromTextFile<Review>(csv, separatorChar: ',', hasHeader: true, allowQuoting: true, readMultilines: true);
+    var all = ml.Data.LoadFromTextFile<Review>(csv, new TextLoader.Options { Separators = [','], HasHeader = true, AllowQuoting = true, ReadMultilines = true });
     var rows = ml.Data.CreateEnumerable<Review>(all, reuseRowObject: false).ToList();
     var train = ml.Data.LoadFromEnumerable(rows.Where(r => r.Split == "train").Take(96));
     var test = ml.Data.LoadFromEnumerable(rows.Where(r => r.Split == "test").Take(48));
