@@ -39,8 +39,9 @@ public sealed class TrainCommand : ICliCommand
         {
             dataset, label, text, testDataset, splitCol, testFraction, encoder, task, positive, maxClasses, glove, epochs, batch, lr, maxLength, seed, device, threads, output, separator,
         };
-        cmd.SetAction(parse =>
+        cmd.SetAction(parse => CliErrors.Run(() =>
         {
+            // Built inside CliErrors.Run: a bad --device is one line, not a stack trace.
             var options = new TextJobOptions
             {
                 Dataset = parse.GetRequiredValue(dataset),
@@ -65,8 +66,8 @@ public sealed class TrainCommand : ICliCommand
                     Device = DeviceOptions.Parse(parse.GetValue(device)!, parse.GetValue(threads)),
                 },
             };
-            return CliErrors.Run(() => Train(options, parse.GetRequiredValue(output)));
-        });
+            return Train(options, parse.GetRequiredValue(output));
+        }));
         return cmd;
     }
 
@@ -157,8 +158,15 @@ public static class CliErrors
         {
             // Library errors name properties and values; the CLI adds its own flag where one fixes the problem.
             string hint = e is MlNetLlm.MlNet.Data.CsvFormatException { SuggestedSeparator: { } s } ? $" Pass --separator {(s == '\t' ? "tab" : $"'{s}'")}." : "";
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {CliOptionNames.ToFlags(e.Message)}{hint}");
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {CliOptionNames.ToFlags(Message(e))}{hint}");
             return 1;
         }
+    }
+
+    /// <summary>The message on one line, without the " (Parameter 'MaxLength')" .NET appends: the flag is already named.</summary>
+    private static string Message(Exception e)
+    {
+        string m = e is ArgumentException { ParamName: { } p } ? e.Message.Replace($" (Parameter '{p}')", "") : e.Message;
+        return m.ReplaceLineEndings(" ");
     }
 }

@@ -22,9 +22,9 @@ public sealed class TextEmbeddingOptions
 
     internal void Validate()
     {
-        if (string.IsNullOrWhiteSpace(InputColumnName)) throw new ArgumentException("InputColumnName must be set.", nameof(InputColumnName));
-        if (string.IsNullOrWhiteSpace(OutputColumnName)) throw new ArgumentException("OutputColumnName must be set.", nameof(OutputColumnName));
-        if (MaxLength < 3) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "MaxLength must be at least 3.");
-        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");
+        if (string.IsNullOrWhiteSpace(InputColumnName)) throw new ArgumentException("TextEmbeddingOptions.InputColumnName must be set.", nameof(InputColumnName));
+        if (string.IsNullOrWhiteSpace(OutputColumnName)) throw new ArgumentException("TextEmbeddingOptions.OutputColumnName must be set.", nameof(OutputColumnName));
+        if (MaxLength < 3) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "TextEmbeddingOptions.MaxLength must be at least 3.");
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "TextEmbeddingOptions.BatchSize must be at least 1.");
     }
 }
