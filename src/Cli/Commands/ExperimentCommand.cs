@@ -77,6 +77,9 @@ public abstract class ExperimentCommandBase(string name, string task, string des
                 Device = DeviceOptions.Parse(parse.GetValue(device)!),
                 CancellationToken = ct,
             };
+            // Run again into the same --output (no --store, --resume or --join): the earlier experiment is kept aside
+            // rather than refused, so the README's main job can simply be run again.
+            o = o with { MoveEarlierRunAside = o.Store is null && !o.Resume && !o.Join };
             return Run(o, parse.GetValue(output)!);
         })));
         return cmd;
@@ -98,13 +101,10 @@ public abstract class ExperimentCommandBase(string name, string task, string des
     internal static int Run(ExperimentOptions options, string output)
     {
         if (File.Exists(output)) throw new ArgumentException($"--output '{output}' is a file: give a folder for the experiment's outputs.");
-        // Run again into the same --output (no --store, --resume or --join): the earlier experiment is kept aside rather
-        // than refused, so the README's main job can simply be run again.
-        if (options.Store is null && !options.Resume && !options.Join && MoveEarlierRunAside(output) is { } aside)
-            AnsiConsole.MarkupLineInterpolated($"moved the earlier experiment in {output} to {aside}");
         var ml = new MLContext(seed: options.Seed);
         var rows = new List<string[]>();
         ExperimentResult result = null!;
+        string? movedAside = null;
         var table = new Table().AddColumns("trial", "candidate", "status", "metric", "epochs", "seconds", "parameters");
         void Apply(ExperimentEvent e)
         {
@@ -128,23 +128,34 @@ public abstract class ExperimentCommandBase(string name, string task, string des
                 case ExperimentEvent.NewBest b when Row(b.TrialId) is { } r:
                     r[2] = "[green]best[/]";
                     break;
+                case ExperimentEvent.EarlierRunMovedAside m:
+                    movedAside = m.Folder;
+                    break;
             }
         }
         string[]? Row(int id) => rows.LastOrDefault(r => r[0] == $"{id}");
 
         if (AnsiConsole.Profile.Capabilities.Interactive)
         {
-            AnsiConsole.Live(table).Start(ctx =>
+            try
             {
-                var events = new InlineProgress<ExperimentEvent>(e =>
+                AnsiConsole.Live(table).Start(ctx =>
                 {
-                    Apply(e);
-                    table.Rows.Clear();
-                    foreach (var r in rows.TakeLast(25)) table.AddRow(r);
-                    ctx.Refresh();
+                    var events = new InlineProgress<ExperimentEvent>(e =>
+                    {
+                        Apply(e);
+                        table.Rows.Clear();
+                        foreach (var r in rows.TakeLast(25)) table.AddRow(r);
+                        ctx.Refresh();
+                    });
+                    result = TextExperiment.Run(ml, options with { Events = events }, output);
                 });
-                result = TextExperiment.Run(ml, options with { Events = events }, output);
-            });
+            }
+            finally
+            {
+                // Said after the live table, and also when the run then fails: the user looks for the earlier outputs.
+                if (movedAside is not null) AnsiConsole.WriteLine(Describe(new ExperimentEvent.EarlierRunMovedAside(movedAside)));
+            }
         }
         else
         {
@@ -164,23 +175,6 @@ public abstract class ExperimentCommandBase(string name, string task, string des
         return 0;
     }
 
-    /// <summary>Moves everything an earlier run left in <paramref name="output"/> (its store, trial models and outputs)
-    /// into previous-TIME/, when there was an earlier run; earlier previous-* folders stay where they are.</summary>
-    private static string? MoveEarlierRunAside(string output)
-    {
-        if (!File.Exists(Path.Combine(output, TextExperiment.DefaultStoreFile))) return null;
-        var entries = new DirectoryInfo(output).EnumerateFileSystemInfos().Where(e => !e.Name.StartsWith("previous-", StringComparison.Ordinal)).ToList();
-        string aside = Path.Combine(output, $"previous-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
-        Directory.CreateDirectory(aside);
-        foreach (var e in entries)
-        {
-            string target = Path.Combine(aside, e.Name);
-            if (e is DirectoryInfo d) d.MoveTo(target);
-            else File.Move(e.FullName, target);
-        }
-        return aside;
-    }
-
     private static string Describe(ExperimentEvent e) => e switch
     {
         ExperimentEvent.TrialStarted s => $"trial {s.TrialId} {s.Candidate}: {s.Parameters}",
@@ -188,6 +182,7 @@ public abstract class ExperimentCommandBase(string name, string task, string des
         ExperimentEvent.TrialPruned p => $"trial {p.TrialId} {p.Candidate}: pruned after {p.Epochs} epochs ({p.Why})",
         ExperimentEvent.TrialFailed f => $"trial {f.TrialId} {f.Candidate}: failed: {f.Error}",
         ExperimentEvent.NewBest b => $"trial {b.TrialId} {b.Candidate}: new best {b.Metric:F4}",
+        ExperimentEvent.EarlierRunMovedAside m => $"moved the earlier experiment's outputs to {m.Folder}",
         _ => e.ToString(),
     };
 }
