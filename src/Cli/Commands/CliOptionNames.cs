@@ -15,7 +15,7 @@ public static class CliOptionNames
         ("TextJobOptions.Separator", "--separator"),
         // TextTrainerOptions (train's neural encoders: the job sets the columns, CheckpointPath and GlovePath from its own options).
         ("TextTrainerOptions.Epochs", "--epochs"), ("TextTrainerOptions.BatchSize", "--batch-size"), ("TextTrainerOptions.LearningRate", "--learning-rate"),
-        ("TextTrainerOptions.MaxLength", "--max-length"), ("TextTrainerOptions.Device", "--device"), ("TextTrainerOptions.Encoder", "--encoder"),
+        ("TextTrainerOptions.MaxLength", "--max-length"), ("TextTrainerOptions.Device", "--device"), ("TextTrainerOptions.Seed", "--seed"), ("TextTrainerOptions.Encoder", "--encoder"),
         ("TextTrainerOptions.CheckpointPath", "--encoder checkpoint:DIR"), ("TextTrainerOptions.GlovePath", "--glove"),
         ("TextTrainerOptions.TextColumnName", "--text-col"), ("TextTrainerOptions.SecondTextColumnName", "--text-col"), ("TextTrainerOptions.LabelColumnName", "--label-col"),
         ("DeviceOptions.Device", "--device"), ("DeviceOptions.CudaDeviceId", "--device cuda:N"), ("DeviceOptions.Threads", "--threads"),
