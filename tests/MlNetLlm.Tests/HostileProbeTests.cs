@@ -211,6 +211,76 @@ public class HostileProbeTests
     }
 
     [Fact]
+    public void Embed_from_a_model_zip_honours_pooling_and_max_length_or_refuses_them_by_name()
+    {
+        using var dir = new Fixtures.TempDir();
+        string csv = TopicsCsv(dir.File("topics.csv"), 60);
+        string Zip(string encoder)
+        {
+            var run = Run("train", "--dataset", csv, "--label-col", "label", "--text-col", "text", "--encoder", encoder, "--epochs", "1", "--max-length", "32",
+                "--output", dir.File(encoder));
+            Assert.True(run.Code == 0, run.Output);
+            return Path.Combine(dir.File(encoder), "model.zip");
+        }
+        string Embed(string zip, string name, params string[] more)
+        {
+            var run = Run(["embed", "--model", zip, "--dataset", csv, "--text-col", "text", "--output", dir.File(name), .. more]);
+            Assert.True(run.Code == 0, run.Output);
+            return File.ReadAllText(dir.File(name));
+        }
+
+        // The from-scratch transformer: another pooling of its token states, another truncation, each a different output.
+        string transformer = Zip("transformer");
+        string own = Embed(transformer, "own.csv");
+        Assert.Equal(own, Embed(transformer, "mean.csv", "--pooling", "Mean", "--max-length", "32")); // what it was trained with
+        var variants = new[] { Embed(transformer, "max.csv", "--pooling", "Max"), Embed(transformer, "cls.csv", "--pooling", "Cls"), Embed(transformer, "short.csv", "--max-length", "8") };
+        Assert.Equal(4, variants.Append(own).Distinct().Count());
+        AssertRefused(Run("embed", "--model", transformer, "--dataset", csv, "--text-col", "text", "--output", dir.File("long.csv"), "--max-length", "100"),
+            "--max-length must be at most 32");
+        AssertRefused(Run("embed", "--model", transformer, "--dataset", csv, "--text-col", "text", "--output", dir.File("pooler.csv"), "--pooling", "Pooler"),
+            "--pooling Pooler", "needs an encoder with a pooler");
+
+        // The LSTM pools mean and max together: a pooling is refused; a length is honoured.
+        string lstm = Zip("lstm");
+        AssertRefused(Run("embed", "--model", lstm, "--dataset", csv, "--text-col", "text", "--output", dir.File("lstm-max.csv"), "--pooling", "Max"),
+            "--pooling Max", "LSTM");
+        Assert.NotEqual(Embed(lstm, "lstm.csv"), Embed(lstm, "lstm-short.csv", "--max-length", "4"));
+        foreach (var refused in new[] { "long.csv", "pooler.csv", "lstm-max.csv" }) Assert.False(File.Exists(dir.File(refused)));
+    }
+
+    [Fact]
+    public void Predict_says_what_a_feature_selection_model_is_and_scores_a_pipeline_built_on_one()
+    {
+        using var dir = new Fixtures.TempDir();
+        var rng = new Random(9);
+        string csv = dir.File("clinic.csv");
+        File.WriteAllLines(csv, ["glucose,mass,label", .. Enumerable.Range(0, 80).Select(i =>
+        {
+            double g = 70 + 100 * rng.NextDouble(), m = 20 + 20 * rng.NextDouble();
+            return FormattableString.Invariant($"{g:F1},{m:F1},{(g + 2 * m > 170 ? "yes" : "no")}");
+        })]);
+        var selected = Run("select-features", "--dataset", csv, "--label-col", "label", "--mode", "data", "--keep", "1", "--no-cache", "--output", dir.File("fs"));
+        Assert.True(selected.Code == 0, selected.Output);
+        string zip = Path.Combine(dir.File("fs"), "model.zip");
+        AssertRefused(Run("predict", "--model", zip, "--dataset", csv, "--output", dir.File("p.csv")), "feature selection model", "select-features", "no predictions");
+        Assert.False(File.Exists(dir.File("p.csv")));
+
+        // The same selection with a trainer appended in code (the README's use): predict reads the numeric columns as numbers.
+        var ml = new MLContext(1);
+        var data = MlNetLlm.MlNet.Data.CsvTable.Load(csv).ToDataView(ml, textColumns: ["label"]);
+        var pipeline = ml.Transforms.FeatureSelection.SelectFeaturesWithLlm(new LlmFeatureSelectionEstimator.Options
+            {
+                LabelColumnName = "label", Mode = FeatureSelectionMode.Data, KeepCount = 2, CacheDirectory = null,
+            })
+            .Append(ml.Transforms.Conversion.MapValueToKey("Label", "label"))
+            .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy());
+        ml.Model.Save(pipeline.Fit(data), data.Schema, dir.File("pipeline.zip"));
+        var run = Run("predict", "--model", dir.File("pipeline.zip"), "--dataset", csv, "--output", dir.File("p.csv"));
+        Assert.True(run.Code == 0, run.Output);
+        Assert.Equal(81, File.ReadAllLines(dir.File("p.csv")).Length);
+    }
+
+    [Fact]
     public void Bad_option_values_name_the_flag_and_the_transformer_length_is_bounded()
     {
         using var dir = new Fixtures.TempDir();
