@@ -311,6 +311,30 @@ public class HostileProbeTests
     }
 
     [Fact]
+    public void Options_that_cannot_apply_are_refused_by_name_not_ignored()
+    {
+        using var dir = new Fixtures.TempDir();
+        string csv = TopicsCsv(dir.File("topics.csv"), 30), glove = dir.File("glove.txt");
+        File.WriteAllLines(glove, ["sports 0.1 0.2"]);
+        string split = dir.File("split.csv");
+        File.WriteAllLines(split, ["text,label,split", .. File.ReadAllLines(csv).Skip(1).Select((l, i) => $"{l},{(i % 4 == 0 ? "test" : "train")}")]);
+        string[] Train(params string[] more) => ["train", "--dataset", csv, "--label-col", "label", "--text-col", "text", "--output", dir.File("o"), .. more];
+        foreach (var (args, named) in new (string[], string[])[]
+        {
+            (Train("--encoder", "tfidf", "--epochs", "5", "--max-length", "64"), ["--epochs", "--max-length", "--encoder tfidf"]),
+            (Train("--encoder", "tfidf", "--glove", glove), ["--glove", "tfidf"]),
+            (Train("--positive-class", "sports"), ["--positive-class", "binary", "multiclass"]),
+            (["train", "--dataset", split, "--label-col", "label", "--text-col", "text", "--split-col", "split", "--test-fraction", "0.3", "--output", dir.File("o")], ["--test-fraction", "--split-col"]),
+            (Classification(csv, dir.File("o"), "--checkpoint", "minilm"), ["--checkpoint", "--candidates"]),
+            (Classification(csv, dir.File("o"), "--test-dataset", csv, "--test-fraction", "0.1"), ["--test-fraction", "--test-dataset"]),
+            (["embed", "--model", Fixtures.Checkpoint("tiny-bert"), "--dataset", csv, "--text-col", "text", "--output", dir.File("e.parquet"), "--vector-column"], ["--vector-column", "parquet"]),
+        })
+            AssertRefused(Run(args), named);
+        Assert.False(Directory.Exists(dir.File("o")));
+        Assert.False(File.Exists(dir.File("e.parquet")));
+    }
+
+    [Fact]
     public void Every_option_a_command_sets_maps_to_its_flag()
     {
         // What the CLI sets, by options class: a library message naming any of them must reach the user as a flag.

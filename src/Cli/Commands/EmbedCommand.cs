@@ -26,9 +26,14 @@ public sealed class EmbedCommand : ICliCommand
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32 };
         var separator = CliOptions.Separator();
         var cmd = new Command("embed", "Embed a text column with a transformer encoder.") { model, dataset, textCol, output, pooling, normalize, vectorColumn, maxLength, batch, separator };
-        cmd.SetAction(parse => CliErrors.Run(() => Embed(parse.GetRequiredValue(model), parse.GetRequiredValue(dataset), parse.GetRequiredValue(textCol), parse.GetRequiredValue(output),
+        cmd.SetAction(parse => CliErrors.Run(() =>
+        {
+            if (!parse.GetRequiredValue(output).EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
+                CliOptions.RefuseGiven(parse, "shapes CSV output; a .parquet file has one column per dimension", vectorColumn);
+            return Embed(parse.GetRequiredValue(model), parse.GetRequiredValue(dataset), parse.GetRequiredValue(textCol), parse.GetRequiredValue(output),
             new TextEmbeddingOptions { Pooling = parse.GetValue(pooling), Normalize = parse.GetValue(normalize), MaxLength = parse.GetValue(maxLength), BatchSize = parse.GetValue(batch) },
-            parse.GetValue(vectorColumn), parse.GetValue(separator))));
+            parse.GetValue(vectorColumn), parse.GetValue(separator));
+        }));
         return cmd;
     }
 

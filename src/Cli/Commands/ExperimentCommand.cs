@@ -50,6 +50,11 @@ public abstract class ExperimentCommandBase(string name, string task, string des
         {
             string? ds = parse.GetValue(dataset);
             bool bundled = ds is null;
+            if (parse.GetValue(testDataset) is not null || parse.GetValue(splitCol) is not null)
+                CliOptions.RefuseGiven(parse, "holds out test rows when neither --test-dataset nor --split-col gives them", testFraction);
+            if (parse.GetValue(candidates) is { Length: > 0 } only && !only.Any(c => c is "fine-tune" or "embeddings+sdca" or "embeddings+lightgbm")
+                && parse.GetValue(checkpoint) is { } named && !named.Equals("none", StringComparison.OrdinalIgnoreCase))
+                CliOptions.RefuseGiven(parse, "is read by the fine-tune and embeddings candidates, which --candidates leaves out", checkpoint);
             if (bundled && task == "regression")
                 throw new ArgumentException("The bundled data set is a classification task: give --dataset and --label-col for regression.");
             var o = new ExperimentOptions

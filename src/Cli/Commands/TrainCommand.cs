@@ -41,6 +41,11 @@ public sealed class TrainCommand : ICliCommand
         };
         cmd.SetAction(parse => CliErrors.Run(() =>
         {
+            string encoderName = parse.GetValue(encoder)!;
+            if (encoderName is "tfidf" or "wordvec")
+                CliOptions.RefuseGiven(parse, $"trains the neural encoders (lstm, transformer, checkpoint:DIR), not --encoder {encoderName}", epochs, batch, lr, maxLength, device, threads);
+            if (parse.GetValue(testDataset) is not null || parse.GetValue(splitCol) is not null)
+                CliOptions.RefuseGiven(parse, "holds out test rows when neither --test-dataset nor --split-col gives them", testFraction);
             // Built inside CliErrors.Run: a bad --device is one line, not a stack trace.
             var options = new TextJobOptions
             {

@@ -65,6 +65,8 @@ public static class TextTrainingJob
 
     public static Result Run(MLContext ml, TextJobOptions o)
     {
+        if (o.Encoder == "tfidf" && o.GlovePath is not null)
+            throw new ArgumentException("TextJobOptions.GlovePath is read by the lstm and wordvec encoders, not TextJobOptions.Encoder tfidf.");
         var data = TextJobData.Load(o);
         var sw = Stopwatch.StartNew();
         var (model, epochs) = Fit(ml, o, data);
@@ -310,6 +312,8 @@ public sealed class TextJobData
         if (task == TaskKind.Regression && rows.Concat(test ?? []).Select(r => r.Label).FirstOrDefault(l => l.Length > 0 && !(float.TryParse(l, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out float v) && float.IsFinite(v))) is { } bad)
             throw new ArgumentException($"Regression needs a finite numeric label, but column '{o.LabelColumn}' of '{o.Dataset}' holds '{bad}'.");
         var classes = task == TaskKind.Regression ? [] : labels.Distinct().Order(StringComparer.Ordinal).ToArray();
+        if (o.PositiveClass is not null && task != TaskKind.Binary)
+            throw new ArgumentException($"TextJobOptions.PositiveClass applies to binary tasks; '{o.LabelColumn}' of '{o.Dataset}' is {task.ToString().ToLowerInvariant()} ({(task == TaskKind.Regression ? "numbers" : $"{classes.Length} classes")}).");
         if (task == TaskKind.Binary)
         {
             if (classes.Length != 2) throw new ArgumentException($"TextJobOptions.Task binary needs exactly 2 classes in '{o.LabelColumn}', found {classes.Length}.");
