@@ -74,6 +74,35 @@ public class HostileProbeTests
         Assert.True(Directory.Exists(Path.Combine(aside, "trial-models")));
         Assert.False(File.Exists(Path.Combine(aside, "mydata.csv")));
         Assert.False(File.Exists(Path.Combine(aside, "notes.txt")));
+
+        // Data under a name the experiment writes there would be moved aside or overwritten: refused, nothing moved.
+        string named = Path.Combine(output, "trials.csv");
+        File.Copy(csv, named, overwrite: true);
+        var before = Snapshot(output);
+        AssertRefused(Run(Classification(named, output)), "--dataset", "trials.csv", "the experiment writes");
+        AssertUnchanged(before, output, "data named trials.csv");
+    }
+
+    [Fact]
+    public void Train_and_select_features_never_write_over_their_data()
+    {
+        using var dir = new Fixtures.TempDir();
+        string output = dir.File("out");
+        Directory.CreateDirectory(output);
+        foreach (var (name, args) in new (string, Func<string, string[]>)[]
+        {
+            ("metrics.json", csv => ["train", "--dataset", csv, "--label-col", "label", "--text-col", "text", "--encoder", "tfidf", "--output", output]),
+            ("selection.csv", csv => ["select-features", "--dataset", csv, "--label-col", "label", "--mode", "data", "--no-cache", "--output", output]),
+        })
+        {
+            string csv = TopicsCsv(Path.Combine(output, name), 30);
+            var before = Snapshot(output);
+            AssertRefused(Run(args(csv)), "--output", "--dataset", name);
+            AssertUnchanged(before, output, name);
+        }
+        string file = dir.File("a-file");
+        File.WriteAllText(file, "x");
+        AssertRefused(Run("select-features", "--dataset", Path.Combine(output, "metrics.json"), "--label-col", "label", "--mode", "data", "--no-cache", "--output", file), "is a file");
     }
 
     [Fact]

@@ -66,6 +66,15 @@ public static class ExperimentOutputs
         return aside;
     }
 
+    /// <summary>True when <paramref name="path"/> is in <paramref name="outputDir"/> under a name an experiment writes
+    /// there (or inside its trial-models/): such an input would be moved aside or overwritten.</summary>
+    public static bool IsOwnOutputPath(string outputDir, string path)
+    {
+        string full = Path.GetFullPath(path), folder = Path.GetFullPath(outputDir);
+        string? parent = Path.GetDirectoryName(full);
+        return parent == folder && IsOwnOutput(Path.GetFileName(full)) || parent == Path.Combine(folder, TrialModelFiles.FolderName);
+    }
+
     private static bool IsOwnOutput(string name)
     {
         string store = TextExperiment.DefaultStoreFile;

@@ -66,6 +66,9 @@ public static class TextExperiment
         // row, nothing moved aside).
         candidates ??= DefaultCandidates(o);
         o.Validate(candidates);
+        foreach (var (name, path) in new[] { (nameof(o.Dataset), o.Dataset), (nameof(o.TestDataset), o.TestDataset), (nameof(o.GlovePath), o.GlovePath) })
+            if (path is not null && ExperimentOutputs.IsOwnOutputPath(outputDir, path))
+                throw new ArgumentException($"ExperimentOptions.{name} '{path}' is a file the experiment writes in its output folder: move it, or give another output folder.");
         if (o.Device.Device != ComputeDevice.Cpu || o.Device.Threads is not null) o.Device.Resolve(); // CUDA asked for and absent, bad thread count
         var job = TextJobData.Load(new TextJobOptions
         {

@@ -80,6 +80,8 @@ public sealed class TrainCommand : ICliCommand
     {
         // The folder is made when the results are written, so a failed run leaves none behind.
         if (File.Exists(outputDir)) throw new ArgumentException($"--output '{outputDir}' is a file: give a folder for model.zip and metrics.json.");
+        foreach (var name in new[] { "model.zip", "metrics.json" })
+            OutputFiles.Check("--output", Path.Combine(outputDir, name), ("--dataset", options.Dataset), ("--test-dataset", options.TestDataset), ("--glove", options.GlovePath));
         var ml = new MLContext(seed: options.Seed);
         TextTrainingJob.Result result = null!;
         if (options.Encoder == "tfidf" || !AnsiConsole.Profile.Capabilities.Interactive)
