@@ -125,7 +125,7 @@ public class HostileProbeTests
             (Classification(csv, output, "--glove", dir.File("no-such-glove.txt")), ["--glove", "no-such-glove.txt", "does not exist"]),
             (Classification(csv, output, "--glove", glove), ["--glove", "lstm+glove"]), // no candidate of this run reads it
             (Classification(csv, output, "--train-time", "0"), ["--train-time"]),
-            (Classification(csv, output, "--checkpoint", dir.File("no-such-checkpoint")), ["--checkpoint", "no-such-checkpoint"]),
+            (Classification(csv, output, "--candidates", "fine-tune", "--checkpoint", dir.File("no-such-checkpoint")), ["--checkpoint", "no-such-checkpoint"]),
         })
         {
             AssertRefused(Run(args), named);
@@ -147,7 +147,7 @@ public class HostileProbeTests
     }
 
     [Fact]
-    public void A_second_run_on_a_busy_output_folder_is_refused_and_changes_nothing()
+    public async Task A_second_run_on_a_busy_output_folder_is_refused_and_changes_nothing()
     {
         using var dir = new Fixtures.TempDir();
         string csv = TopicsCsv(dir.File("topics.csv")), output = dir.File("out");
@@ -178,7 +178,7 @@ public class HostileProbeTests
                     if (line.Contains("trial 1 ")) started.TrySetResult();
                 }
             });
-            Assert.True(started.Task.Wait(TimeSpan.FromSeconds(120)), $"the first run started no trial: {lines}");
+            Assert.True(await Task.WhenAny(started.Task, Task.Delay(TimeSpan.FromSeconds(120))) == started.Task, $"the first run started no trial: {lines}");
             AssertRefused(Program.RunCli(Classification(csv, dir.File("busy"))), "in use by another experiment run");
             Assert.False(first.HasExited, "the first run must still be running for this to test anything");
         }

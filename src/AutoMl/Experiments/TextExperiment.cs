@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML;
 using MlNetLlm.Estimators.Jobs;
-using MlNetLlm.Modeling.Runtime;
 
 namespace MlNetLlm.AutoMl.Experiments;
 
@@ -69,7 +68,6 @@ public static class TextExperiment
         foreach (var (name, path) in new[] { (nameof(o.Dataset), o.Dataset), (nameof(o.TestDataset), o.TestDataset), (nameof(o.GlovePath), o.GlovePath) })
             if (path is not null && ExperimentOutputs.IsOwnOutputPath(outputDir, path))
                 throw new ArgumentException($"ExperimentOptions.{name} '{path}' is a file the experiment writes in its output folder: move it, or give another output folder.");
-        if (o.Device.Device != ComputeDevice.Cpu || o.Device.Threads is not null) o.Device.Resolve(); // CUDA asked for and absent, bad thread count
         var job = TextJobData.Load(new TextJobOptions
         {
             Dataset = o.Dataset, Separator = o.Separator, LabelColumn = o.LabelColumn, TextColumns = o.TextColumns, TestDataset = o.TestDataset, SplitColumn = o.SplitColumn,
