@@ -23,8 +23,12 @@ public sealed class TextTrainerOptions
     /// <summary>GloVe text file (.txt or .txt.gz) whose vectors initialise the LSTM's word embeddings.</summary>
     public string? GlovePath { get; set; }
 
-    /// <summary>Tokens per example including special tokens; longer texts are truncated.</summary>
+    /// <summary>Tokens per example including special tokens; longer texts are truncated. At most
+    /// <see cref="MaxTransformerPositions"/> for the from-scratch transformer; a checkpoint stops at its own positions.</summary>
     public int MaxLength { get; set; } = 128;
+
+    /// <summary>The largest <see cref="MaxLength"/> of the from-scratch transformer: the 512 positions of BERT checkpoints.</summary>
+    public const int MaxTransformerPositions = 512;
     public int Epochs { get; set; } = 3;
     public int BatchSize { get; set; } = 16;
     /// <summary>Null picks a default for the encoder: 5e-5 fine-tuning, 1e-3 frozen or LSTM, 5e-4 from-scratch transformer.</summary>
@@ -87,17 +91,25 @@ public sealed class TextTrainerOptions
     /// <summary>Checks the options that do not depend on data; messages name the option.</summary>
     internal void Validate()
     {
-        if (string.IsNullOrWhiteSpace(TextColumnName)) throw new ArgumentException("TextColumnName must be set.", nameof(TextColumnName));
-        if (string.IsNullOrWhiteSpace(LabelColumnName)) throw new ArgumentException("LabelColumnName must be set.", nameof(LabelColumnName));
-        if (MaxLength < 3) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "MaxLength must be at least 3 (special tokens plus one text token).");
-        if (PredictionBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(PredictionBatchSize), PredictionBatchSize, "PredictionBatchSize must be at least 1.");
-        if (Dropout is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "Dropout must be in [0, 1).");
+        if (string.IsNullOrWhiteSpace(TextColumnName)) throw new ArgumentException("TextTrainerOptions.TextColumnName must be set.", nameof(TextColumnName));
+        if (string.IsNullOrWhiteSpace(LabelColumnName)) throw new ArgumentException("TextTrainerOptions.LabelColumnName must be set.", nameof(LabelColumnName));
+        foreach (var (name, column) in new[] { (nameof(TextColumnName), TextColumnName), (nameof(SecondTextColumnName), SecondTextColumnName) })
+            if (column == LabelColumnName)
+                throw new ArgumentException($"TextTrainerOptions.{name} '{column}' is the label column (TextTrainerOptions.LabelColumnName): the model would read the answer it is asked to predict.", name);
+        if (MaxLength < 3) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "TextTrainerOptions.MaxLength must be at least 3 (special tokens plus one text token).");
+        // The from-scratch transformer has one learned position per token: its table grows with MaxLength. Bounded like
+        // the pretrained checkpoints it imitates (BERT's max_position_embeddings, 512), whose tokenizers stop there too.
+        if (Encoder == TextEncoderKind.Transformer && MaxLength > MaxTransformerPositions)
+            throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength,
+                $"TextTrainerOptions.MaxLength must be at most {MaxTransformerPositions} for the from-scratch transformer (one learned position per token, as BERT checkpoints' {MaxTransformerPositions} positions); longer texts are truncated.");
+        if (PredictionBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(PredictionBatchSize), PredictionBatchSize, "TextTrainerOptions.PredictionBatchSize must be at least 1.");
+        if (Dropout is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "TextTrainerOptions.Dropout must be in [0, 1).");
         if (Encoder == TextEncoderKind.Checkpoint && string.IsNullOrWhiteSpace(CheckpointPath))
-            throw new ArgumentException("Encoder is Checkpoint but CheckpointPath is not set: give a Hugging Face model folder, or choose Encoder = Transformer or Lstm.", nameof(CheckpointPath));
+            throw new ArgumentException("TextTrainerOptions.Encoder is Checkpoint but TextTrainerOptions.CheckpointPath is not set: give a Hugging Face model folder, or choose Encoder = Transformer or Lstm.", nameof(CheckpointPath));
         if (GlovePath is not null && Encoder != TextEncoderKind.Lstm)
-            throw new ArgumentException("GlovePath initialises the LSTM's embeddings; set Encoder = Lstm or remove GlovePath.", nameof(GlovePath));
+            throw new ArgumentException("TextTrainerOptions.GlovePath initialises the LSTM's embeddings; set Encoder = Lstm or remove GlovePath.", nameof(GlovePath));
         if (Encoder == TextEncoderKind.Transformer && TransformerHiddenSize % TransformerHeads != 0)
-            throw new ArgumentException($"TransformerHiddenSize {TransformerHiddenSize} must be divisible by TransformerHeads {TransformerHeads}.", nameof(TransformerHiddenSize));
-        ToTrainingOptions().Validate();
+            throw new ArgumentException($"TextTrainerOptions.TransformerHiddenSize {TransformerHiddenSize} must be divisible by TextTrainerOptions.TransformerHeads {TransformerHeads}.", nameof(TransformerHiddenSize));
+        ToTrainingOptions().Validate(nameof(TextTrainerOptions));
     }
 }

@@ -19,7 +19,8 @@ public sealed record BundledModel(string Name, string HuggingFaceId, string Lice
 /// </summary>
 /// <remarks>
 /// Concurrent importers (threads or processes) are serialised by a lock file, and each import is written to a temporary
-/// folder that is renamed into place only when complete, so a killed process never leaves a half-written model behind.
+/// folder that is renamed into place only when complete, so a killed process never leaves a half-written model behind;
+/// the temporary folder a killed importer leaves is removed by the next one that holds the lock.
 /// A cached folder whose files no longer match their recorded SHA-256 is imported again.
 /// </remarks>
 public sealed class BundledModels : IPretrainedModelSource
@@ -68,10 +69,17 @@ public sealed class BundledModels : IPretrainedModelSource
     private string Materialize(BundledModel model)
     {
         string folder = Path.Combine(CacheFolder, $"{model.Name}-{model.OnnxSha256[..12]}");
-        if (IsIntact(folder)) return folder;
-        Directory.CreateDirectory(CacheFolder);
-        using (AcquireLock(Path.Combine(CacheFolder, model.Name + ".lock")))
+        string lockPath = Path.Combine(CacheFolder, model.Name + ".lock");
+        if (IsIntact(folder))
         {
+            if (Leftovers(model).Any() && TryLock(lockPath) is { } held) using (held) RemoveLeftovers(model);
+            return folder;
+        }
+        CreateCacheFolder();
+        using (AcquireLock(lockPath))
+        {
+            // Holding the lock, no other importer of this model is alive: a temporary folder left here is a killed one's.
+            RemoveLeftovers(model);
             if (IsIntact(folder)) return folder; // another process finished it while we waited
             string temp = Path.Combine(CacheFolder, $".import-{model.Name}-{Guid.NewGuid():N}");
             try
@@ -86,6 +94,34 @@ public sealed class BundledModels : IPretrainedModelSource
             }
         }
         return folder;
+    }
+
+    /// <summary>Temporary folders of imports of <paramref name="model"/> (a live import holds the model's lock file).</summary>
+    private IEnumerable<string> Leftovers(BundledModel model) =>
+        Directory.Exists(CacheFolder) ? Directory.EnumerateDirectories(CacheFolder, $".import-{model.Name}-*") : [];
+
+    private void RemoveLeftovers(BundledModel model)
+    {
+        foreach (var dir in Leftovers(model).ToList())
+            Directory.Delete(dir, recursive: true);
+    }
+
+    /// <summary>Creates the cache folder; a path that cannot be one names where it came from (the variable, usually).</summary>
+    private void CreateCacheFolder()
+    {
+        string from = Environment.GetEnvironmentVariable(CacheVariable) is { Length: > 0 } env && env == CacheFolder
+            ? $"{CacheVariable} names '{CacheFolder}'"
+            : $"The model cache folder is '{CacheFolder}'";
+        if (File.Exists(CacheFolder))
+            throw new CheckpointException($"{from}, which is a file: point {CacheVariable} at a folder for the bundled models.", CacheFolder);
+        try
+        {
+            Directory.CreateDirectory(CacheFolder);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CheckpointException($"{from}, which cannot be created ({e.Message}): point {CacheVariable} at a writable folder.", CacheFolder, inner: e);
+        }
     }
 
     private static void Import(BundledModel model, string folder)
@@ -152,6 +188,13 @@ public sealed class BundledModels : IPretrainedModelSource
     {
         using var fs = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(fs));
+    }
+
+    /// <summary>The exclusive lock file if no one holds it now, else null.</summary>
+    private static FileStream? TryLock(string path)
+    {
+        try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+        catch (IOException) { return null; }
     }
 
     /// <summary>An exclusive lock file, waited for (another process may be importing the same model).</summary>

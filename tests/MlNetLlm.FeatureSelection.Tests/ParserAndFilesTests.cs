@@ -172,7 +172,7 @@ public class FilesAndSpecTests
         Assert.Equal(3, run.Transformer.SelectedColumns.Count);
 
         var e = Assert.Throws<ArgumentException>(() => FeatureSelectionFiles.Run(csv, tmp.File("out2"), Clinic.Options("", FeatureSelectionMode.Data).With(x => x.LabelColumnName = "sick"), null));
-        Assert.Contains("label column 'sick' is not a column of", e.Message);
+        Assert.Contains("Options.LabelColumnName 'sick' is not a column of", e.Message);
     }
 }
 

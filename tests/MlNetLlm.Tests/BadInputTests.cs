@@ -20,11 +20,15 @@ public class BadInputTests
     private static readonly object ConsoleGate = new();
 
     /// <summary>Runs mlnet-llm in-process; returns the exit code and what it printed.</summary>
-    private static (int Code, string Output) Run(params string[] args)
+    internal static (int Code, string Output) Run(params string[] args)
     {
         lock (ConsoleGate)
         {
-            var root = new RootCommand { new TrainCommand().Build(), new PredictCommand().Build(), new EmbedCommand().Build(), new TokenizeCommand().Build(), new ClassificationCommand().Build() };
+            var root = new RootCommand
+            {
+                new TrainCommand().Build(), new PredictCommand().Build(), new EmbedCommand().Build(), new TokenizeCommand().Build(), new ClassificationCommand().Build(),
+                new SelectFeaturesCommand().Build(),
+            };
             var output = new StringWriter();
             var previous = Spectre.Console.AnsiConsole.Console;
             var console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(output), Ansi = Spectre.Console.AnsiSupport.No });

@@ -88,7 +88,7 @@ public static class Program
     /// <summary>Starts the CLI (MlNetLlm.Cli.dll, copied next to the tests) as its own process; messages are not wrapped.</summary>
     /// <param name="defaultSignals">Start it with SIGINT and SIGTERM at their default handling: a test run started in
     /// the background inherits SIGINT as ignored (shells do that to background jobs), and so would the CLI.</param>
-    public static System.Diagnostics.Process StartCli(IEnumerable<string> args, bool defaultSignals = false)
+    public static System.Diagnostics.Process StartCli(IEnumerable<string> args, bool defaultSignals = false, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new System.Diagnostics.ProcessStartInfo(defaultSignals ? "env" : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         if (defaultSignals)
@@ -99,6 +99,7 @@ public static class Program
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "MlNetLlm.Cli.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["COLUMNS"] = "1000";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
         return System.Diagnostics.Process.Start(psi)!;
     }
 

@@ -95,8 +95,10 @@ public class TrainingJobTests
         Assert.Contains("--label-col 'category'", MlNetLlm.Cli.Commands.CliOptionNames.ToFlags(missing.Message));
         Assert.Equal("Set only one of --keep, --keep-fraction and --threshold.",
             MlNetLlm.Cli.Commands.CliOptionNames.ToFlags("Set only one of Options.KeepCount, Options.KeepFraction and Options.ScoreThreshold."));
-        Assert.Equal("Options.LocalPriorQueryPrefix and TextTrainerOptions.BatchSize", // other names that merely start or end alike stay
-            MlNetLlm.Cli.Commands.CliOptionNames.ToFlags("Options.LocalPriorQueryPrefix and TextTrainerOptions.BatchSize"));
+        Assert.Equal("Options.LocalPriorQueryPrefix and MyOptions.BatchSize", // other names that merely start or end alike stay
+            MlNetLlm.Cli.Commands.CliOptionNames.ToFlags("Options.LocalPriorQueryPrefix and MyOptions.BatchSize"));
+        Assert.Equal("--batch-size and --batch-size", // train's and select-features' own
+            MlNetLlm.Cli.Commands.CliOptionNames.ToFlags("TextTrainerOptions.BatchSize and Options.BatchSize"));
     }
 
     [Fact]

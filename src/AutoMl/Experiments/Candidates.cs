@@ -195,7 +195,9 @@ public sealed class EmbeddingCandidate : Candidate
 public sealed class NeuralCandidate(string name, SearchSpace space, TextEncoderKind encoder, string? checkpoint = null, string? glove = null)
     : Candidate(name, space, classical: false)
 {
-    public static NeuralCandidate Lstm(string? glove) => new(glove is null ? "lstm" : "lstm+glove", SearchSpaces.Lstm(), TextEncoderKind.Lstm, glove: glove);
+    public const string LstmGloveName = "lstm+glove";
+
+    public static NeuralCandidate Lstm(string? glove) => new(glove is null ? "lstm" : LstmGloveName, SearchSpaces.Lstm(), TextEncoderKind.Lstm, glove: glove);
     public static NeuralCandidate Transformer() => new("transformer", SearchSpaces.FromScratch(), TextEncoderKind.Transformer);
     public static NeuralCandidate FineTune(string checkpoint) => new("fine-tune", SearchSpaces.TransformerFineTune(), TextEncoderKind.Checkpoint, checkpoint);
 

@@ -5,11 +5,20 @@ namespace MlNetLlm.AutoMl.Experiments;
 internal static class ExperimentIdentity
 {
     /// <summary>The settings recorded with the experiment (budgets are recorded but may differ per run).</summary>
-    public static string Settings(ExperimentOptions o, IEnumerable<string> candidates) => System.Text.Json.JsonSerializer.Serialize(new
+    /// <param name="runId">Identifies the run that creates the experiment: a run that finds another's id did not create
+    /// it (the store keeps the first settings written), so it continues it only when asked to.</param>
+    public static string Settings(ExperimentOptions o, IEnumerable<string> candidates, string runId) => System.Text.Json.JsonSerializer.Serialize(new
     {
         o.Dataset, o.LabelColumn, o.TextColumns, o.Tuner, Candidates = candidates, TrainTimeSeconds = o.TrainTime.TotalSeconds, o.MaxTrials, o.Seed,
-        DataSha256 = ContentHash(o.Dataset, o.TestDataset),
+        DataSha256 = ContentHash(o.Dataset, o.TestDataset), RunId = runId,
     });
+
+    /// <summary>The id of the run that created the experiment (null for experiments recorded before it existed).</summary>
+    public static string? RunId(string settingsJson)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(settingsJson);
+        return doc.RootElement.TryGetProperty("RunId", out var id) ? id.GetString() : null;
+    }
 
     /// <summary>Settings that must match for a resumed or joined experiment (budgets may differ per run).</summary>
     public static List<string> Differences(string recordedJson, string currentJson)

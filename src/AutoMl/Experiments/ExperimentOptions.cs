@@ -35,6 +35,11 @@ public sealed record ExperimentOptions
     /// same time: its trials are shared, each claimed by one worker; nothing is requeued. Workers that share the
     /// output folder also share trial models, so each ends with the experiment's best.</summary>
     public bool Join { get; init; }
+    /// <summary>When the output folder holds an earlier experiment's outputs (its default store, trial models, model.zip,
+    /// metrics.json, trials.csv, report.html), move them into previous-TIME/ once the options and data are checked,
+    /// instead of refusing the run; nothing else in the folder is touched. Only for a fresh experiment in the default
+    /// store (no <see cref="Store"/>, <see cref="Resume"/> or <see cref="Join"/>).</summary>
+    public bool MoveEarlierRunAside { get; init; }
     /// <summary>How often a running trial tells the store its worker is alive.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>With <see cref="Join"/> and <see cref="Resume"/>: a running trial whose worker has sent no heartbeat
@@ -55,6 +60,32 @@ public sealed record ExperimentOptions
     /// the budget used, the time left and the best trial so far.</summary>
     public ILogger? Logger { get; init; }
     public CancellationToken CancellationToken { get; init; }
+
+    /// <summary>Checks what can be checked without data or store, so a mistake costs nothing on disk: every message names
+    /// the option.</summary>
+    internal void Validate(IReadOnlyList<Candidate> candidates)
+    {
+        if (candidates.Count == 0) throw new ArgumentException("No candidate pipelines to try (ExperimentOptions.Candidates).");
+        if (ValidationFraction is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "ExperimentOptions.ValidationFraction must be between 0 and 1.");
+        if (TrainTime <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(TrainTime), TrainTime, "ExperimentOptions.TrainTime must be positive.");
+        if (MaxTrials is < 0) throw new ArgumentOutOfRangeException(nameof(MaxTrials), MaxTrials, "ExperimentOptions.MaxTrials must be 0 or more.");
+        // 0 trials only collects the outputs of trials already in the store.
+        if (MaxTrials == 0 && !Resume && !Join)
+            throw new ArgumentException("ExperimentOptions.MaxTrials 0 runs no trial: it only writes the outputs of an experiment already in the store, with ExperimentOptions.Resume. Give at least 1.");
+        if (string.IsNullOrWhiteSpace(ExperimentName)) throw new ArgumentException("ExperimentOptions.ExperimentName must not be empty.");
+        if (MoveEarlierRunAside && (Store is not null || Resume || Join))
+            throw new ArgumentException("ExperimentOptions.MoveEarlierRunAside is for a fresh experiment in the output folder's own store: not with ExperimentOptions.Store, ExperimentOptions.Resume or ExperimentOptions.Join.");
+        TextJobData.CheckColumns(LabelColumn, TextColumns, SplitColumn, "ExperimentOptions");
+        // Files the user names are looked at now, whether or not a candidate reading them comes up within the budget.
+        if (GlovePath is not null)
+        {
+            if (!File.Exists(GlovePath)) throw new FileNotFoundException($"ExperimentOptions.GlovePath '{GlovePath}' does not exist.", GlovePath);
+            if (candidates.All(c => c.Name != NeuralCandidate.LstmGloveName))
+                throw new ArgumentException($"ExperimentOptions.GlovePath is read only by candidate {NeuralCandidate.LstmGloveName}, which is not among this run's candidates ({string.Join(", ", candidates.Select(c => c.Name))}).");
+        }
+        if (CheckpointPath is not null && !Directory.Exists(CheckpointPath) && !MlNetLlm.Modeling.Checkpoints.CheckpointLocator.IsBundledName(CheckpointPath))
+            throw new ArgumentException($"ExperimentOptions.CheckpointPath '{CheckpointPath}' is neither a checkpoint folder nor a bundled model ({string.Join(", ", MlNetLlm.Modeling.Checkpoints.CheckpointLocator.BundledNames)}).");
+    }
 }
 
 /// <summary>Progress of an experiment, for live tables and logs.</summary>
@@ -66,6 +97,8 @@ public abstract record ExperimentEvent(int TrialId, string Candidate)
     public sealed record TrialPruned(int TrialId, string Candidate, int Epochs, string Why) : ExperimentEvent(TrialId, Candidate);
     public sealed record TrialFailed(int TrialId, string Candidate, string Error) : ExperimentEvent(TrialId, Candidate);
     public sealed record NewBest(int TrialId, string Candidate, double Metric) : ExperimentEvent(TrialId, Candidate);
+    /// <summary>Before the first trial (<see cref="ExperimentOptions.MoveEarlierRunAside"/>): the earlier experiment's outputs are now in <paramref name="Folder"/>.</summary>
+    public sealed record EarlierRunMovedAside(string Folder) : ExperimentEvent(0, "");
 }
 
 /// <summary>What an experiment produced.</summary>

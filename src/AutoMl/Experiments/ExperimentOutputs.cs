@@ -16,6 +16,74 @@ public static class ExperimentOutputs
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
+    /// <summary>The files an experiment writes into its output folder (besides its default store and trial models).</summary>
+    public static readonly IReadOnlyList<string> Files = ["model.zip", "metrics.json", "trials.csv", "report.html"];
+
+    /// <summary>The lock file of an output folder (<see cref="LockFolder"/>); it stays, and is never moved aside.</summary>
+    public const string LockFile = ".experiment.lock";
+
+    /// <summary>
+    /// Holds <paramref name="outputDir"/> for this run until disposed: exclusively, or <paramref name="shared"/> with
+    /// other workers that join the same experiment. A second run on the folder is refused at once instead of both
+    /// writing one store and one set of outputs. The lock is the operating system's, so a killed run leaves none.
+    /// </summary>
+    public static IDisposable LockFolder(string outputDir, bool shared)
+    {
+        string path = Path.Combine(outputDir, LockFile);
+        try
+        {
+            // .NET locks the file (flock) exclusively for FileShare.None, and shared only for read-only handles.
+            return shared
+                ? new FileStream(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite)
+                : new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            throw new InvalidOperationException(
+                $"Output folder '{outputDir}' is in use by another experiment run{(shared ? " that works alone" : "")}: wait for it to end, use another output folder, or set ExperimentOptions.Join on every run to work on one experiment together.");
+        }
+    }
+
+    /// <summary>
+    /// Moves what an earlier experiment wrote into <paramref name="outputDir"/> (its default store with SQLite's side
+    /// files, trial-models/, <see cref="Files"/> and their temporary files) into previous-TIME/, and returns that
+    /// folder, or null when there was none. Everything else in the folder (data, other files, earlier previous-*)
+    /// stays where it is.
+    /// </summary>
+    public static string? MoveEarlierRunAside(string outputDir)
+    {
+        var own = new DirectoryInfo(outputDir).EnumerateFileSystemInfos().Where(e => IsOwnOutput(e.Name)).ToList();
+        if (own.Count == 0) return null;
+        string aside = Path.Combine(outputDir, $"previous-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
+        for (int i = 2; Directory.Exists(aside) || File.Exists(aside); i++) aside = Path.Combine(outputDir, $"previous-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{i}");
+        Directory.CreateDirectory(aside);
+        foreach (var e in own)
+        {
+            string target = Path.Combine(aside, e.Name);
+            if (e is DirectoryInfo d) d.MoveTo(target);
+            else File.Move(e.FullName, target);
+        }
+        return aside;
+    }
+
+    /// <summary>True when <paramref name="path"/> is in <paramref name="outputDir"/> under a name an experiment writes
+    /// there (or inside its trial-models/): such an input would be moved aside or overwritten.</summary>
+    public static bool IsOwnOutputPath(string outputDir, string path)
+    {
+        string full = Path.GetFullPath(path), folder = Path.GetFullPath(outputDir);
+        string? parent = Path.GetDirectoryName(full);
+        return parent == folder && IsOwnOutput(Path.GetFileName(full)) || parent == Path.Combine(folder, TrialModelFiles.FolderName);
+    }
+
+    private static bool IsOwnOutput(string name)
+    {
+        string store = TextExperiment.DefaultStoreFile;
+        if (name == store || name == TrialModelFiles.FolderName) return true;
+        if (name == store + "-wal" || name == store + "-shm" || name == store + "-journal") return true;
+        // Files[i], and the temporary ".NAME.PID.tmp" a killed Write leaves.
+        return Files.Any(f => name == f || name.StartsWith($".{f}.", StringComparison.Ordinal) && name.EndsWith(".tmp", StringComparison.Ordinal));
+    }
+
     public static void Write(MLContext ml, ExperimentResult r, string outputDir, string title)
     {
         Directory.CreateDirectory(outputDir);

@@ -63,10 +63,13 @@ public static class TextExperiment
         var total = Stopwatch.StartNew();
         using var log = new MlNetLlm.MlNet.ComponentLog(MlNetLlm.MlNet.ComponentLog.EnvironmentOf(ml), "TextExperiment", "Search", o.Logger);
         o = o with { Events = new ExperimentLog(log, o.Events, o.TrainTime) };
-        Directory.CreateDirectory(outputDir);
+        // Options, the files they name and the data are checked before anything on disk changes (no folder, no store
+        // row, nothing moved aside).
         candidates ??= DefaultCandidates(o);
-        if (candidates.Count == 0) throw new ArgumentException("No candidate pipelines to try.");
-        if (o.ValidationFraction is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(o.ValidationFraction), o.ValidationFraction, "ValidationFraction must be between 0 and 1.");
+        o.Validate(candidates);
+        foreach (var (name, path) in new[] { (nameof(o.Dataset), o.Dataset), (nameof(o.TestDataset), o.TestDataset), (nameof(o.GlovePath), o.GlovePath) })
+            if (path is not null && ExperimentOutputs.IsOwnOutputPath(outputDir, path))
+                throw new ArgumentException($"ExperimentOptions.{name} '{path}' is a file the experiment writes in its output folder: move it, or give another output folder.");
         var job = TextJobData.Load(new TextJobOptions
         {
             Dataset = o.Dataset, Separator = o.Separator, LabelColumn = o.LabelColumn, TextColumns = o.TextColumns, TestDataset = o.TestDataset, SplitColumn = o.SplitColumn,
@@ -75,20 +78,27 @@ public static class TextExperiment
         var (fit, validation) = job.SplitTrain(o.ValidationFraction, o.Seed);
         var search = job.WithRows(fit, validation);
         string metricName = Candidate.MetricName(job.Task);
+        var tuners = candidates.ToDictionary(c => c.Name, c => CreateTuner(o.Tuner, c.Space, o.Seed, o.GridStepsPerDimension));
 
+        Directory.CreateDirectory(outputDir);
+        // One run per output folder at a time (workers that --join share it), taken before anything in it is moved.
+        using var folderLock = ExperimentOutputs.LockFolder(outputDir, shared: o.Join);
+        if (o.MoveEarlierRunAside && ExperimentOutputs.MoveEarlierRunAside(outputDir) is { } aside)
+            o.Events?.Report(new ExperimentEvent.EarlierRunMovedAside(aside));
         using var store = TrialStore.Open(o.Store ?? Path.Combine(outputDir, DefaultStoreFile));
-        var settings = ExperimentIdentity.Settings(o, candidates.Select(c => c.Name));
+        string runId = Guid.NewGuid().ToString("N");
+        var settings = ExperimentIdentity.Settings(o, candidates.Select(c => c.Name), runId);
         var recorded = store.CreateExperiment(o.ExperimentName, settings);
+        // Created by another run (earlier, or at the same moment on a shared store): continued only when asked to.
+        if (!o.Resume && !o.Join && ExperimentIdentity.RunId(recorded.SettingsJson) != runId)
+            throw new InvalidOperationException($"Experiment '{o.ExperimentName}' in {store.Description} already exists (started {recorded.CreatedAt:u}, {store.ListTrials(o.ExperimentName).Count} trials): set ExperimentOptions.Resume to continue it, ExperimentOptions.Join to work on it next to its running workers, or use another ExperimentOptions.ExperimentName, ExperimentOptions.Store or output folder.");
         if ((o.Resume || o.Join) && ExperimentIdentity.Differences(recorded.SettingsJson, settings) is { Count: > 0 } diff)
             throw new InvalidOperationException($"Experiment '{o.ExperimentName}' in {store.Description} was started with other settings ({string.Join("; ", diff)}): use the same, or another ExperimentOptions.ExperimentName.");
         var existing = store.ListTrials(o.ExperimentName);
-        if (existing.Count > 0 && !o.Resume && !o.Join)
-            throw new InvalidOperationException($"Experiment '{o.ExperimentName}' in {store.Description} already has {existing.Count} trials: set ExperimentOptions.Resume to continue it, ExperimentOptions.Join to work on it next to its running workers, or use another ExperimentOptions.Store or output folder.");
         // Alone, a resumed run requeues every trial left running. Next to other workers (--join) only those whose
         // worker has stopped beating: trials send a heartbeat every HeartbeatInterval while they run.
         if (o.Resume) store.Resume(o.ExperimentName, staleAfter: o.Join ? o.StaleAfter : null);
 
-        var tuners = candidates.ToDictionary(c => c.Name, c => CreateTuner(o.Tuner, c.Space, o.Seed, o.GridStepsPerDimension));
         // One ASHA per candidate and epoch budget: the learning rate decays over the planned epochs, so epoch 1 of a
         // 3-epoch trial is not comparable with the last epoch of a 1-epoch trial (pruning across them stops longer
         // schedules for being behind where they were never meant to be yet).
@@ -200,7 +210,11 @@ public static class TextExperiment
             throw new InvalidOperationException(
                 $"Every candidate failed twice in a row with the same error, so none was tried further: {string.Join("; ", retired.Select(kv => $"{kv.Key}: {kv.Value}"))}");
         if (best is null)
-            throw new InvalidOperationException($"No trial completed within the budget ({trials.Count} tried: {string.Join("; ", trials.Where(t => t.Error is not null).Select(t => $"#{t.Id} {t.Error}").Take(3))}). Give more ExperimentOptions.TrainTime.");
+        {
+            // Name the limit that ended the search: the trial count, or else the time.
+            string more = o.MaxTrials is { } limit && started >= limit ? $"ExperimentOptions.MaxTrials (this run started {started})" : "ExperimentOptions.TrainTime";
+            throw new InvalidOperationException($"No trial completed ({trials.Count} tried: {string.Join("; ", trials.Where(t => t.Error is not null).Select(t => $"#{t.Id} {t.Error}").Take(3))}). Give more {more}.");
+        }
         var (bestTrial, bestModel) = best.Value;
         return ExperimentEvaluation.Evaluate(ml, o, job, fit.Count, candidates, trials, bestTrial, bestModel, metricName, search.TrainView(ml).Schema, total);
     }

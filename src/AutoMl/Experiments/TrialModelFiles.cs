@@ -8,11 +8,13 @@ namespace MlNetLlm.AutoMl.Experiments;
 /// </summary>
 internal sealed class TrialModelFiles
 {
+    public const string FolderName = "trial-models";
+
     private readonly string _folder;
 
     public TrialModelFiles(string outputDir)
     {
-        _folder = Path.Combine(outputDir, "trial-models");
+        _folder = Path.Combine(outputDir, FolderName);
         Directory.CreateDirectory(_folder);
     }
 

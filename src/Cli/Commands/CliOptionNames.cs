@@ -11,15 +11,32 @@ public static class CliOptionNames
         ("TextJobOptions.Encoder", "--encoder"), ("TextJobOptions.GlovePath", "--glove"), ("TextJobOptions.TextColumns", "--text-col"),
         ("TextJobOptions.TestDataset", "--test-dataset"), ("TextJobOptions.SplitColumn", "--split-col"), ("TextJobOptions.MaxClasses", "--max-classes"),
         ("TextJobOptions.TestFraction", "--test-fraction"), ("TextJobOptions.Task", "--task"), ("TextJobOptions.PositiveClass", "--positive-class"),
-        ("TextJobOptions.LabelColumn", "--label-col"),
+        ("TextJobOptions.LabelColumn", "--label-col"), ("TextJobOptions.Dataset", "--dataset"), ("TextJobOptions.Seed", "--seed"),
+        ("TextJobOptions.Separator", "--separator"),
+        // TextTrainerOptions (train's neural encoders: the job sets the columns, CheckpointPath and GlovePath from its own options).
+        ("TextTrainerOptions.Epochs", "--epochs"), ("TextTrainerOptions.BatchSize", "--batch-size"), ("TextTrainerOptions.LearningRate", "--learning-rate"),
+        ("TextTrainerOptions.MaxLength", "--max-length"), ("TextTrainerOptions.Device", "--device"), ("TextTrainerOptions.Seed", "--seed"), ("TextTrainerOptions.Encoder", "--encoder"),
+        ("TextTrainerOptions.CheckpointPath", "--encoder checkpoint:DIR"), ("TextTrainerOptions.GlovePath", "--glove"),
+        ("TextTrainerOptions.TextColumnName", "--text-col"), ("TextTrainerOptions.SecondTextColumnName", "--text-col"), ("TextTrainerOptions.LabelColumnName", "--label-col"),
+        ("DeviceOptions.Device", "--device"), ("DeviceOptions.CudaDeviceId", "--device cuda:N"), ("DeviceOptions.Threads", "--threads"),
         ("ExperimentOptions.Tuner", "--tuner"), ("ExperimentOptions.ExperimentName", "--experiment"), ("ExperimentOptions.Resume", "--resume"),
         ("ExperimentOptions.Join", "--join"), ("ExperimentOptions.Store", "--store"), ("ExperimentOptions.TrainTime", "--train-time"),
+        ("ExperimentOptions.MaxTrials", "--max-trials"), ("ExperimentOptions.Dataset", "--dataset"), ("ExperimentOptions.LabelColumn", "--label-col"),
+        ("ExperimentOptions.TextColumns", "--text-col"), ("ExperimentOptions.TestDataset", "--test-dataset"), ("ExperimentOptions.TestFraction", "--test-fraction"),
+        ("ExperimentOptions.SplitColumn", "--split-col"), ("ExperimentOptions.CheckpointPath", "--checkpoint"), ("ExperimentOptions.GlovePath", "--glove"),
+        ("ExperimentOptions.Candidates", "--candidates"), ("ExperimentOptions.Refit", "--refit"), ("ExperimentOptions.Seed", "--seed"),
+        ("ExperimentOptions.Device", "--device"), ("ExperimentOptions.Separator", "--separator"),
+        // TextEmbeddingOptions (embed).
+        ("TextEmbeddingOptions.Pooling", "--pooling"), ("TextEmbeddingOptions.MaxLength", "--max-length"), ("TextEmbeddingOptions.BatchSize", "--batch-size"),
+        ("TextEmbeddingOptions.Normalize", "--normalize"), ("TextEmbeddingOptions.InputColumnName", "--text-col"), ("TextEmbeddingOptions.CheckpointPath", "--model"),
         // LlmFeatureSelectionEstimator.Options (select-features).
         ("Options.LabelColumnName", "--label-col"), ("Options.LabelKind", "--label-kind"), ("Options.TaskDescription", "--task"),
         ("Options.KeepCount", "--keep"), ("Options.KeepFraction", "--keep-fraction"), ("Options.ScoreThreshold", "--threshold"),
         ("Options.FeatureColumnNames", "--feature-cols"), ("Options.TextColumnNames", "--text-cols"), ("Options.PositiveLabel", "--positive-class"),
         ("Options.BatchSize", "--batch-size"), ("Options.MaxRetries", "--retries"), ("Options.RequestTimeout", "--timeout"),
         ("Options.LlmTimeBudget", "--llm-budget"), ("Options.CrossValidationFolds", "--folds"), ("Options.LocalPrior", "--llm local:MODEL"),
+        ("Options.Mode", "--mode"), ("Options.DataEvidence", "--evidence"), ("Options.ColumnDescriptions", "--descriptions"),
+        ("Options.CacheDirectory", "--cache-dir"), ("Options.Seed", "--seed"),
     ];
 
     public static string ToFlags(string message)

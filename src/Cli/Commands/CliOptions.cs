@@ -12,6 +12,14 @@ public static class CliOptions
         CustomParser = r => r.Tokens.Count == 0 ? null : ParseSeparator(r.Tokens[0].Value, r),
     };
 
+    /// <summary>Refuses <paramref name="options"/> the user typed where they do not apply (<paramref name="why"/> says
+    /// where they do), rather than ignoring them; options left at their defaults pass.</summary>
+    public static void RefuseGiven(ParseResult parse, string why, params Option[] options)
+    {
+        var given = options.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+        if (given.Count > 0) throw new ArgumentException($"{string.Join(", ", given)} {why}.");
+    }
+
     private static char? ParseSeparator(string value, System.CommandLine.Parsing.ArgumentResult r)
     {
         switch (value.ToLowerInvariant())

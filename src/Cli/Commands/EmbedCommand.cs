@@ -19,16 +19,21 @@ public sealed class EmbedCommand : ICliCommand
         var dataset = new Option<string>("--dataset") { Description = "Input CSV.", Required = true };
         var textCol = new Option<string>("--text-col") { Description = "Column to embed.", Required = true };
         var output = new Option<string>("--output") { Description = "Output file: .csv or .parquet.", Required = true };
-        var pooling = new Option<Pooling>("--pooling") { Description = "Mean, Cls, Max or Pooler (checkpoint folders).", DefaultValueFactory = _ => Pooling.Mean };
+        var pooling = new Option<Pooling?>("--pooling") { Description = "Mean, Cls, Max or Pooler (default: Mean for a checkpoint, the model's own for a zip; an LSTM's zip pools mean and max and takes none)." };
         var normalize = new Option<bool>("--normalize") { Description = "L2-normalise each vector." };
         var vectorColumn = new Option<bool>("--vector-column") { Description = "CSV only: one 'embedding' column of space-separated numbers instead of one column per dimension." };
-        var maxLength = new Option<int>("--max-length") { DefaultValueFactory = _ => 256 };
+        var maxLength = new Option<int?>("--max-length") { Description = "Tokens per text (default: 256 for a checkpoint, up to its positions; the model's own for a zip)." };
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32 };
         var separator = CliOptions.Separator();
         var cmd = new Command("embed", "Embed a text column with a transformer encoder.") { model, dataset, textCol, output, pooling, normalize, vectorColumn, maxLength, batch, separator };
-        cmd.SetAction(parse => CliErrors.Run(() => Embed(parse.GetRequiredValue(model), parse.GetRequiredValue(dataset), parse.GetRequiredValue(textCol), parse.GetRequiredValue(output),
+        cmd.SetAction(parse => CliErrors.Run(() =>
+        {
+            if (!parse.GetRequiredValue(output).EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
+                CliOptions.RefuseGiven(parse, "shapes CSV output; a .parquet file has one column per dimension", vectorColumn);
+            return Embed(parse.GetRequiredValue(model), parse.GetRequiredValue(dataset), parse.GetRequiredValue(textCol), parse.GetRequiredValue(output),
             new TextEmbeddingOptions { Pooling = parse.GetValue(pooling), Normalize = parse.GetValue(normalize), MaxLength = parse.GetValue(maxLength), BatchSize = parse.GetValue(batch) },
-            parse.GetValue(vectorColumn), parse.GetValue(separator))));
+            parse.GetValue(vectorColumn), parse.GetValue(separator));
+        }));
         return cmd;
     }
 

@@ -50,6 +50,11 @@ public abstract class ExperimentCommandBase(string name, string task, string des
         {
             string? ds = parse.GetValue(dataset);
             bool bundled = ds is null;
+            if (parse.GetValue(testDataset) is not null || parse.GetValue(splitCol) is not null)
+                CliOptions.RefuseGiven(parse, "holds out test rows when neither --test-dataset nor --split-col gives them", testFraction);
+            if (parse.GetValue(candidates) is { Length: > 0 } only && !only.Any(c => c is "fine-tune" or "embeddings+sdca" or "embeddings+lightgbm")
+                && parse.GetValue(checkpoint) is { } named && !named.Equals("none", StringComparison.OrdinalIgnoreCase))
+                CliOptions.RefuseGiven(parse, "is read by the fine-tune and embeddings candidates, which --candidates leaves out", checkpoint);
             if (bundled && task == "regression")
                 throw new ArgumentException("The bundled data set is a classification task: give --dataset and --label-col for regression.");
             var o = new ExperimentOptions
@@ -77,6 +82,9 @@ public abstract class ExperimentCommandBase(string name, string task, string des
                 Device = DeviceOptions.Parse(parse.GetValue(device)!),
                 CancellationToken = ct,
             };
+            // Run again into the same --output (no --store, --resume or --join): the earlier experiment is kept aside
+            // rather than refused, so the README's main job can simply be run again.
+            o = o with { MoveEarlierRunAside = o.Store is null && !o.Resume && !o.Join };
             return Run(o, parse.GetValue(output)!);
         })));
         return cmd;
@@ -98,13 +106,10 @@ public abstract class ExperimentCommandBase(string name, string task, string des
     internal static int Run(ExperimentOptions options, string output)
     {
         if (File.Exists(output)) throw new ArgumentException($"--output '{output}' is a file: give a folder for the experiment's outputs.");
-        // Run again into the same --output (no --store, --resume or --join): the earlier experiment is kept aside rather
-        // than refused, so the README's main job can simply be run again.
-        if (options.Store is null && !options.Resume && !options.Join && MoveEarlierRunAside(output) is { } aside)
-            AnsiConsole.MarkupLineInterpolated($"moved the earlier experiment in {output} to {aside}");
         var ml = new MLContext(seed: options.Seed);
         var rows = new List<string[]>();
         ExperimentResult result = null!;
+        string? movedAside = null;
         var table = new Table().AddColumns("trial", "candidate", "status", "metric", "epochs", "seconds", "parameters");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         string best = "none yet";
@@ -134,24 +139,35 @@ public abstract class ExperimentCommandBase(string name, string task, string des
                 case ExperimentEvent.NewBest b when Row(b.TrialId) is { } r:
                     r[2] = "[green]best[/]";
                     break;
+                case ExperimentEvent.EarlierRunMovedAside m:
+                    movedAside = m.Folder;
+                    break;
             }
         }
         string[]? Row(int id) => rows.LastOrDefault(r => r[0] == $"{id}");
 
         if (AnsiConsole.Profile.Capabilities.Interactive)
         {
-            AnsiConsole.Live(table).Start(ctx =>
+            try
             {
-                var events = new InlineProgress<ExperimentEvent>(e =>
+                AnsiConsole.Live(table).Start(ctx =>
                 {
-                    Apply(e);
-                    table.Rows.Clear();
-                    foreach (var r in rows.TakeLast(25)) table.AddRow(r);
-                    table.Caption(Markup.Escape(Status()));
-                    ctx.Refresh();
+                    var events = new InlineProgress<ExperimentEvent>(e =>
+                    {
+                        Apply(e);
+                        table.Rows.Clear();
+                        foreach (var r in rows.TakeLast(25)) table.AddRow(r);
+                        table.Caption(Markup.Escape(Status()));
+                        ctx.Refresh();
+                    });
+                    result = TextExperiment.Run(ml, options with { Events = events }, output);
                 });
-                result = TextExperiment.Run(ml, options with { Events = events }, output);
-            });
+            }
+            finally
+            {
+                // Said after the live table, and also when the run then fails: the user looks for the earlier outputs.
+                if (movedAside is not null) AnsiConsole.WriteLine(Describe(new ExperimentEvent.EarlierRunMovedAside(movedAside)));
+            }
         }
         else
         {
@@ -172,23 +188,6 @@ public abstract class ExperimentCommandBase(string name, string task, string des
         return 0;
     }
 
-    /// <summary>Moves everything an earlier run left in <paramref name="output"/> (its store, trial models and outputs)
-    /// into previous-TIME/, when there was an earlier run; earlier previous-* folders stay where they are.</summary>
-    private static string? MoveEarlierRunAside(string output)
-    {
-        if (!File.Exists(Path.Combine(output, TextExperiment.DefaultStoreFile))) return null;
-        var entries = new DirectoryInfo(output).EnumerateFileSystemInfos().Where(e => !e.Name.StartsWith("previous-", StringComparison.Ordinal)).ToList();
-        string aside = Path.Combine(output, $"previous-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
-        Directory.CreateDirectory(aside);
-        foreach (var e in entries)
-        {
-            string target = Path.Combine(aside, e.Name);
-            if (e is DirectoryInfo d) d.MoveTo(target);
-            else File.Move(e.FullName, target);
-        }
-        return aside;
-    }
-
     private static string Describe(ExperimentEvent e) => e switch
     {
         ExperimentEvent.TrialStarted s => $"trial {s.TrialId} {s.Candidate}: {s.Parameters}",
@@ -196,6 +195,7 @@ public abstract class ExperimentCommandBase(string name, string task, string des
         ExperimentEvent.TrialPruned p => $"trial {p.TrialId} {p.Candidate}: pruned after {p.Epochs} epochs ({p.Why})",
         ExperimentEvent.TrialFailed f => $"trial {f.TrialId} {f.Candidate}: failed: {f.Error}",
         ExperimentEvent.NewBest b => $"trial {b.TrialId} {b.Candidate}: new best {b.Metric:F4}",
+        ExperimentEvent.EarlierRunMovedAside m => $"moved the earlier experiment's outputs to {m.Folder}",
         _ => e.ToString(),
     };
 }

@@ -27,12 +27,16 @@ public sealed class PredictCommand : ICliCommand
             throw new FileNotFoundException(Directory.Exists(modelPath) ? $"--model '{modelPath}' is a directory, not a model zip." : $"--model '{modelPath}' does not exist.", modelPath);
         OutputFiles.Check("--output", outputPath, ("--model", modelPath), ("--dataset", datasetPath));
         var ml = new MLContext();
-        var model = MlNetLlm.MlNet.Persistence.ModelFile.Load(ml, modelPath, out _);
+        var model = MlNetLlm.MlNet.Persistence.ModelFile.Load(ml, modelPath, out var inputSchema);
+        if (model.GetOutputSchema(inputSchema).GetColumnOrNull("Score") is null) throw NotAPredictor(modelPath, model);
         var table = CsvTable.Load(datasetPath, separator);
-        var scored = model.Transform(table.ToDataView(ml, textColumns: table.Header));
+        // Columns as the model was fitted on them: numbers where it took numbers (and the file holds numbers), text
+        // otherwise (a text model's columns, and labels, whatever they look like).
+        var numeric = inputSchema.Where(c => c.Type == NumberDataViewType.Single).Select(c => c.Name).ToHashSet();
+        var scored = model.Transform(table.ToDataView(ml, textColumns: table.Header.Where(h => !numeric.Contains(h))));
         var schema = scored.Schema;
         var predicted = schema.GetColumnOrNull("PredictedLabelValue");
-        var score = schema.GetColumnOrNull("Score") ?? throw new InvalidDataException($"--model '{modelPath}' produces no Score column.");
+        var score = schema.GetColumnOrNull("Score")!.Value;
         var probability = schema.GetColumnOrNull("Probability");
         var cols = new[] { predicted, score, probability }.Where(c => c is not null).Select(c => c!.Value).ToList();
         using var cursor = scored.GetRowCursor(cols);
@@ -55,6 +59,18 @@ public sealed class PredictCommand : ICliCommand
         OutputFiles.WriteAtomically(outputPath, temp => File.WriteAllText(temp, sb.ToString()));
         Console.WriteLine($"wrote {table.Rows.Count} predictions to {outputPath}");
         return 0;
+    }
+
+    /// <summary>What the model is, when it makes no predictions, and what to do with it instead.</summary>
+    private static InvalidDataException NotAPredictor(string path, ITransformer model)
+    {
+        var parts = MlNetLlm.MlNet.Persistence.ModelFile.Transformers(model).ToList();
+        string what = parts.Any(t => t is MlNetLlm.Transforms.FeatureSelection.LlmFeatureSelectionTransformer)
+            ? "a feature selection model (select-features): it turns rows into a Features vector of the kept columns for an ML.NET trainer and makes no predictions. Load it with mlContext.Model.Load and append a trainer (README: select-features)"
+            : parts.Any(t => t is MlNetLlm.Transforms.Embeddings.TextEmbeddingTransformer)
+                ? $"an embedding model: it makes vectors, not predictions. Write them with embed --model {path}"
+                : $"not a predictor: it outputs no Score column (it holds {string.Join(", ", parts.Select(t => t.GetType().Name))})";
+        return new InvalidDataException($"--model '{path}' is {what}. predict scores the model.zip that train, classification or regression wrote.");
     }
 
     private static Func<float> Scalar(ValueGetter<float> g) => () => { float v = 0; g(ref v); return v; };

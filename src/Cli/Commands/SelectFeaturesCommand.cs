@@ -85,6 +85,10 @@ public sealed class SelectFeaturesCommand : ICliCommand
 
     internal static int Select(string datasetPath, string outputDir, LlmFeatureSelectionEstimator.Options options, string? llmSpec, char? separator = null)
     {
+        // Checked before any LLM request is paid for.
+        if (File.Exists(outputDir)) throw new ArgumentException($"--output '{outputDir}' is a file: give a folder for selection.csv, selection.md and model.zip.");
+        foreach (var name in new[] { "selection.csv", "selection.md", "model.zip" })
+            OutputFiles.Check("--output", Path.Combine(outputDir, name), ("--dataset", datasetPath));
         if (options.KeepCount is not null && options.KeepFraction is not null || (options.KeepCount ?? options.KeepFraction) is not null && options.ScoreThreshold is not null)
             throw new ArgumentException("Give only one of --keep, --keep-fraction and --threshold.");
         IChatClient? client = null;

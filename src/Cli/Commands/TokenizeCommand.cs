@@ -40,7 +40,16 @@ public sealed class TokenizeCommand : ICliCommand
         var sb = new StringBuilder();
         for (int r = 0; r < texts.Length; r++)
         {
-            var e = maxLength is { } m ? tokenizer.Encode(texts[r], pairs?[r], m) : tokenizer.EncodeAll(texts[r], pairs?[r]);
+            EncodedText e;
+            try
+            {
+                e = maxLength is { } m ? tokenizer.Encode(texts[r], pairs?[r], m) : tokenizer.EncodeAll(texts[r], pairs?[r]);
+            }
+            catch (ArgumentOutOfRangeException x) when (x.ParamName == "maxLength")
+            {
+                // The tokenizer names its parameter; the user typed the flag.
+                throw new ArgumentException($"--max-length {maxLength} is too short: {x.Message.Replace($" (Parameter '{x.ParamName}')", "").ReplaceLineEndings(" ").Replace("maxLength must", "it must")}");
+            }
             if (jsonl)
                 sb.Append(JsonSerializer.Serialize(new { ids = e.InputIds, tokens = e.InputIds.Select(tokenizer.TokenText), token_type_ids = e.TokenTypeIds }));
             else

@@ -39,8 +39,14 @@ public sealed class TrainCommand : ICliCommand
         {
             dataset, label, text, testDataset, splitCol, testFraction, encoder, task, positive, maxClasses, glove, epochs, batch, lr, maxLength, seed, device, threads, output, separator,
         };
-        cmd.SetAction(parse =>
+        cmd.SetAction(parse => CliErrors.Run(() =>
         {
+            string encoderName = parse.GetValue(encoder)!;
+            if (encoderName is "tfidf" or "wordvec")
+                CliOptions.RefuseGiven(parse, $"trains the neural encoders (lstm, transformer, checkpoint:DIR), not --encoder {encoderName}", epochs, batch, lr, maxLength, device, threads);
+            if (parse.GetValue(testDataset) is not null || parse.GetValue(splitCol) is not null)
+                CliOptions.RefuseGiven(parse, "holds out test rows when neither --test-dataset nor --split-col gives them", testFraction);
+            // Built inside CliErrors.Run: a bad --device is one line, not a stack trace.
             var options = new TextJobOptions
             {
                 Dataset = parse.GetRequiredValue(dataset),
@@ -65,8 +71,8 @@ public sealed class TrainCommand : ICliCommand
                     Device = DeviceOptions.Parse(parse.GetValue(device)!, parse.GetValue(threads)),
                 },
             };
-            return CliErrors.Run(() => Train(options, parse.GetRequiredValue(output)));
-        });
+            return Train(options, parse.GetRequiredValue(output));
+        }));
         return cmd;
     }
 
@@ -74,6 +80,8 @@ public sealed class TrainCommand : ICliCommand
     {
         // The folder is made when the results are written, so a failed run leaves none behind.
         if (File.Exists(outputDir)) throw new ArgumentException($"--output '{outputDir}' is a file: give a folder for model.zip and metrics.json.");
+        foreach (var name in new[] { "model.zip", "metrics.json" })
+            OutputFiles.Check("--output", Path.Combine(outputDir, name), ("--dataset", options.Dataset), ("--test-dataset", options.TestDataset), ("--glove", options.GlovePath));
         var ml = new MLContext(seed: options.Seed);
         TextTrainingJob.Result result = null!;
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -156,8 +164,15 @@ public static class CliErrors
         {
             // Library errors name properties and values; the CLI adds its own flag where one fixes the problem.
             string hint = e is MlNetLlm.MlNet.Data.CsvFormatException { SuggestedSeparator: { } s } ? $" Pass --separator {(s == '\t' ? "tab" : $"'{s}'")}." : "";
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {CliOptionNames.ToFlags(e.Message)}{hint}");
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {CliOptionNames.ToFlags(Message(e))}{hint}");
             return 1;
         }
+    }
+
+    /// <summary>The message on one line, without the " (Parameter 'MaxLength')" .NET appends: the flag is already named.</summary>
+    private static string Message(Exception e)
+    {
+        string m = e is ArgumentException { ParamName: { } p } ? e.Message.Replace($" (Parameter '{p}')", "") : e.Message;
+        return m.ReplaceLineEndings(" ");
     }
 }

@@ -65,6 +65,8 @@ public static class TextTrainingJob
 
     public static Result Run(MLContext ml, TextJobOptions o)
     {
+        if (o.Encoder == "tfidf" && o.GlovePath is not null)
+            throw new ArgumentException("TextJobOptions.GlovePath is read by the lstm and wordvec encoders, not TextJobOptions.Encoder tfidf.");
         var data = TextJobData.Load(o);
         var sw = Stopwatch.StartNew();
         var (model, epochs) = Fit(ml, o, data);
@@ -280,6 +282,7 @@ public sealed class TextJobData
     public static TextJobData Load(TextJobOptions o)
     {
         if (o.TextColumns.Count is < 1 or > 2) throw new ArgumentException("TextJobOptions.TextColumns must name one or two columns.", nameof(o.TextColumns));
+        CheckColumns(o.LabelColumn, o.TextColumns, o.SplitColumn, "TextJobOptions");
         var rows = Read(o.Dataset, o, out var isTest);
         var test = o.TestDataset is null ? null : Read(o.TestDataset, o, out _);
         if (o.SplitColumn is not null)
@@ -309,6 +312,8 @@ public sealed class TextJobData
         if (task == TaskKind.Regression && rows.Concat(test ?? []).Select(r => r.Label).FirstOrDefault(l => l.Length > 0 && !(float.TryParse(l, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out float v) && float.IsFinite(v))) is { } bad)
             throw new ArgumentException($"Regression needs a finite numeric label, but column '{o.LabelColumn}' of '{o.Dataset}' holds '{bad}'.");
         var classes = task == TaskKind.Regression ? [] : labels.Distinct().Order(StringComparer.Ordinal).ToArray();
+        if (o.PositiveClass is not null && task != TaskKind.Binary)
+            throw new ArgumentException($"TextJobOptions.PositiveClass applies to binary tasks; '{o.LabelColumn}' of '{o.Dataset}' is {task.ToString().ToLowerInvariant()} ({(task == TaskKind.Regression ? "numbers" : $"{classes.Length} classes")}).");
         if (task == TaskKind.Binary)
         {
             if (classes.Length != 2) throw new ArgumentException($"TextJobOptions.Task binary needs exactly 2 classes in '{o.LabelColumn}', found {classes.Length}.");
@@ -323,6 +328,27 @@ public sealed class TextJobData
         if (rows.Count == 0 || test.Count == 0)
             throw new ArgumentException($"TextJobOptions.TestFraction {o.TestFraction} leaves {rows.Count} training and {test.Count} test rows of '{o.Dataset}': both need at least one.");
         return new TextJobData { Task = task, Classes = classes, TextColumns = [.. o.TextColumns], Train = rows, Test = test };
+    }
+
+    /// <summary>The column name the job's models read the label from (<see cref="InputView"/>).</summary>
+    public const string LabelColumnName = "Label";
+
+    /// <summary>
+    /// Refuses a text column that is the label (the model would read its own answer, and score perfectly), a text
+    /// column named <see cref="LabelColumnName"/> (the label takes that name inside the job, so it would be read as the
+    /// text), and a split column that is the label. <paramref name="owner"/> names the options in the messages.
+    /// </summary>
+    public static void CheckColumns(string label, IReadOnlyList<string> textColumns, string? splitColumn, string owner)
+    {
+        foreach (var c in textColumns)
+        {
+            if (c == label)
+                throw new ArgumentException($"{owner}.TextColumns names '{c}', which is the label column ({owner}.LabelColumn): the model would read the answer it is asked to predict.");
+            if (c == LabelColumnName)
+                throw new ArgumentException($"{owner}.TextColumns names '{c}': the label is read from a column of that name, so the model would read the label as its text. Rename the text column in the data.");
+        }
+        if (splitColumn is not null && splitColumn == label)
+            throw new ArgumentException($"{owner}.SplitColumn '{splitColumn}' is the label column ({owner}.LabelColumn): give the column that marks test rows.");
     }
 
     private static List<(string[] Texts, string Label)> Read(string path, TextJobOptions o, out bool[] isTest)

@@ -40,7 +40,7 @@ public sealed class DeviceOptions
             o.CudaDeviceId = id;
         }
         else
-            throw new ArgumentException($"Device '{text}' is not understood: use cpu, auto, cuda or cuda:N.", nameof(text));
+            throw new ArgumentException($"DeviceOptions.Device '{text}' is not understood: use cpu, auto, cuda or cuda:N.", nameof(text));
         return o;
     }
 
@@ -53,11 +53,11 @@ public sealed class DeviceOptions
         TorchRuntime.EnsureLoaded(cuda: Device == ComputeDevice.Cuda);
         if (Threads is { } n)
         {
-            if (n <= 0) throw new ArgumentOutOfRangeException(nameof(Threads), n, "Threads must be positive.");
+            if (n <= 0) throw new ArgumentOutOfRangeException(nameof(Threads), n, "DeviceOptions.Threads must be positive.");
             torch.set_num_threads(n);
         }
         if (CudaDeviceId < 0)
-            throw new ArgumentOutOfRangeException(nameof(CudaDeviceId), CudaDeviceId, "CudaDeviceId must be 0 or more.");
+            throw new ArgumentOutOfRangeException(nameof(CudaDeviceId), CudaDeviceId, "DeviceOptions.CudaDeviceId must be 0 or more.");
         switch (Device)
         {
             case ComputeDevice.Cpu:

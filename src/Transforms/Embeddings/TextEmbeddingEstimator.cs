@@ -77,7 +77,7 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
             var spec = new EmbeddingSpec
             {
                 InputColumn = options.InputColumnName, OutputColumn = options.OutputColumnName, Normalize = options.Normalize, BatchSize = options.BatchSize,
-                Body = classifier.EncoderSpec,
+                Body = BodyOf(classifier, options),
             };
             // A copy of the classifier's encoder weights, so the two transformers can be disposed independently.
             var body = spec.Body.CreateBody();
@@ -88,10 +88,39 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
         }
 
         var pretrained = PretrainedTransformer.Load(options.CheckpointPath!, options.Device);
-        var (encoderSpec, encoder) = EncoderSpec.FromPretrained(pretrained, options.Pooling, options.MaxLength);
+        var (encoderSpec, encoder) = EncoderSpec.FromPretrained(pretrained, options.Pooling ?? Pooling.Mean, options.MaxLength ?? TextEmbeddingOptions.DefaultMaxLength);
         return new TextEmbeddingTransformer(
             new EmbeddingSpec { InputColumn = options.InputColumnName, OutputColumn = options.OutputColumnName, Normalize = options.Normalize, BatchSize = options.BatchSize, Body = encoderSpec },
             encoder, pretrained.Tokenizer, pretrained.TokenizerFiles, device);
+    }
+
+    /// <summary>
+    /// A trained encoder's spec with the pooling and length the options ask for (null: its own), so neither is ignored:
+    /// honoured where the encoder can (another pooling of a transformer's token states, another truncation), refused
+    /// naming the option where it cannot (an LSTM's fixed mean+max pooling, a pooler it lacks, more positions than a
+    /// from-scratch transformer learned).
+    /// </summary>
+    private static EncoderSpec BodyOf(ITrainedTextEncoder trained, TextEmbeddingOptions o)
+    {
+        var spec = trained.EncoderSpec;
+        if (spec.Encoder == TextEncoderKind.Lstm && o.Pooling is not null)
+            throw new ArgumentException($"TextEmbeddingOptions.Pooling {o.Pooling} does not apply to this model's LSTM encoder, which always pools the mean and max of its states: leave it unset.", nameof(o.Pooling));
+        if (o.Pooling is { } pooling && pooling != spec.Pooling)
+        {
+            if (pooling == Pooling.Pooler && !spec.EncoderHasPooler)
+                throw new ArgumentException("TextEmbeddingOptions.Pooling Pooler needs an encoder with a pooler (pooler.dense.*); this model's has none. Use Mean, Cls or Max.", nameof(o.Pooling));
+            spec = spec with { Pooling = pooling };
+        }
+        if (o.MaxLength is { } length && length != spec.MaxLength)
+        {
+            // A from-scratch transformer learned one position per token up to the length it was trained with; a
+            // checkpoint's tokenizer stops at the checkpoint's positions, as it does for a checkpoint folder.
+            if (spec.Encoder == TextEncoderKind.Transformer && spec.Transformer is { } config && length > config.MaxPositionEmbeddings)
+                throw new ArgumentOutOfRangeException(nameof(o.MaxLength), length,
+                    $"TextEmbeddingOptions.MaxLength must be at most {config.MaxPositionEmbeddings} for this model: its transformer learned that many positions.");
+            spec = spec with { MaxLength = length };
+        }
+        return spec;
     }
 }
 
@@ -127,13 +156,32 @@ public static class TextEmbeddingSource
             throw new FileNotFoundException($"'{path}' is neither a checkpoint folder, a bundled model name nor a model zip.", path);
         var model = MlNetLlm.MlNet.Persistence.ModelFile.Load(new MLContext(), path, out _);
         var all = MlNetLlm.MlNet.Persistence.ModelFile.Transformers(model).ToList();
-        if (all.OfType<TextEmbeddingTransformer>().FirstOrDefault() is { } embedder) return embedder;
-        if (all.OfType<ITrainedTextEncoder>().FirstOrDefault() is { } classifier)
+        try
+        {
+            // The options apply to a zip's encoder as to a checkpoint's: an embedding transform's stored settings are
+            // the defaults (its normalisation stays on), a classifier's encoder keeps its pooling and length unless asked.
+            var stored = all.OfType<TextEmbeddingTransformer>().FirstOrDefault();
+            ITrainedTextEncoder trained = stored is not null ? new StoredEncoder(stored)
+                : all.OfType<ITrainedTextEncoder>().FirstOrDefault()
+                  ?? throw new InvalidDataException($"'{path}' holds no MlNetLlm text encoder (an embedding transform or a text classifier).");
             return TextEmbeddingEstimator.Create(new TextEmbeddingOptions
             {
-                InputColumnName = classifier.TextColumns[0], OutputColumnName = options.OutputColumnName, Normalize = options.Normalize,
-                BatchSize = options.BatchSize, MaxLength = classifier.EncoderSpec.MaxLength,
-            }, classifier);
-        throw new InvalidDataException($"'{path}' holds no MlNetLlm text encoder (an embedding transform or a text classifier).");
+                InputColumnName = trained.TextColumns[0], OutputColumnName = options.OutputColumnName, Normalize = options.Normalize || stored?.Spec.Normalize == true,
+                BatchSize = options.BatchSize, MaxLength = options.MaxLength, Pooling = options.Pooling, Device = options.Device,
+            }, trained);
+        }
+        finally
+        {
+            foreach (var t in all.OfType<IDisposable>()) t.Dispose(); // the new transformer holds a copy of the weights
+        }
+    }
+
+    /// <summary>The encoder of a saved embedding transform, as a trained encoder to embed with.</summary>
+    private sealed class StoredEncoder(TextEmbeddingTransformer stored) : ITrainedTextEncoder
+    {
+        public EncoderSpec EncoderSpec => stored.Spec.Body;
+        public PooledTextEncoder Encoder => stored.Encoder;
+        public IReadOnlyDictionary<string, byte[]> TokenizerFiles => stored.TokenizerFiles;
+        public IReadOnlyList<string> TextColumns => [stored.Spec.InputColumn];
     }
 }

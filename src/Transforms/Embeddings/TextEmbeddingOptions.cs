@@ -11,12 +11,17 @@ public sealed class TextEmbeddingOptions
     public string OutputColumnName { get; set; } = "Embedding";
     /// <summary>Hugging Face model folder (config.json, model.safetensors, tokenizer files).</summary>
     public string? CheckpointPath { get; set; }
-    /// <summary>Mean over real tokens (default), the first token (CLS), max, or the checkpoint's pooler.</summary>
-    public Pooling Pooling { get; set; } = Pooling.Mean;
+    /// <summary>Mean over real tokens, the first token (CLS), max, or the checkpoint's pooler. Null: Mean for a checkpoint,
+    /// the encoder's own for a trained model's encoder.</summary>
+    public Pooling? Pooling { get; set; }
     /// <summary>Scale every vector to unit L2 length (cosine similarity becomes a dot product).</summary>
     public bool Normalize { get; set; }
-    /// <summary>Tokens per text including special tokens; longer texts are truncated.</summary>
-    public int MaxLength { get; set; } = 256;
+    /// <summary>Tokens per text including special tokens; longer texts are truncated (a checkpoint also stops at its own
+    /// positions). Null: <see cref="DefaultMaxLength"/> for a checkpoint, the encoder's own for a trained model's encoder.</summary>
+    public int? MaxLength { get; set; }
+
+    /// <summary>The <see cref="MaxLength"/> of a checkpoint when none is given.</summary>
+    public const int DefaultMaxLength = 256;
     /// <summary>Texts encoded together; inside a batch run texts are sorted by length so padding stays small.</summary>
     public int BatchSize { get; set; } = 32;
     public DeviceOptions Device { get; set; } = new();
@@ -25,9 +30,9 @@ public sealed class TextEmbeddingOptions
 
     internal void Validate()
     {
-        if (string.IsNullOrWhiteSpace(InputColumnName)) throw new ArgumentException("InputColumnName must be set.", nameof(InputColumnName));
-        if (string.IsNullOrWhiteSpace(OutputColumnName)) throw new ArgumentException("OutputColumnName must be set.", nameof(OutputColumnName));
-        if (MaxLength < 3) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "MaxLength must be at least 3.");
-        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");
+        if (string.IsNullOrWhiteSpace(InputColumnName)) throw new ArgumentException("TextEmbeddingOptions.InputColumnName must be set.", nameof(InputColumnName));
+        if (string.IsNullOrWhiteSpace(OutputColumnName)) throw new ArgumentException("TextEmbeddingOptions.OutputColumnName must be set.", nameof(OutputColumnName));
+        if (MaxLength is < 3) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "TextEmbeddingOptions.MaxLength must be at least 3.");
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "TextEmbeddingOptions.BatchSize must be at least 1.");
     }
 }

@@ -46,6 +46,9 @@ public sealed class TextEmbeddingTransformer : TextScoringTransformer, IDisposab
     public EmbeddingSpec Spec { get; }
     /// <summary>The tokenizer this transform encodes with (the one stored in its zip).</summary>
     public TextTokenizer Tokenizer => _tokenizer;
+    internal PooledTextEncoder Encoder => _encoder;
+    internal IReadOnlyDictionary<string, byte[]> TokenizerFiles => _tokenizerFiles;
+
     /// <summary>Length of every embedding vector.</summary>
     public int Dimension => _encoder.OutputSize;
     public override IReadOnlyList<OutputColumn> OutputColumns => _outputs;

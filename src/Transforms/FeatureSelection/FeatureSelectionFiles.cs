@@ -72,8 +72,13 @@ public static class FeatureSelectionFiles
     public static RunResult Run(string datasetPath, string outputDirectory, LlmFeatureSelectionEstimator.Options options, IChatClient? chatClient, char? separator = null)
     {
         var table = CsvTable.Load(datasetPath, separator);
-        table.ColumnIndex(options.LabelColumnName, "label column");
-        foreach (var c in options.FeatureColumnNames) table.ColumnIndex(c, "feature column");
+        table.ColumnIndex(options.LabelColumnName, "Options.LabelColumnName");
+        foreach (var c in options.FeatureColumnNames) table.ColumnIndex(c, "Options.FeatureColumnNames");
+        // Every column is read as text here when named a text column: a column of numbers would become "free text" and
+        // lose its values, so it is refused rather than silently turned into words.
+        foreach (var c in options.TextColumnNames)
+            if (table.ColumnIndex(c, "Options.TextColumnNames") >= 0 && table.IsNumeric(c))
+                throw new ArgumentException($"Options.TextColumnNames names '{c}', whose values in '{datasetPath}' are all numbers, not text: leave it out and it is used as a number.");
         var ml = new MLContext(options.Seed);
         // The label is read as text so 0/1, yes/no and pos/neg labels all work the same way.
         var data = table.ToDataView(ml, textColumns: options.TextColumnNames.Append(options.LabelColumnName));

@@ -84,6 +84,9 @@ public sealed partial class LlmFeatureSelectionEstimator
     {
         if (string.IsNullOrWhiteSpace(o.LabelColumnName)) throw new ArgumentException("Options.LabelColumnName must name the label column.", nameof(o.LabelColumnName));
         if (string.IsNullOrWhiteSpace(o.OutputColumnName)) throw new ArgumentException("Options.OutputColumnName must not be empty.", nameof(o.OutputColumnName));
+        foreach (var (names, option) in new[] { (o.FeatureColumnNames, "Options.FeatureColumnNames"), (o.TextColumnNames, "Options.TextColumnNames") })
+            if (names.Contains(o.LabelColumnName, StringComparer.Ordinal))
+                throw new ArgumentException($"Column '{o.LabelColumnName}' is the label (Options.LabelColumnName); {option} cannot also name it: the selection would score the answer it is asked to predict.");
         int rules = (o.KeepCount is null ? 0 : 1) + (o.KeepFraction is null ? 0 : 1) + (o.ScoreThreshold is null ? 0 : 1);
         if (rules > 1) throw new ArgumentException("Set only one of Options.KeepCount, Options.KeepFraction and Options.ScoreThreshold.");
         if (o.KeepCount is < 1) throw new ArgumentOutOfRangeException(nameof(o.KeepCount), o.KeepCount, "Options.KeepCount must be at least 1.");
