@@ -5,6 +5,8 @@ using System.Reflection;
 using MlNetLlm.Cli;
 using MlNetLlm.Cli.Fetching;
 
+// Piped or redirected output (CI logs, files) is not wrapped at Spectre's default 80 columns: messages and paths stay whole.
+if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 4096;
 // The installed tool fetches libtorch and the bundled models' packages on first use (it does not carry them).
 ToolBackend.Register();
 var root = new RootCommand("mlnet-llm: transformer language models for ML.NET (train, predict, embed, select features, AutoML).");
