@@ -83,3 +83,20 @@ public class SchedulingTests
         Assert.NotEqual(second.Key, next.Key);
     }
 }
+
+public class DataShareTests
+{
+    [Fact]
+    public void Shares_are_stratified_and_nested()
+    {
+        var rows = Enumerable.Range(0, 100).Select(i => (Id: i, Label: i % 4 == 0 ? "rare" : "common")).ToList();
+        var quarter = DataShare.Take(rows, r => r.Label, 0.25, seed: 3);
+        var half = DataShare.Take(rows, r => r.Label, 0.5, seed: 3);
+        Assert.Equal(25, quarter.Count);
+        Assert.Equal(50, half.Count);
+        Assert.Equal(6, quarter.Count(r => r.Label == "rare"));   // round(25 × 0.25)
+        Assert.Equal(12, half.Count(r => r.Label == "rare"));     // 12.5 rounds to even
+        Assert.True(quarter.All(half.Contains));
+        Assert.Equal(rows, DataShare.Take(rows, r => r.Label, 1.0, seed: 3));
+    }
+}
