@@ -106,8 +106,8 @@ public sealed class TextTrainerEstimator : IEstimator<TextPredictionTransformer>
             var epochs = new EpochLog(log, _options.EpochProgress, started);
             var result = TrainingLoop.Train(built.Model, _task, ToExamples(train), validation is null ? null : ToExamples(validation),
                 training, built.Tokenizer.Special.Padding, device,
-                epochs, _options.BatchProgress, _options.CancellationToken);
-            log.Info($"trained in {started.Elapsed.TotalSeconds:F1} s; best epoch {result.BestEpoch} of {result.Epochs.Count}{(result.StoppedEarly ? " (stopped early)" : "")}");
+                epochs, _options.BatchProgress, _options.CancellationToken, _options.StopToken);
+            log.Info($"trained in {started.Elapsed.TotalSeconds:F1} s; best epoch {result.BestEpoch} of {result.Epochs.Count}{(result.StoppedEarly ? " (stopped early)" : "")}{(result.Stopped ? " (stopped by its time limit)" : "")}");
 
             var spec = built.Spec with { LabelNames = labelInfo.Names, LabelMean = mean, LabelStd = std };
             return new TextPredictionTransformer(spec, built.Model, built.Tokenizer, built.TokenizerFiles, device, result);

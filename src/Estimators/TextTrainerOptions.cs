@@ -67,6 +67,10 @@ public sealed class TextTrainerOptions
     public IProgress<BatchReport>? BatchProgress { get; set; }
     /// <summary>Cancels Fit within one batch (OperationCanceledException).</summary>
     public CancellationToken CancellationToken { get; set; }
+    /// <summary>A time limit: when signalled, training ends at the next batch with the weights of the best validated epoch
+    /// so far, and Fit returns that model (<c>Training.Stopped</c>); before any epoch was validated Fit throws
+    /// <see cref="TrainingStoppedException"/>. Unlike <see cref="CancellationToken"/>, work already done is kept.</summary>
+    public CancellationToken StopToken { get; set; }
 
     internal double EffectiveLearningRate => LearningRate ?? Encoder switch
     {

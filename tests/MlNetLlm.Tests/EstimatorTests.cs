@@ -313,3 +313,48 @@ public class DeterminismTests
     }
 
 }
+
+/// <summary>A time limit (StopToken) keeps the best validated epoch; cancellation keeps nothing.</summary>
+public class StopTokenTests
+{
+    private sealed class SyncProgress<T>(Action<T> action) : IProgress<T>
+    {
+        public void Report(T value) => action(value);
+    }
+
+    [Fact]
+    public void A_stop_after_the_first_validated_epoch_returns_that_epochs_model()
+    {
+        var ml = new MLContext(seed: 1);
+        var train = ml.Data.LoadFromEnumerable(TextData.Topics3(96, seed: 1));
+        var validation = ml.Data.LoadFromEnumerable(TextData.Topics3(48, seed: 2));
+        using var stop = new CancellationTokenSource();
+        var o = new TextTrainerOptions
+        {
+            Encoder = TextEncoderKind.Lstm, Epochs = 4, BatchSize = 16, LstmEmbeddingSize = 16, LstmHiddenSize = 16, MinWordCount = 1,
+            LearningRate = 5e-3, StopToken = stop.Token,
+            EpochProgress = new SyncProgress<EpochReport>(r => { if (r.Epoch == 1) stop.Cancel(); }),
+        };
+        var keys = ml.Transforms.Conversion.MapValueToKey("Label").Fit(train);
+        o.ValidationSet = keys.Transform(validation);
+        var model = ml.MulticlassClassification.Trainers.TextClassifier(o).Fit(keys.Transform(train));
+        Assert.True(model.Training!.Stopped);
+        Assert.Single(model.Training.Epochs);
+        // The weights are epoch 1's: ML.NET's accuracy on the validation rows is the accuracy epoch 1 reported.
+        var metrics = ml.MulticlassClassification.Evaluate(model.Transform(keys.Transform(validation)));
+        Assert.Equal(model.Training.Epochs[0].ValidationMetric!.Value, metrics.MicroAccuracy, 6);
+    }
+
+    [Fact]
+    public void A_stop_before_any_validated_epoch_throws_and_keeps_nothing()
+    {
+        var ml = new MLContext(seed: 1);
+        var train = ml.Data.LoadFromEnumerable(TextData.Topics3(48, seed: 1));
+        using var stop = new CancellationTokenSource();
+        stop.Cancel();
+        var o = new TextTrainerOptions { Encoder = TextEncoderKind.Lstm, Epochs = 2, LstmEmbeddingSize = 8, LstmHiddenSize = 8, MinWordCount = 1, StopToken = stop.Token };
+        var keys = ml.Transforms.Conversion.MapValueToKey("Label").Fit(train);
+        var e = Assert.Throws<TrainingStoppedException>(() => ml.MulticlassClassification.Trainers.TextClassifier(o).Fit(keys.Transform(train)));
+        Assert.Contains("before any epoch was validated", e.Message);
+    }
+}

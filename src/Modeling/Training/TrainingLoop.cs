@@ -29,7 +29,7 @@ public static class TrainingLoop
         IReadOnlyList<TrainingExample> train, IReadOnlyList<TrainingExample>? validation,
         TrainingOptions options, int padId, Device device,
         IProgress<EpochReport>? epochProgress = null, IProgress<BatchReport>? batchProgress = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, CancellationToken stopToken = default)
     {
         options.Validate();
         if (train.Count == 0) throw new ArgumentException("There are no training rows.", nameof(train));
@@ -58,10 +58,13 @@ public static class TrainingLoop
         Dictionary<string, Tensor>? best = null;
         double bestMetric = double.NegativeInfinity;
         int bestEpoch = 0, sinceBest = 0, step = 0;
-        bool stoppedEarly = false;
+        bool stoppedEarly = false, stopped = false;
+        // A stop request (a time budget) ends training at a batch boundary with the best validated weights, so every
+        // best epoch is kept when one may come.
+        bool keepBest = options.EarlyStoppingPatience is not null || stopToken.CanBeCanceled;
         try
         {
-            for (int epoch = 1; epoch <= options.Epochs; epoch++)
+            for (int epoch = 1; epoch <= options.Epochs && !stopped; epoch++)
             {
                 var sw = Stopwatch.StartNew();
                 model.train();
@@ -72,6 +75,11 @@ public static class TrainingLoop
                 for (int b = 0; b < batches.Count; b++)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
+                    if (stopToken.IsCancellationRequested)
+                    {
+                        stopped = true;
+                        break;
+                    }
                     using var scope = NewDisposeScope();
                     var rows = batches[b].Select(i => train[i]).ToList();
                     var loss = Loss(model, task, rows, padId, device);
@@ -94,6 +102,7 @@ public static class TrainingLoop
                     }
                     batchProgress?.Report(new BatchReport(epoch, b + 1, batches.Count, value));
                 }
+                if (stopped) break; // mid-epoch: this epoch is neither validated nor reported
 
                 double? valLoss = null, valMetric = null;
                 if (validation is { Count: > 0 })
@@ -105,7 +114,7 @@ public static class TrainingLoop
                     bestMetric = metric;
                     bestEpoch = epoch;
                     sinceBest = 0;
-                    if (options.EarlyStoppingPatience is not null)
+                    if (keepBest)
                         best = Snapshot(model, best);
                 }
                 else sinceBest++;
@@ -118,7 +127,9 @@ public static class TrainingLoop
                     break;
                 }
             }
-            if (best is not null && bestEpoch != reports.Count)
+            if (stopped && reports.Count == 0)
+                throw new TrainingStoppedException($"Training was stopped during epoch 1 of {options.Epochs}, before any epoch was validated: there is no model to keep.");
+            if (best is not null && (bestEpoch != reports.Count || stopped))
                 Restore(model, best);
         }
         finally
@@ -126,7 +137,7 @@ public static class TrainingLoop
             if (best is not null) foreach (var t in best.Values) t.Dispose();
             model.eval();
         }
-        return new TrainingResult(reports, bestEpoch, stoppedEarly);
+        return new TrainingResult(reports, bestEpoch, stoppedEarly) { Stopped = stopped };
     }
 
     private static Tensor Loss(TextHeadModel model, TaskKind task, List<TrainingExample> rows, int padId, Device device)

@@ -55,5 +55,12 @@ public sealed record BatchReport(int Epoch, int Batch, int BatchesPerEpoch, doub
 /// <summary>The loss stopped being a finite number; the message names the epoch, step and learning rate.</summary>
 public sealed class TrainingDivergedException(string message) : Exception(message);
 
+/// <summary>A stop request (a time budget) came before any epoch was validated: nothing is worth keeping.</summary>
+public sealed class TrainingStoppedException(string message) : OperationCanceledException(message);
+
 /// <summary>What training did.</summary>
-public sealed record TrainingResult(IReadOnlyList<EpochReport> Epochs, int BestEpoch, bool StoppedEarly);
+public sealed record TrainingResult(IReadOnlyList<EpochReport> Epochs, int BestEpoch, bool StoppedEarly)
+{
+    /// <summary>A stop request ended training before its last epoch; the weights are the best validated epoch's.</summary>
+    public bool Stopped { get; init; }
+}
