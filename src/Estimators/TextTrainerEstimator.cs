@@ -3,6 +3,7 @@ using Microsoft.ML.Data;
 using MlNetLlm.MlNet;
 using MlNetLlm.Modeling;
 using MlNetLlm.Modeling.Checkpoints;
+using MlNetLlm.Modeling.Runtime;
 using MlNetLlm.Modeling.Tokenization;
 using MlNetLlm.Modeling.Training;
 
@@ -73,11 +74,12 @@ public sealed class TextTrainerEstimator : IEstimator<TextPredictionTransformer>
         }
 
         var device = _options.Device.Resolve();
+        var precision = _options.ResolvePrecision();
         lock (TrainingLoop.RandomStateLock)
-            return FitSeeded(train, validation, labelInfo, device);
+            return FitSeeded(train, validation, labelInfo, device, precision);
     }
 
-    private TextPredictionTransformer FitSeeded(List<Row> train, List<Row>? validation, LabelInfo labelInfo, TorchSharp.torch.Device device)
+    private TextPredictionTransformer FitSeeded(List<Row> train, List<Row>? validation, LabelInfo labelInfo, TorchSharp.torch.Device device, PrecisionChoice precision)
     {
         TorchSharp.torch.manual_seed(_options.Seed); // the initial weights come from the seed too
         var built = TextModelFactory.Build(_options, _task, labelInfo.Outputs, TextColumns, train.Select(r => r.Texts[0]).Concat(train.Where(r => r.Texts.Length > 1).Select(r => r.Texts[1])));
@@ -95,11 +97,11 @@ public sealed class TextTrainerEstimator : IEstimator<TextPredictionTransformer>
                 _task == TaskKind.Regression ? (r.Label - mean) / std : r.Label)).ToList();
 
             var result = TrainingLoop.Train(built.Model, _task, ToExamples(train), validation is null ? null : ToExamples(validation),
-                _options.ToTrainingOptions(), built.Tokenizer.Special.Padding, device,
+                _options.ToTrainingOptions(precision.Value), built.Tokenizer.Special.Padding, device,
                 _options.EpochProgress, _options.BatchProgress, _options.CancellationToken);
 
-            var spec = built.Spec with { LabelNames = labelInfo.Names, LabelMean = mean, LabelStd = std };
-            return new TextPredictionTransformer(spec, built.Model, built.Tokenizer, built.TokenizerFiles, device, result);
+            var spec = built.Spec with { LabelNames = labelInfo.Names, LabelMean = mean, LabelStd = std, Precision = precision.Value };
+            return new TextPredictionTransformer(spec, built.Model, built.Tokenizer, built.TokenizerFiles, device, result, precision);
         }
         catch
         {

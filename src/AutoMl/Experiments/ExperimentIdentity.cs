@@ -8,7 +8,7 @@ internal static class ExperimentIdentity
     public static string Settings(ExperimentOptions o, IEnumerable<string> candidates) => System.Text.Json.JsonSerializer.Serialize(new
     {
         o.Dataset, o.LabelColumn, o.TextColumns, o.Tuner, Candidates = candidates, TrainTimeSeconds = o.TrainTime.TotalSeconds, o.MaxTrials, o.Seed,
-        DataSha256 = ContentHash(o.Dataset, o.TestDataset),
+        DataSha256 = ContentHash(o.Dataset, o.TestDataset), Precision = o.Precision.ToString(),
     });
 
     /// <summary>Settings that must match for a resumed or joined experiment (budgets may differ per run).</summary>
@@ -22,6 +22,10 @@ internal static class ExperimentIdentity
             string was = recorded.RootElement.TryGetProperty(name, out var r) ? r.GetRawText() : "null", now = current.RootElement.GetProperty(name).GetRawText();
             if (was != now) diff.Add($"{name} {was} then, {now} now");
         }
+        // Trials of one experiment compare in one precision. (Experiments recorded before the field ran in fp32 but asked
+        // for no precision: nothing to compare.)
+        if (recorded.RootElement.TryGetProperty("Precision", out var p) && p.GetString() is { } before && before != current.RootElement.GetProperty("Precision").GetString())
+            diff.Add($"Precision \"{before}\" then, \"{current.RootElement.GetProperty("Precision").GetString()}\" now");
         // Same path, other rows: trials scored on different data must not be mixed. (Experiments recorded before the
         // hash existed have none to compare.)
         if (recorded.RootElement.TryGetProperty("DataSha256", out var h) && h.GetString() is { } then && then != current.RootElement.GetProperty("DataSha256").GetString())

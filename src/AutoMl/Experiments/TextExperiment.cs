@@ -27,18 +27,18 @@ public static class TextExperiment
         var list = new List<Candidate> { ClassicalCandidate.Sdca(), ClassicalCandidate.Lbfgs() };
         if (o.CheckpointPath is not null)
         {
-            list.Add(NeuralCandidate.FineTune(o.CheckpointPath));
+            list.Add(NeuralCandidate.FineTune(o.CheckpointPath, o.Precision));
             if (o.TextColumns.Count == 1)
             {
-                var embeddings = new SharedEmbeddings(o.CheckpointPath);
+                var embeddings = new SharedEmbeddings(o.CheckpointPath, precision: o.Precision);
                 list.Add(EmbeddingCandidate.Sdca(embeddings));
                 list.Add(EmbeddingCandidate.LightGbm(embeddings));
             }
         }
         list.Add(ClassicalCandidate.LightGbm());
-        list.Add(NeuralCandidate.Lstm(null));
-        if (o.GlovePath is not null) list.Add(NeuralCandidate.Lstm(o.GlovePath));
-        list.Add(NeuralCandidate.Transformer());
+        list.Add(NeuralCandidate.Lstm(null, o.Precision));
+        if (o.GlovePath is not null) list.Add(NeuralCandidate.Lstm(o.GlovePath, o.Precision));
+        list.Add(NeuralCandidate.Transformer(o.Precision));
         if (o.Candidates is { } names)
         {
             var unknown = names.Where(n => list.All(c => c.Name != n)).ToList();
@@ -65,6 +65,9 @@ public static class TextExperiment
         candidates ??= DefaultCandidates(o);
         if (candidates.Count == 0) throw new ArgumentException("No candidate pipelines to try.");
         if (o.ValidationFraction is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(o.ValidationFraction), o.ValidationFraction, "ValidationFraction must be between 0 and 1.");
+        // Each trial records its precision; a precision a candidate cannot run in (Bf16 for the LSTM) is refused here,
+        // before the store or any output exists.
+        var precisions = candidates.ToDictionary(c => c.Name, c => c.ResolvePrecision(o.Device));
         var job = TextJobData.Load(new TextJobOptions
         {
             Dataset = o.Dataset, Separator = o.Separator, LabelColumn = o.LabelColumn, TextColumns = o.TextColumns, TestDataset = o.TestDataset, SplitColumn = o.SplitColumn,
@@ -165,7 +168,7 @@ public static class TextExperiment
                 trial = store.GetTrial(id)!;
             }
             started++;
-            var outcome = TrialRunner.Run(ml, o, search, store, trial, candidate, PrunerFor(candidate.Name, trial.Parameters), deadline);
+            var outcome = TrialRunner.Run(ml, o, search, store, trial, candidate, PrunerFor(candidate.Name, trial.Parameters), deadline, precisions[candidate.Name]);
             // A candidate whose trials fail twice in a row with the same error (bad data for it, a missing file) is
             // retired: the rest of the budget goes to the candidates that work.
             if (outcome is null && store.GetTrial(trial.Id) is { Status: TrialStatus.Failed, Error: { } error } && !error.StartsWith("stopped:", StringComparison.Ordinal))

@@ -12,6 +12,8 @@ public static class CliOptionNames
         ("TextJobOptions.TestDataset", "--test-dataset"), ("TextJobOptions.SplitColumn", "--split-col"), ("TextJobOptions.MaxClasses", "--max-classes"),
         ("TextJobOptions.TestFraction", "--test-fraction"), ("TextJobOptions.Task", "--task"), ("TextJobOptions.PositiveClass", "--positive-class"),
         ("TextJobOptions.LabelColumn", "--label-col"),
+        ("TextTrainerOptions.Precision", "--precision"), ("TextEmbeddingOptions.Precision", "--precision"), ("ExperimentOptions.Precision", "--precision"),
+        ("TextPredictionTransformer.UsePrecision", "--precision"), ("TextEmbeddingTransformer.UsePrecision", "--precision"),
         ("ExperimentOptions.Tuner", "--tuner"), ("ExperimentOptions.ExperimentName", "--experiment"), ("ExperimentOptions.Resume", "--resume"),
         ("ExperimentOptions.Join", "--join"), ("ExperimentOptions.Store", "--store"), ("ExperimentOptions.TrainTime", "--train-time"),
         // LlmFeatureSelectionEstimator.Options (select-features).

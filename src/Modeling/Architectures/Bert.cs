@@ -1,4 +1,5 @@
 using MlNetLlm.Modeling.Checkpoints;
+using MlNetLlm.Modeling.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -58,8 +59,13 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor hidden, Tensor additiveMask) =>
-        AttentionOps.Attend(query.forward(hidden), key.forward(hidden), value.forward(hidden), _heads, additiveMask, training ? _dropout : 0.0);
+    public override Tensor forward(Tensor hidden, Tensor additiveMask)
+    {
+        using var scope = NewDisposeScope();
+        var h = Autocast.Input(hidden); // cast once for the three products
+        return AttentionOps.Attend(Autocast.Linear(query, h), Autocast.Linear(key, h), Autocast.Linear(value, h), _heads, additiveMask, training ? _dropout : 0.0)
+            .MoveToOuterDisposeScope();
+    }
 }
 
 /// <summary>dense → dropout → LayerNorm(x + residual): BertSelfOutput and BertOutput share this shape.</summary>
@@ -80,7 +86,8 @@ public sealed class BertResidualOutput : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor residual)
     {
         using var scope = NewDisposeScope();
-        return LayerNorm.forward(dropout.forward(dense.forward(x)) + residual).MoveToOuterDisposeScope();
+        // A bf16 product plus the fp32 residual is fp32: the residual stream and the layer norm stay fp32.
+        return LayerNorm.forward(dropout.forward(Autocast.Linear(dense, x)) + residual).MoveToOuterDisposeScope();
     }
 }
 
@@ -118,7 +125,7 @@ public sealed class BertIntermediate : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return Activations.Apply(_act, dense.forward(x)).MoveToOuterDisposeScope();
+        return Activations.Apply(_act, Autocast.Linear(dense, x)).MoveToOuterDisposeScope();
     }
 }
 
@@ -177,7 +184,7 @@ public sealed class BertPooler : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor hidden)
     {
         using var scope = NewDisposeScope();
-        return dense.forward(hidden.select(1, 0)).tanh().MoveToOuterDisposeScope();
+        return Autocast.Float(Autocast.Linear(dense, hidden.select(1, 0)).tanh()).MoveToOuterDisposeScope();
     }
 }
 
@@ -214,7 +221,7 @@ public class BertModel : TransformerEncoder
     {
         using var scope = NewDisposeScope();
         var x = embeddings.forward(input.InputIds, input.TokenTypeIds, PositionIds(input.InputIds));
-        var mask = AttentionOps.AdditiveKeyMask(input.AttentionMask, x.dtype);
+        var mask = AttentionOps.AdditiveKeyMask(input.AttentionMask, Autocast.MaskType(x.dtype));
         var last = encoder.forward(x, mask);
         var pooled = pooler?.forward(last);
         return new EncoderOutput(last.MoveToOuterDisposeScope(), pooled?.MoveToOuterDisposeScope());

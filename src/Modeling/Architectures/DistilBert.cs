@@ -1,4 +1,5 @@
 using MlNetLlm.Modeling.Checkpoints;
+using MlNetLlm.Modeling.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -57,8 +58,9 @@ public sealed class DistilBertAttention : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor additiveMask)
     {
         using var scope = NewDisposeScope();
-        var ctx = AttentionOps.Attend(q_lin.forward(x), k_lin.forward(x), v_lin.forward(x), _heads, additiveMask, training ? _dropout : 0.0);
-        return out_lin.forward(ctx).MoveToOuterDisposeScope();
+        var h = Autocast.Input(x);
+        var ctx = AttentionOps.Attend(Autocast.Linear(q_lin, h), Autocast.Linear(k_lin, h), Autocast.Linear(v_lin, h), _heads, additiveMask, training ? _dropout : 0.0);
+        return Autocast.Linear(out_lin, ctx).MoveToOuterDisposeScope();
     }
 }
 
@@ -81,7 +83,7 @@ public sealed class DistilBertFfn : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return dropout.forward(lin2.forward(Activations.Apply(_act, lin1.forward(x)))).MoveToOuterDisposeScope();
+        return dropout.forward(Autocast.Linear(lin2, Activations.Apply(_act, Autocast.Linear(lin1, x)))).MoveToOuterDisposeScope();
     }
 }
 
@@ -149,7 +151,7 @@ public sealed class DistilBertModel : TransformerEncoder
     {
         using var scope = NewDisposeScope();
         var x = embeddings.forward(input.InputIds);
-        var mask = AttentionOps.AdditiveKeyMask(input.AttentionMask, x.dtype);
+        var mask = AttentionOps.AdditiveKeyMask(input.AttentionMask, Autocast.MaskType(x.dtype));
         return new EncoderOutput(transformer.forward(x, mask).MoveToOuterDisposeScope(), null);
     }
 }

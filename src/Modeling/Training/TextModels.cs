@@ -91,6 +91,10 @@ public sealed class LstmTextEncoder : PooledTextEncoder
     }
 
     public LstmConfig Config { get; }
+
+    /// <summary>Why the LSTM is not run in bf16, for the precision options' messages.</summary>
+    public const string NoBf16 = "the LSTM encoder runs in fp32 only (libtorch's CPU LSTM is one fused kernel whose weights cannot be cast per call, and its small matrix products gain little from bf16)";
+
     public override int OutputSize => 2 * Config.HiddenSize * (Config.Bidirectional ? 2 : 1);
     public override bool UsesTokenTypes => false;
 

@@ -53,24 +53,30 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
         var device = options.Device.Resolve();
         if (classifier is not null)
         {
+            var precision = TextEmbeddingTransformer.ResolvePrecision(options.Precision, device, classifier.EncoderSpec, "TextEmbeddingOptions.Precision");
             var spec = new EmbeddingSpec
             {
                 InputColumn = options.InputColumnName, OutputColumn = options.OutputColumnName, Normalize = options.Normalize, BatchSize = options.BatchSize,
-                Body = classifier.EncoderSpec,
+                Body = classifier.EncoderSpec, Precision = precision.Value,
             };
             // A copy of the classifier's encoder weights, so the two transformers can be disposed independently.
             var body = spec.Body.CreateBody();
             ModelWeights.Load(body, ModelWeights.Save(classifier.Encoder), "classifier encoder");
             body.to(device);
             var files = classifier.TokenizerFiles;
-            return new TextEmbeddingTransformer(spec, body, spec.Body.CreateTokenizer(files), files, device);
+            return new TextEmbeddingTransformer(spec, body, spec.Body.CreateTokenizer(files), files, device, precision);
         }
 
         var pretrained = PretrainedTransformer.Load(options.CheckpointPath!, options.Device);
         var (encoderSpec, encoder) = EncoderSpec.FromPretrained(pretrained, options.Pooling, options.MaxLength);
+        var chosen = TextEmbeddingTransformer.ResolvePrecision(options.Precision, device, encoderSpec, "TextEmbeddingOptions.Precision");
         return new TextEmbeddingTransformer(
-            new EmbeddingSpec { InputColumn = options.InputColumnName, OutputColumn = options.OutputColumnName, Normalize = options.Normalize, BatchSize = options.BatchSize, Body = encoderSpec },
-            encoder, pretrained.Tokenizer, pretrained.TokenizerFiles, device);
+            new EmbeddingSpec
+            {
+                InputColumn = options.InputColumnName, OutputColumn = options.OutputColumnName, Normalize = options.Normalize, BatchSize = options.BatchSize, Body = encoderSpec,
+                Precision = chosen.Value,
+            },
+            encoder, pretrained.Tokenizer, pretrained.TokenizerFiles, device, chosen);
     }
 }
 
@@ -103,12 +109,16 @@ public static class TextEmbeddingSource
             throw new FileNotFoundException($"'{path}' is neither a checkpoint folder, a bundled model name nor a model zip.", path);
         var model = MlNetLlm.MlNet.Persistence.ModelFile.Load(new MLContext(), path, out _);
         var all = MlNetLlm.MlNet.Persistence.ModelFile.Transformers(model).ToList();
-        if (all.OfType<TextEmbeddingTransformer>().FirstOrDefault() is { } embedder) return embedder;
+        if (all.OfType<TextEmbeddingTransformer>().FirstOrDefault() is { } embedder)
+        {
+            embedder.UsePrecision(options.Precision);
+            return embedder;
+        }
         if (all.OfType<ITrainedTextEncoder>().FirstOrDefault() is { } classifier)
             return TextEmbeddingEstimator.Create(new TextEmbeddingOptions
             {
                 InputColumnName = classifier.TextColumns[0], OutputColumnName = options.OutputColumnName, Normalize = options.Normalize,
-                BatchSize = options.BatchSize, MaxLength = classifier.EncoderSpec.MaxLength,
+                BatchSize = options.BatchSize, MaxLength = classifier.EncoderSpec.MaxLength, Precision = options.Precision,
             }, classifier);
         throw new InvalidDataException($"'{path}' holds no MlNetLlm text encoder (an embedding transform or a text classifier).");
     }
