@@ -34,9 +34,9 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor?, Tensor, Tensor>
     public override Tensor forward(Tensor inputIds, Tensor? tokenTypeIds, Tensor positionIds)
     {
         using var scope = NewDisposeScope();
-        var x = word_embeddings.forward(inputIds) + position_embeddings.forward(positionIds);
+        var x = TensorOps.Add(word_embeddings.forward(inputIds), position_embeddings.forward(positionIds));
         if (token_type_embeddings is not null)
-            x = x + token_type_embeddings.forward(tokenTypeIds ?? zeros_like(inputIds));
+            x = TensorOps.Add(x, token_type_embeddings.forward(tokenTypeIds ?? zeros_like(inputIds)));
         return dropout.forward(LayerNorm.forward(x)).MoveToOuterDisposeScope();
     }
 }
@@ -87,7 +87,7 @@ public sealed class BertResidualOutput : nn.Module<Tensor, Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         // A bf16 product plus the fp32 residual is fp32: the residual stream and the layer norm stay fp32.
-        return LayerNorm.forward(dropout.forward(Autocast.Linear(dense, x)) + residual).MoveToOuterDisposeScope();
+        return LayerNorm.forward(TensorOps.Add(dropout.forward(Autocast.Linear(dense, x)), residual)).MoveToOuterDisposeScope();
     }
 }
 

@@ -30,7 +30,7 @@ public sealed class DistilBertEmbeddings : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var positions = arange(inputIds.shape[1], dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);
-        var x = word_embeddings.forward(inputIds) + position_embeddings.forward(positions);
+        var x = TensorOps.Add(word_embeddings.forward(inputIds), position_embeddings.forward(positions));
         return dropout.forward(LayerNorm.forward(x)).MoveToOuterDisposeScope();
     }
 }
@@ -106,8 +106,8 @@ public sealed class DistilBertBlock : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor additiveMask)
     {
         using var scope = NewDisposeScope();
-        var h = sa_layer_norm.forward(attention.forward(x, additiveMask) + x);
-        return output_layer_norm.forward(ffn.forward(h) + h).MoveToOuterDisposeScope();
+        var h = sa_layer_norm.forward(TensorOps.Add(attention.forward(x, additiveMask), x));
+        return output_layer_norm.forward(TensorOps.Add(ffn.forward(h), h)).MoveToOuterDisposeScope();
     }
 }
 
