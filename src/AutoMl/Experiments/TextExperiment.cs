@@ -61,13 +61,13 @@ public static class TextExperiment
     public static ExperimentResult Run(MLContext ml, ExperimentOptions o, string outputDir, IReadOnlyList<Candidate>? candidates = null)
     {
         var total = Stopwatch.StartNew();
-        Directory.CreateDirectory(outputDir);
         candidates ??= DefaultCandidates(o);
         if (candidates.Count == 0) throw new ArgumentException("No candidate pipelines to try.");
         if (o.ValidationFraction is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(o.ValidationFraction), o.ValidationFraction, "ValidationFraction must be between 0 and 1.");
         // Each trial records its precision; a precision a candidate cannot run in (Bf16 for the LSTM) is refused here,
         // before the store or any output exists.
         var precisions = candidates.ToDictionary(c => c.Name, c => c.ResolvePrecision(o.Device));
+        Directory.CreateDirectory(outputDir);
         var job = TextJobData.Load(new TextJobOptions
         {
             Dataset = o.Dataset, Separator = o.Separator, LabelColumn = o.LabelColumn, TextColumns = o.TextColumns, TestDataset = o.TestDataset, SplitColumn = o.SplitColumn,

@@ -22,7 +22,7 @@ public static class CliOptions
         CustomParser = r => r.Tokens.Count == 0 ? Modeling.Runtime.Precision.Auto : ParsePrecision(r.Tokens[0].Value, r),
     };
 
-    internal static Precision ParsePrecision(string value, System.CommandLine.Parsing.ArgumentResult? r)
+    public static Precision ParsePrecision(string value, System.CommandLine.Parsing.ArgumentResult? r)
     {
         switch (value.Trim().ToLowerInvariant())
         {
