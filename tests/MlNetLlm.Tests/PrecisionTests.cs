@@ -212,6 +212,25 @@ public class PrecisionTests
         Assert.Null(PrecisionSupport.CpuBf16Flag(["avx512f", "avx512_vnni"]));
         Assert.Throws<ArgumentOutOfRangeException>(() => PrecisionSupport.Decide((Precision)7, option, null, null, null));
     }
+
+    [Theory]
+    [InlineData("9.0", true, "bf16")]
+    [InlineData("8.6", true, "bf16")]
+    [InlineData("7.5", false, "fp32")]
+    public void The_cuda_compute_capability_is_read_through_nvml(string capability, bool native, string auto)
+    {
+        // A fake libnvidia-ml (tests/fixtures/fake-nvml) reports one GPU of the given capability; in a child process,
+        // since NVML is read once per process.
+        var output = Program.RunSelf(["cuda-capability"], new Dictionary<string, string>
+        {
+            [GpuMemory.LibraryVariable] = Path.Combine(AppContext.BaseDirectory, "fixtures", "fake-nvml", "libfake-nvml.so"),
+            ["FAKE_NVML_CC"] = capability,
+        });
+        using var json = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
+        Assert.Equal(native, json.RootElement.GetProperty("native").GetBoolean());
+        Assert.Contains(capability, json.RootElement.GetProperty("what").GetString());
+        Assert.Equal(auto, json.RootElement.GetProperty("auto").GetString());
+    }
 }
 
 /// <summary>A bf16 fine-tuning run against the fp32 one at the same seed (seeded: runs alone, see <see cref="SeededRuns"/>).</summary>
