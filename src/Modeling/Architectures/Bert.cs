@@ -62,9 +62,8 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor hidden, Tensor additiveMask)
     {
         using var scope = NewDisposeScope();
-        var h = Autocast.Input(hidden); // cast once for the three products
-        return AttentionOps.Attend(Autocast.Linear(query, h), Autocast.Linear(key, h), Autocast.Linear(value, h), _heads, additiveMask, training ? _dropout : 0.0)
-            .MoveToOuterDisposeScope();
+        var (q, k, v) = Autocast.Linear3(query, key, value, hidden);
+        return AttentionOps.Attend(q, k, v, _heads, additiveMask, training ? _dropout : 0.0).MoveToOuterDisposeScope();
     }
 }
 

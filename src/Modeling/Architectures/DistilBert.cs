@@ -58,8 +58,8 @@ public sealed class DistilBertAttention : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor additiveMask)
     {
         using var scope = NewDisposeScope();
-        var h = Autocast.Input(x);
-        var ctx = AttentionOps.Attend(Autocast.Linear(q_lin, h), Autocast.Linear(k_lin, h), Autocast.Linear(v_lin, h), _heads, additiveMask, training ? _dropout : 0.0);
+        var (q, k, v) = Autocast.Linear3(q_lin, k_lin, v_lin, x);
+        var ctx = AttentionOps.Attend(q, k, v, _heads, additiveMask, training ? _dropout : 0.0);
         return Autocast.Linear(out_lin, ctx).MoveToOuterDisposeScope();
     }
 }

@@ -50,6 +50,20 @@ public static class Autocast
         return nn.functional.linear(Input(x), s.Cast(layer.weight!), layer.bias is { } b ? s.Cast(b) : null);
     }
 
+    /// <summary>
+    /// Three linear layers of one input (attention's query, key and value) in the compute type as ONE product on their
+    /// stacked weights: a 384→1152 product runs much nearer the bf16 peak than three 384→384 ones. Outside a scope,
+    /// the three layers themselves (fp32 numbers stay exactly those of the unfused layers).
+    /// </summary>
+    public static (Tensor, Tensor, Tensor) Linear3(Linear a, Linear b, Linear c, Tensor x)
+    {
+        if (_current is not { } s) return (Linear(a, x), Linear(b, x), Linear(c, x));
+        var weight = s.Fused(a.weight!, () => cat([a.weight!, b.weight!, c.weight!], 0));
+        var bias = a.bias is null || b.bias is null || c.bias is null ? null : s.Fused(a.bias, () => cat([a.bias, b.bias, c.bias], 0));
+        var parts = nn.functional.linear(Input(x), weight, bias).chunk(3, -1);
+        return (parts[0], parts[1], parts[2]);
+    }
+
     /// <summary>The additive attention mask in the type attention will run in (bf16 can't hold fp32's most negative value).</summary>
     public static ScalarType MaskType(ScalarType hiddenType) => _current?.Type ?? hiddenType;
 
@@ -57,6 +71,21 @@ public static class Autocast
     {
         public ScalarType Type { get; } = type;
         private readonly Dictionary<Tensor, Tensor>? _cache = cacheWeights ? new(ReferenceEqualityComparer.Instance) : null;
+        private readonly Dictionary<Tensor, Tensor>? _fused = cacheWeights ? new(ReferenceEqualityComparer.Instance) : null;
+
+        /// <summary>The compute-type copy of a stacked weight, cached under its first part.</summary>
+        public Tensor Fused(Tensor first, Func<Tensor> stack)
+        {
+            if (_fused is null) return stack().to_type(Type);
+            if (!_fused.TryGetValue(first, out var copy))
+            {
+                using (no_grad())
+                using (var stacked = stack())
+                    copy = stacked.to_type(Type).DetachFromDisposeScope();
+                _fused[first] = copy;
+            }
+            return copy;
+        }
 
         public Tensor Cast(Tensor parameter)
         {
@@ -72,9 +101,9 @@ public static class Autocast
 
         public void Dispose()
         {
-            if (_cache is null) return;
-            foreach (var t in _cache.Values) t.Dispose();
-            _cache.Clear();
+            foreach (var t in ((IEnumerable<Tensor>?)_cache?.Values ?? []).Concat((IEnumerable<Tensor>?)_fused?.Values ?? [])) t.Dispose();
+            _cache?.Clear();
+            _fused?.Clear();
         }
     }
 
