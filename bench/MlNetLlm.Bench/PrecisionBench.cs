@@ -64,6 +64,16 @@ static class PrecisionBench
         rows.Add(new("training", "MlNetLlm bf16 (fp32 master weights + AdamW)", trainBf16.PerSecond, trainFlops * trainBf16.PerSecond / opt.Batch / 1e9,
             string.Create(CultureInfo.InvariantCulture, $"{trainBf16.PerSecond / trainFp32.PerSecond:F2}x fp32; {trainFlops * trainBf16.PerSecond / opt.Batch / 1e9 / bf16Peak:P0} of bf16 GEMM peak; loss after {steps} steps {trainBf16.Loss:F4} vs fp32 {trainFp32.Loss:F4}")));
 
+        // Where a training step's time goes: forward + backward alone (same batch, dropout on), and the optimizer step
+        // on fp32 master weights, which bf16 cannot speed up (memory-bound, the same work in both).
+        var partsFp32 = TrainParts(pretrained, opt, steps, Precision.Fp32);
+        var partsBf16 = TrainParts(pretrained, opt, steps, Precision.Bf16);
+        rows.Add(new("training: forward + backward only", "MlNetLlm fp32", opt.Batch / partsFp32.ForwardBackward, trainFlops / partsFp32.ForwardBackward / 1e9, string.Create(CultureInfo.InvariantCulture, $"{1000 * partsFp32.ForwardBackward:F0} ms per step")));
+        rows.Add(new("training: forward + backward only", "MlNetLlm bf16", opt.Batch / partsBf16.ForwardBackward, trainFlops / partsBf16.ForwardBackward / 1e9,
+            string.Create(CultureInfo.InvariantCulture, $"{1000 * partsBf16.ForwardBackward:F0} ms per step; {partsFp32.ForwardBackward / partsBf16.ForwardBackward:F2}x fp32; {trainFlops / partsBf16.ForwardBackward / 1e9 / bf16Peak:P0} of bf16 GEMM peak")));
+        rows.Add(new("training: optimizer step", "clip + AdamW + zero_grad, fp32 master weights", double.NaN, null,
+            string.Create(CultureInfo.InvariantCulture, $"{1000 * partsBf16.Optimizer:F0} ms per step ({pretrained.Encoder.parameters().Sum(p => p.numel()) / 1e6:F1} M parameters); {partsBf16.Optimizer / (partsBf16.Optimizer + partsBf16.ForwardBackward):P0} of a bf16 step, {partsFp32.Optimizer / (partsFp32.Optimizer + partsFp32.ForwardBackward):P0} of an fp32 one")));
+
         var ids = RandomRows(opt.Batch, opt.Seq, cfg.VocabSize, seed: 11);
         var encoder = new TransformerTextEncoder(pretrained.Encoder, Pooling.Mean);
         var (inferFp32, vecFp32) = Infer(encoder, ids, opt, iters, Precision.Fp32);
@@ -171,6 +181,47 @@ static class PrecisionBench
         }
     }
 
+    /// <summary>Median seconds of forward + backward, and of clipping + AdamW step + zero_grad, on one fixed batch.</summary>
+    private static (double ForwardBackward, double Optimizer) TrainParts(PretrainedTransformer pretrained, BenchOptions opt, int steps, Precision precision)
+    {
+        var state = pretrained.Encoder.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+        try
+        {
+            manual_seed(1);
+            var model = new TextHeadModel(new TransformerTextEncoder(pretrained.Encoder, Pooling.Mean), 2, 0.1); // not disposed: it holds the shared encoder
+            model.train();
+            var batch = TokenBatch.Pad(RandomRows(opt.Batch, opt.Seq, pretrained.Config.VocabSize, seed: 13), 0);
+            using var targets = tensor(Enumerable.Range(0, opt.Batch).Select(i => (long)(i % 2)).ToArray());
+            var parameters = model.parameters().ToList();
+            using var adamw = optim.AdamW(parameters, lr: 5e-5, weight_decay: 0.01);
+            var fb = new List<double>();
+            var op = new List<double>();
+            for (int s = 0; s <= steps; s++) // the first is a warm-up
+            {
+                var sw = Stopwatch.StartNew();
+                using (NewDisposeScope())
+                {
+                    TorchSharp.torch.Tensor logits;
+                    using (Autocast.Enter(precision)) logits = model.forward(batch.ToEncoderInput(CPU, true));
+                    nn.functional.cross_entropy(logits, targets).backward();
+                }
+                double forwardBackward = sw.Elapsed.TotalSeconds;
+                sw.Restart();
+                nn.utils.clip_grad_norm_(parameters, 1.0);
+                adamw.step();
+                adamw.zero_grad();
+                if (s > 0) { fb.Add(forwardBackward); op.Add(sw.Elapsed.TotalSeconds); }
+            }
+            return (fb.Order().ElementAt(fb.Count / 2), op.Order().ElementAt(op.Count / 2));
+        }
+        finally
+        {
+            using (no_grad())
+                foreach (var (k, v) in pretrained.Encoder.state_dict()) v.copy_(state[k]);
+            foreach (var t in state.Values) t.Dispose();
+        }
+    }
+
     private static List<EncodedText> RandomRows(int n, int seq, int vocab, int seed)
     {
         var rng = new Random(seed);
@@ -186,9 +237,11 @@ static class PrecisionBench
 
     private static (double PerSecond, float[][] Vectors) Infer(TransformerTextEncoder encoder, List<EncodedText> rows, BenchOptions opt, int iters, Precision precision)
     {
-        float[][] vectors = BatchInference.Predict(encoder, true, rows, opt.Batch, 0, CPU, precision); // warm-up
+        // As the embedding transform and the trained classifiers do: bf16 weight copies made once, kept across batches.
+        using var weights = new Autocast.WeightCache();
+        float[][] vectors = BatchInference.Predict(encoder, true, rows, opt.Batch, 0, CPU, precision, weights); // warm-up
         var sw = Stopwatch.StartNew();
-        for (int i = 0; i < iters; i++) vectors = BatchInference.Predict(encoder, true, rows, opt.Batch, 0, CPU, precision);
+        for (int i = 0; i < iters; i++) vectors = BatchInference.Predict(encoder, true, rows, opt.Batch, 0, CPU, precision, weights);
         return (iters * rows.Count / sw.Elapsed.TotalSeconds, vectors);
     }
 

@@ -29,6 +29,7 @@ public sealed class TextPredictionTransformer : TextScoringTransformer, ITrained
     private readonly Device _device;
     private readonly IReadOnlyDictionary<string, byte[]> _tokenizerFiles;
     private readonly IReadOnlyList<OutputColumn> _outputs;
+    private readonly Autocast.WeightCache _bf16Weights = new(); // the weights never change once trained or loaded
 
     internal TextPredictionTransformer(TextModelSpec spec, TextHeadModel model, TextTokenizer tokenizer, IReadOnlyDictionary<string, byte[]> tokenizerFiles,
         Device device, TrainingResult? training, PrecisionChoice precision)
@@ -81,7 +82,7 @@ public sealed class TextPredictionTransformer : TextScoringTransformer, ITrained
         var encoded = new EncodedText[rows.Count];
         for (int i = 0; i < rows.Count; i++)
             encoded[i] = _tokenizer.Encode(rows[i][0], rows[i].Length > 1 ? rows[i][1] : null, Spec.Body.MaxLength);
-        var raw = BatchInference.Predict(_model, _model.Body.UsesTokenTypes, encoded, BatchSize, _tokenizer.Special.Padding, _device, Precision.Value);
+        var raw = BatchInference.Predict(_model, _model.Body.UsesTokenTypes, encoded, BatchSize, _tokenizer.Special.Padding, _device, Precision.Value, _bf16Weights);
         int bad = raw.Count(r => r.Any(v => !float.IsFinite(v)));
         if (bad > 0)
             throw new InvalidOperationException($"The text model produced non-finite scores (NaN or infinity) for {bad} of {raw.Length} rows: its weights are damaged or its training diverged. No scores are returned.");
@@ -154,5 +155,9 @@ public sealed class TextPredictionTransformer : TextScoringTransformer, ITrained
     public void UsePrecision(Precision requested) =>
         Precision = PrecisionSupport.Resolve(requested, _device, "TextPredictionTransformer.UsePrecision", Spec.Body.Encoder == TextEncoderKind.Lstm ? LstmTextEncoder.NoBf16 : null);
 
-    public void Dispose() => _model.Dispose();
+    public void Dispose()
+    {
+        _bf16Weights.Dispose();
+        _model.Dispose();
+    }
 }

@@ -65,7 +65,7 @@ public sealed class PretrainedTransformer : IDisposable
     public EncoderOutput Forward(TokenBatch batch, Precision precision = Precision.Fp32)
     {
         using var noGrad = no_grad();
-        using var autocast = Autocast.Enter(precision);
+        using var autocast = Autocast.Enter(precision, weights: null);
         using var scope = NewDisposeScope();
         var input = batch.ToEncoderInput(Device, withTokenTypes: Config.TypeVocabSize > 0);
         var output = Encoder.forward(input);

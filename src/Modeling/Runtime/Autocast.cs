@@ -20,19 +20,27 @@ public static class Autocast
 
     /// <summary>
     /// Runs what follows (on this thread, until disposed) in <paramref name="resolved"/> precision (Fp32 or Bf16; Fp32
-    /// does nothing). <paramref name="cacheWeights"/>: keep each weight's bf16 copy for the whole scope, for inference
-    /// under no_grad, where weights do not change; never while training.
+    /// does nothing). Training: no cache, the copies are made in each forward pass (weights change every step).
     /// </summary>
-    public static IDisposable Enter(Precision resolved, bool cacheWeights = false)
+    public static IDisposable Enter(Precision resolved) => Enter(resolved, null, ownsCache: false);
+
+    /// <summary>
+    /// As <see cref="Enter(Precision)"/>, for inference under no_grad: each weight's bf16 copy is made once and kept in
+    /// <paramref name="weights"/> (a frozen model's cache, kept across calls) or, when null, for this scope only.
+    /// </summary>
+    public static IDisposable Enter(Precision resolved, WeightCache? weights) => Enter(resolved, weights ?? new WeightCache(), ownsCache: weights is null);
+
+    private static IDisposable Enter(Precision resolved, WeightCache? weights, bool ownsCache)
     {
         var type = PrecisionSupport.ComputeType(resolved);
         var previous = _current;
         if (type == ScalarType.Float32)
         {
+            if (ownsCache) weights!.Dispose();
             _current = null;
             return new Restore(previous, null);
         }
-        var scope = new Scope(type, cacheWeights);
+        var scope = new Scope(type, weights, ownsCache);
         _current = scope;
         return new Restore(previous, scope);
     }
@@ -52,14 +60,14 @@ public static class Autocast
 
     /// <summary>
     /// Three linear layers of one input (attention's query, key and value) in the compute type as ONE product on their
-    /// stacked weights: a 384→1152 product runs much nearer the bf16 peak than three 384→384 ones. Outside a scope,
-    /// the three layers themselves (fp32 numbers stay exactly those of the unfused layers).
+    /// stacked weights: a 384→1152 product runs nearer the bf16 peak than three 384→384 ones. Outside a scope, the
+    /// three layers themselves (fp32 numbers stay exactly those of the unfused layers).
     /// </summary>
     public static (Tensor, Tensor, Tensor) Linear3(Linear a, Linear b, Linear c, Tensor x)
     {
         if (_current is not { } s) return (Linear(a, x), Linear(b, x), Linear(c, x));
-        var weight = s.Fused(a.weight!, () => cat([a.weight!, b.weight!, c.weight!], 0));
-        var bias = a.bias is null || b.bias is null || c.bias is null ? null : s.Fused(a.bias, () => cat([a.bias, b.bias, c.bias], 0));
+        var weight = s.Stacked(a.weight!, () => cat([a.weight!, b.weight!, c.weight!], 0));
+        var bias = a.bias is null || b.bias is null || c.bias is null ? null : s.Stacked(a.bias, () => cat([a.bias, b.bias, c.bias], 0));
         var parts = nn.functional.linear(Input(x), weight, bias).chunk(3, -1);
         return (parts[0], parts[1], parts[2]);
     }
@@ -67,43 +75,64 @@ public static class Autocast
     /// <summary>The additive attention mask in the type attention will run in (bf16 can't hold fp32's most negative value).</summary>
     public static ScalarType MaskType(ScalarType hiddenType) => _current?.Type ?? hiddenType;
 
-    private sealed class Scope(ScalarType type, bool cacheWeights)
+    /// <summary>
+    /// bf16 copies of a model's weights for inference. A transformer whose weights no longer change (trained, or loaded
+    /// from a zip) keeps one for its life, so each batch does not cast every weight again; it costs half the memory of
+    /// the weights it copies. Safe for several threads. Dispose it with the model.
+    /// </summary>
+    public sealed class WeightCache : IDisposable
     {
-        public ScalarType Type { get; } = type;
-        private readonly Dictionary<Tensor, Tensor>? _cache = cacheWeights ? new(ReferenceEqualityComparer.Instance) : null;
-        private readonly Dictionary<Tensor, Tensor>? _fused = cacheWeights ? new(ReferenceEqualityComparer.Instance) : null;
+        private readonly Dictionary<(Tensor, bool, ScalarType), Tensor> _copies = new(new KeyComparer());
+        private readonly object _gate = new();
 
-        /// <summary>The compute-type copy of a stacked weight, cached under its first part.</summary>
-        public Tensor Fused(Tensor first, Func<Tensor> stack)
+        internal Tensor GetOrAdd(Tensor key, bool stacked, ScalarType type, Func<Tensor> make)
         {
-            if (_fused is null) return stack().to_type(Type);
-            if (!_fused.TryGetValue(first, out var copy))
+            lock (_gate)
             {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (_copies.TryGetValue((key, stacked, type), out var copy)) return copy;
                 using (no_grad())
-                using (var stacked = stack())
-                    copy = stacked.to_type(Type).DetachFromDisposeScope();
-                _fused[first] = copy;
+                using (var source = make())
+                    copy = source.to_type(type).DetachFromDisposeScope();
+                _copies[(key, stacked, type)] = copy;
+                return copy;
             }
-            return copy;
         }
 
-        public Tensor Cast(Tensor parameter)
-        {
-            if (_cache is null) return parameter.to_type(Type);
-            if (!_cache.TryGetValue(parameter, out var copy))
-            {
-                using (no_grad())
-                    copy = parameter.to_type(Type).DetachFromDisposeScope();
-                _cache[parameter] = copy;
-            }
-            return copy;
-        }
+        private bool _disposed;
 
         public void Dispose()
         {
-            foreach (var t in ((IEnumerable<Tensor>?)_cache?.Values ?? []).Concat((IEnumerable<Tensor>?)_fused?.Values ?? [])) t.Dispose();
-            _cache?.Clear();
-            _fused?.Clear();
+            lock (_gate)
+            {
+                if (_disposed) return;
+                _disposed = true;
+                foreach (var t in _copies.Values) t.Dispose();
+                _copies.Clear();
+            }
+        }
+
+        private sealed class KeyComparer : IEqualityComparer<(Tensor, bool, ScalarType)>
+        {
+            public bool Equals((Tensor, bool, ScalarType) a, (Tensor, bool, ScalarType) b) => ReferenceEquals(a.Item1, b.Item1) && a.Item2 == b.Item2 && a.Item3 == b.Item3;
+            public int GetHashCode((Tensor, bool, ScalarType) k) => HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(k.Item1), k.Item2, k.Item3);
+        }
+    }
+
+    private sealed class Scope(ScalarType type, WeightCache? weights, bool ownsWeights)
+    {
+        public ScalarType Type { get; } = type;
+
+        public Tensor Cast(Tensor parameter) =>
+            weights is null ? parameter.to_type(Type) : weights.GetOrAdd(parameter, false, Type, () => parameter.alias());
+
+        /// <summary>The compute-type copy of weights stacked by <paramref name="stack"/>, cached under the first one.</summary>
+        public Tensor Stacked(Tensor first, Func<Tensor> stack) =>
+            weights is null ? stack().to_type(Type) : weights.GetOrAdd(first, true, Type, stack);
+
+        public void Dispose()
+        {
+            if (ownsWeights) weights?.Dispose();
         }
     }
 

@@ -11,16 +11,17 @@ public static class BatchInference
     /// <summary>
     /// Outputs of <paramref name="model"/> (logits, standardised values or pooled embeddings) for every input, in input
     /// order. Inputs are sorted by length so each batch pads little. <paramref name="precision"/> (resolved) is that of the
-    /// encoder's products; outputs are fp32 either way (pooling and heads read fp32).
+    /// encoder's products; outputs are fp32 either way (pooling and heads read fp32). <paramref name="weights"/>: the bf16
+    /// weight copies of a model whose weights no longer change, kept across calls; null makes them for this call only.
     /// </summary>
     public static float[][] Predict(nn.Module<Architectures.EncoderInput, Tensor> model, bool usesTokenTypes, IReadOnlyList<EncodedText> inputs, int batchSize, int padId, Device device,
-        Precision precision = Precision.Fp32)
+        Precision precision = Precision.Fp32, Autocast.WeightCache? weights = null)
     {
         var result = new float[inputs.Count][];
         if (inputs.Count == 0) return result;
         model.eval();
         using var noGrad = no_grad();
-        using var autocast = Autocast.Enter(precision, cacheWeights: true); // weights do not change here: one bf16 copy per call
+        using var autocast = Autocast.Enter(precision, weights); // weights do not change here: one bf16 copy each
         var order = Enumerable.Range(0, inputs.Count).OrderBy(i => inputs[i].Length).ToArray();
         for (int start = 0; start < order.Length; start += batchSize)
         {

@@ -29,6 +29,7 @@ public sealed class TextEmbeddingTransformer : TextScoringTransformer, IDisposab
     private readonly IReadOnlyDictionary<string, byte[]> _tokenizerFiles;
     private readonly Device _device;
     private readonly OutputColumn[] _outputs;
+    private readonly Autocast.WeightCache _bf16Weights = new(); // the encoder's weights never change here
 
     internal TextEmbeddingTransformer(EmbeddingSpec spec, PooledTextEncoder encoder, TextTokenizer tokenizer, IReadOnlyDictionary<string, byte[]> tokenizerFiles, Device device,
         PrecisionChoice precision)
@@ -85,7 +86,7 @@ public sealed class TextEmbeddingTransformer : TextScoringTransformer, IDisposab
     {
         Interlocked.Add(ref _encodedTexts, texts.Count);
         var encoded = texts.Select(t => _tokenizer.Encode(t ?? "", maxLength: Spec.Body.MaxLength)).ToList();
-        var vectors = BatchInference.Predict(_encoder, _encoder.UsesTokenTypes, encoded, BatchSize, _tokenizer.Special.Padding, _device, Precision.Value);
+        var vectors = BatchInference.Predict(_encoder, _encoder.UsesTokenTypes, encoded, BatchSize, _tokenizer.Special.Padding, _device, Precision.Value, _bf16Weights);
         if (Spec.Normalize)
             foreach (var v in vectors)
             {
@@ -125,7 +126,11 @@ public sealed class TextEmbeddingTransformer : TextScoringTransformer, IDisposab
     /// Not saved: the zip keeps the precision the transform was made with. Throws when Bf16 is asked of an LSTM encoder.</summary>
     public void UsePrecision(Precision requested) => Precision = ResolvePrecision(requested, _device, Spec.Body, "TextEmbeddingTransformer.UsePrecision");
 
-    public void Dispose() => _encoder.Dispose();
+    public void Dispose()
+    {
+        _bf16Weights.Dispose();
+        _encoder.Dispose();
+    }
 }
 
 /// <summary>What an embedding transformer saves besides weights and tokenizer files.</summary>
