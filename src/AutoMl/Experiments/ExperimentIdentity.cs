@@ -22,8 +22,8 @@ internal static class ExperimentIdentity
             string was = recorded.RootElement.TryGetProperty(name, out var r) ? r.GetRawText() : "null", now = current.RootElement.GetProperty(name).GetRawText();
             if (was != now) diff.Add($"{name} {was} then, {now} now");
         }
-        // Trials of one experiment compare in one precision. (Experiments recorded before the field ran in fp32 but asked
-        // for no precision: nothing to compare.)
+        // Trials of one experiment compare in one precision. (Experiments recorded before the field have none to
+        // compare; their trials ran in fp32 and record no precision.)
         if (recorded.RootElement.TryGetProperty("Precision", out var p) && p.GetString() is { } before && before != current.RootElement.GetProperty("Precision").GetString())
             diff.Add($"Precision \"{before}\" then, \"{current.RootElement.GetProperty("Precision").GetString()}\" now");
         // Same path, other rows: trials scored on different data must not be mixed. (Experiments recorded before the
