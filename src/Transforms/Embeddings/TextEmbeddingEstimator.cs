@@ -94,7 +94,8 @@ public static class TextEmbeddingCatalog
         new(classifier, new TextEmbeddingOptions { OutputColumnName = outputColumnName, InputColumnName = inputColumnName ?? classifier.TextColumns[0], MaxLength = classifier.EncoderSpec.MaxLength });
 }
 
-/// <summary>Opens an embedder from a checkpoint folder, or from a model zip holding an embedding transform or a text classifier.</summary>
+/// <summary>Opens an embedder from a checkpoint folder, or from a model zip holding an embedding transform or a text
+/// classifier. <see cref="TextEmbeddingOptions.Precision"/> applies to all three (Auto: bf16 where the CPU has it).</summary>
 public static class TextEmbeddingSource
 {
     public static TextEmbeddingTransformer Open(string path, TextEmbeddingOptions? options = null)
