@@ -316,7 +316,8 @@ public class ExperimentTests
         Assert.Contains("ExperimentOptions.Precision", e.Message);
         Assert.Contains("lstm", e.Message);
         Assert.False(Directory.Exists(output));
-        Assert.Contains("--precision", MlNetLlm.Cli.Commands.CliOptionNames.ToFlags(e.Message));
+        Assert.Contains("--precision is Bf16, but candidate lstm", MlNetLlm.Cli.Commands.CliOptionNames.ToFlags(e.Message));
+        Assert.Contains("leave lstm out with --candidates", MlNetLlm.Cli.Commands.CliOptionNames.ToFlags(e.Message));
     }
 
     [Fact]

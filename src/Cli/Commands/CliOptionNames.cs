@@ -13,7 +13,7 @@ public static class CliOptionNames
         ("TextJobOptions.TestFraction", "--test-fraction"), ("TextJobOptions.Task", "--task"), ("TextJobOptions.PositiveClass", "--positive-class"),
         ("TextJobOptions.LabelColumn", "--label-col"),
         ("TextTrainerOptions.Precision", "--precision"), ("TextEmbeddingOptions.Precision", "--precision"), ("ExperimentOptions.Precision", "--precision"),
-        ("TextPredictionTransformer.UsePrecision", "--precision"), ("TextEmbeddingTransformer.UsePrecision", "--precision"),
+        ("TextPredictionTransformer.UsePrecision", "--precision"), ("TextEmbeddingTransformer.UsePrecision", "--precision"), ("ExperimentOptions.Candidates", "--candidates"),
         ("ExperimentOptions.Tuner", "--tuner"), ("ExperimentOptions.ExperimentName", "--experiment"), ("ExperimentOptions.Resume", "--resume"),
         ("ExperimentOptions.Join", "--join"), ("ExperimentOptions.Store", "--store"), ("ExperimentOptions.TrainTime", "--train-time"),
         // LlmFeatureSelectionEstimator.Options (select-features).
