@@ -60,7 +60,7 @@ def make_batch(lengths, vocab_size, gen):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", required=True, help="checkpoint folder (config.json + model.safetensors)")
+    ap.add_argument("--model", help="checkpoint folder (config.json + model.safetensors); required but with --gemm")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--iters", type=int, default=None, help="timed batches (default 20; with --lengths one pass)")
@@ -68,10 +68,19 @@ def main():
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
     ap.add_argument("--lengths", help="text file of sequence lengths, one per line")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--bf16", action="store_true",
+                    help="run the model's forward pass under torch.autocast('cpu', dtype=torch.bfloat16) (fp32 weights and "
+                         "optimizer, as mixed precision training does); fails where this torch has no CPU autocast")
+    ap.add_argument("--gemm", action="store_true",
+                    help="instead: fp32 and bf16 torch.matmul GFLOP/s at 2048x384x1536 (is this torch's bf16 GEMM fast?)")
     ap.add_argument("--train", action="store_true",
                     help="time fine-tuning steps instead: mean-pooled 2-class head, dropout on, AdamW (lr 5e-5, "
                          "weight decay 0.01), cross-entropy, gradient clipping at 1.0; fixed-shape batches")
     args = ap.parse_args()
+    if args.gemm:
+        return gemm(args)
+    if not args.model:
+        ap.error("--model is required")
     if args.train:
         return train(args)
 
@@ -101,7 +110,7 @@ def main():
     if iters < 1:
         sys.exit("--iters must be >= 1")
     times, sequences, tokens, padded = [], 0, 0, 0
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(args):
         for i in range(args.warmup):
             ids, mask, tt = batches[i % len(batches)]
             model(ids, mask, tt)
@@ -124,6 +133,7 @@ def main():
         "tokens_per_s": tokens / total,
         "median_seconds_per_batch": statistics.median(times),
         "model": os.path.basename(os.path.normpath(args.model)),
+        "autocast": "bfloat16" if args.bf16 else None,
         "batch": args.batch,
         "iters": iters,
         "warmup": args.warmup,
@@ -156,9 +166,10 @@ def train(args):
         ids = torch.randint(1000, cfg["vocab_size"], (args.batch, args.seq), generator=gen)
         mask = torch.ones_like(ids)
         labels = torch.randint(0, 2, (args.batch,), generator=gen)
-        out = encoder(ids, mask, torch.zeros_like(ids))
+        with autocast(args):
+            out = encoder(ids, mask, torch.zeros_like(ids))
         hidden = out[0] if isinstance(out, (tuple, list)) else out
-        pooled = (hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)
+        pooled = (hidden.float() * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)
         loss = torch.nn.functional.cross_entropy(head(dropout(pooled)), labels)
         opt.zero_grad()
         loss.backward()
@@ -173,8 +184,35 @@ def train(args):
     total = time.perf_counter() - t0
     print(json.dumps({"engine": "pytorch", "mode": "train", "torch": torch.__version__, "threads": torch.get_num_threads(),
                       "seconds_per_step": total / iters, "sequences_per_s": iters * args.batch / total,
+                      "autocast": "bfloat16" if args.bf16 else None,
                       "batch": args.batch, "seq": args.seq, "iters": iters, "warmup": args.warmup,
                       "model": os.path.basename(os.path.normpath(args.model))}))
+
+
+def autocast(args):
+    """torch.autocast on the CPU in bfloat16 when --bf16, else a scope that does nothing."""
+    import contextlib
+    if not args.bf16:
+        return contextlib.nullcontext()
+    if not hasattr(torch, "autocast"):
+        sys.exit(f"torch {torch.__version__} has no torch.autocast")
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
+def gemm(args):
+    """fp32 and bf16 matmul throughput at one MiniLM shape (2048 tokens x 384 -> 1536)."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    m, k, n, reps = 2048, 384, 1536, 10
+    result = {"engine": "pytorch", "mode": "gemm", "torch": torch.__version__, "threads": torch.get_num_threads(), "shape": [m, k, n]}
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        a, b = torch.randn(m, k).to(dtype), torch.randn(k, n).to(dtype)
+        torch.matmul(a, b)
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            torch.matmul(a, b)
+        result[name + "_gflops"] = 2 * m * k * n * reps / (time.perf_counter() - t0) / 1e9
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ static class EmbeddingBench
             using var embedder = TextEmbeddingEstimator.Create(new TextEmbeddingOptions
             {
                 CheckpointPath = dir, BatchSize = opt.Batch, MaxLength = 128, Device = new DeviceOptions { Threads = opt.Threads },
+                Precision = Precision.Fp32, // this table compares fp32 engines; bf16 is the `precision` command's
             });
             embedder.Embed(texts.Take(opt.Batch).ToList()); // warm-up
             var sw = Stopwatch.StartNew();

@@ -25,6 +25,10 @@ if (args.Length > 0 && args[0] == "finetune-grid")
     return FineTuneGridBench.Run(args[1..]);
 if (args.Length > 0 && args[0] == "finetune-tuners")
     return FineTuneTunerReplay.Run(args[1..]);
+if (args.Length > 0 && args[0] == "precision")
+    return PrecisionBench.Run(args[1..]);
+if (args.Length > 0 && args[0] == "precision-accuracy")
+    return PrecisionAccuracyBench.Run(args[1..]);
 
 var opt = BenchOptions.Parse(args);
 Console.WriteLine($"# Encoder inference: batch {opt.Batch}, sequence {opt.Seq}, {opt.Threads} threads, {opt.Iters} timed iterations after {opt.Warmup} warm-up");

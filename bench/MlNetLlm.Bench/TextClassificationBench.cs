@@ -81,14 +81,14 @@ static class TextClassificationBench
                     ? FrozenEmbeddings(options, encoder, shared)
                     : TextTrainingJob.Run(new MLContext(seed: 1), options).Metrics;
                 string line = string.Create(CultureInfo.InvariantCulture,
-                    $"| {dataset} | {encoder} | {m.Rows}/{m.TestRows} | {m.Accuracy:F3} | {m.MacroF1:F3} | {m.TrainSeconds:F1} |");
+                    $"| {dataset} | {encoder} | {m.Rows}/{m.TestRows} | {m.Accuracy:F3} | {m.MacroF1:F3} | {m.TrainSeconds:F1} | {m.Precision ?? "fp32 (ML.NET)"} |");
                 Console.WriteLine(line);
                 rows.Add(line);
             }
         }
         Console.WriteLine();
-        Console.WriteLine("| data set | encoder | train/test rows | accuracy | macro-F1 | train s |");
-        Console.WriteLine("|---|---|---:|---:|---:|---:|");
+        Console.WriteLine("| data set | encoder | train/test rows | accuracy | macro-F1 | train s | precision |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---|");
         foreach (var r in rows) Console.WriteLine(r);
         return 0;
     }
@@ -110,7 +110,7 @@ static class TextClassificationBench
         double seconds = sw.Elapsed.TotalSeconds;
         return TextTrainingJob.Evaluate(ml, data, model) with
         {
-            Encoder = encoder, TrainSeconds = Math.Round(seconds, 2), Rows = data.Train.Count, TestRows = data.Test.Count,
+            Encoder = encoder, TrainSeconds = Math.Round(seconds, 2), Rows = data.Train.Count, TestRows = data.Test.Count, Precision = candidate.ResolvePrecision(new DeviceOptions()),
         };
     }
 

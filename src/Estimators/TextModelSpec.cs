@@ -1,6 +1,7 @@
 using System.Text.Json;
 using MlNetLlm.Modeling.Architectures;
 using MlNetLlm.Modeling.Checkpoints;
+using MlNetLlm.Modeling.Runtime;
 using MlNetLlm.Modeling.Tokenization;
 using MlNetLlm.Modeling.Training;
 using static TorchSharp.torch;
@@ -21,6 +22,9 @@ public sealed record TextModelSpec
     public float LabelStd { get; init; } = 1;
     public int PredictionBatchSize { get; init; } = 64;
     public double Dropout { get; init; } = 0.1;
+    /// <summary>The precision the model was trained in, resolved (Fp32 or Bf16); it scores in it after loading where the
+    /// device computes bf16 natively. Zips saved before the field existed read as Fp32.</summary>
+    public Precision Precision { get; init; } = Precision.Fp32;
 
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
 

@@ -29,12 +29,14 @@ public sealed class TextPredictionTransformer : TextScoringTransformer, ITrained
     private readonly Device _device;
     private readonly IReadOnlyDictionary<string, byte[]> _tokenizerFiles;
     private readonly IReadOnlyList<OutputColumn> _outputs;
+    private readonly Autocast.WeightCache _bf16Weights = new(); // the weights never change once trained or loaded
 
     internal TextPredictionTransformer(TextModelSpec spec, TextHeadModel model, TextTokenizer tokenizer, IReadOnlyDictionary<string, byte[]> tokenizerFiles,
-        Device device, TrainingResult? training)
+        Device device, TrainingResult? training, PrecisionChoice precision)
         : base(spec.TextColumns, spec.PredictionBatchSize)
     {
         Spec = spec;
+        Precision = precision;
         _model = model;
         _tokenizer = tokenizer;
         _tokenizerFiles = tokenizerFiles;
@@ -45,6 +47,9 @@ public sealed class TextPredictionTransformer : TextScoringTransformer, ITrained
     }
 
     public TextModelSpec Spec { get; }
+    /// <summary>The precision Transform computes in (Fp32 or Bf16) and why: the trained one (<see cref="TextModelSpec.Precision"/>)
+    /// where this device computes it natively, or what <see cref="UsePrecision"/> chose.</summary>
+    public PrecisionChoice Precision { get; private set; }
     /// <summary>Per-epoch reports of the training run (also after loading from a zip).</summary>
     public TrainingResult? Training { get; }
     public override IReadOnlyList<OutputColumn> OutputColumns => _outputs;
@@ -77,7 +82,7 @@ public sealed class TextPredictionTransformer : TextScoringTransformer, ITrained
         var encoded = new EncodedText[rows.Count];
         for (int i = 0; i < rows.Count; i++)
             encoded[i] = _tokenizer.Encode(rows[i][0], rows[i].Length > 1 ? rows[i][1] : null, Spec.Body.MaxLength);
-        var raw = BatchInference.Predict(_model, _model.Body.UsesTokenTypes, encoded, BatchSize, _tokenizer.Special.Padding, _device);
+        var raw = BatchInference.Predict(_model, _model.Body.UsesTokenTypes, encoded, BatchSize, _tokenizer.Special.Padding, _device, Precision.Value, _bf16Weights);
         int bad = raw.Count(r => r.Any(v => !float.IsFinite(v)));
         if (bad > 0)
             throw new InvalidOperationException($"The text model produced non-finite scores (NaN or infinity) for {bad} of {raw.Length} rows: its weights are damaged or its training diverged. No scores are returned.");
@@ -136,8 +141,23 @@ public sealed class TextPredictionTransformer : TextScoringTransformer, ITrained
         TrainingResult? training = reader.Exists(TrainingEntry)
             ? JsonSerializer.Deserialize<TrainingResult>(reader.ReadBytes(TrainingEntry), TextModelSpec.Json)
             : null;
-        return new TextPredictionTransformer(spec, model, tokenizer, files, device, training);
+        return new TextPredictionTransformer(spec, model, tokenizer, files, device, training, LoadedPrecision(spec.Precision, spec.Body, device));
     }
 
-    public void Dispose() => _model.Dispose();
+    /// <summary>How a loaded model scores: bf16-trained models in bf16 where this device computes it natively (fp32
+    /// elsewhere: the weights are fp32, emulated bf16 would only be slower); fp32-trained ones (and older zips) in fp32.</summary>
+    internal static PrecisionChoice LoadedPrecision(Precision trained, EncoderSpec body, Device device) =>
+        PrecisionSupport.Resolve(trained == Modeling.Runtime.Precision.Bf16 ? Modeling.Runtime.Precision.Auto : Modeling.Runtime.Precision.Fp32, device,
+            "TextModelSpec.Precision", body.Encoder == TextEncoderKind.Lstm ? LstmTextEncoder.NoBf16 : null);
+
+    /// <summary>Scores in <paramref name="requested"/> from now on (Auto: bf16 where this device computes it natively).
+    /// Not saved: a saved model keeps the precision it was trained in. Throws when Bf16 is asked of an LSTM model.</summary>
+    public void UsePrecision(Precision requested) =>
+        Precision = PrecisionSupport.Resolve(requested, _device, "TextPredictionTransformer.UsePrecision", Spec.Body.Encoder == TextEncoderKind.Lstm ? LstmTextEncoder.NoBf16 : null);
+
+    public void Dispose()
+    {
+        _bf16Weights.Dispose();
+        _model.Dispose();
+    }
 }

@@ -3,6 +3,7 @@ using Microsoft.ML.Data;
 using MlNetLlm.MlNet;
 using MlNetLlm.Modeling;
 using MlNetLlm.Modeling.Checkpoints;
+using MlNetLlm.Modeling.Runtime;
 using MlNetLlm.Modeling.Tokenization;
 using MlNetLlm.Modeling.Training;
 
@@ -77,12 +78,13 @@ public sealed class TextTrainerEstimator : IEstimator<TextPredictionTransformer>
         }
 
         var device = _options.Device.Resolve();
+        var precision = _options.ResolvePrecision();
         using var log = new ComponentLog(_environment, _task == TaskKind.Regression ? "TextRegressor" : "TextClassifier", "Training", _options.Logger);
         lock (TrainingLoop.RandomStateLock)
-            return FitSeeded(train, validation, labelInfo, device, log);
+            return FitSeeded(train, validation, labelInfo, device, precision, log);
     }
 
-    private TextPredictionTransformer FitSeeded(List<Row> train, List<Row>? validation, LabelInfo labelInfo, TorchSharp.torch.Device device, ComponentLog log)
+    private TextPredictionTransformer FitSeeded(List<Row> train, List<Row>? validation, LabelInfo labelInfo, TorchSharp.torch.Device device, PrecisionChoice precision, ComponentLog log)
     {
         TorchSharp.torch.manual_seed(_options.Seed); // the initial weights come from the seed too
         var built = TextModelFactory.Build(_options, _task, labelInfo.Outputs, TextColumns, train.Select(r => r.Texts[0]).Concat(train.Where(r => r.Texts.Length > 1).Select(r => r.Texts[1])));
@@ -99,9 +101,9 @@ public sealed class TextTrainerEstimator : IEstimator<TextPredictionTransformer>
                 built.Tokenizer.Encode(r.Texts[0], r.Texts.Length > 1 ? r.Texts[1] : null, _options.MaxLength),
                 _task == TaskKind.Regression ? (r.Label - mean) / std : r.Label)).ToList();
 
-            var training = _options.ToTrainingOptions();
+            var training = _options.ToTrainingOptions(precision.Value);
             log.Info($"training {Describe(built.Spec)} on {train.Count} rows{(validation is null ? "" : $" ({validation.Count} validation rows)")}: " +
-                     $"{training.Epochs} epochs, batch size {training.BatchSize}, learning rate {training.LearningRate:G3}, max length {_options.MaxLength}, on {_options.Device}");
+                     $"{training.Epochs} epochs, batch size {training.BatchSize}, learning rate {training.LearningRate:G3}, max length {_options.MaxLength}, {precision.Name}, on {_options.Device}");
             var started = System.Diagnostics.Stopwatch.StartNew();
             var epochs = new EpochLog(log, _options.EpochProgress, started);
             var result = TrainingLoop.Train(built.Model, _task, ToExamples(train), validation is null ? null : ToExamples(validation),
@@ -109,8 +111,8 @@ public sealed class TextTrainerEstimator : IEstimator<TextPredictionTransformer>
                 epochs, _options.BatchProgress, _options.CancellationToken, _options.StopToken);
             log.Info($"trained in {started.Elapsed.TotalSeconds:F1} s; best epoch {result.BestEpoch} of {result.Epochs.Count}{(result.StoppedEarly ? " (stopped early)" : "")}{(result.Stopped ? " (stopped by its time limit)" : "")}");
 
-            var spec = built.Spec with { LabelNames = labelInfo.Names, LabelMean = mean, LabelStd = std };
-            return new TextPredictionTransformer(spec, built.Model, built.Tokenizer, built.TokenizerFiles, device, result);
+            var spec = built.Spec with { LabelNames = labelInfo.Names, LabelMean = mean, LabelStd = std, Precision = precision.Value };
+            return new TextPredictionTransformer(spec, built.Model, built.Tokenizer, built.TokenizerFiles, device, result, precision);
         }
         catch
         {

@@ -58,6 +58,10 @@ public sealed class TextTrainerOptions
     public int TransformerHeads { get; set; } = 4;
 
     public DeviceOptions Device { get; set; } = new();
+    /// <summary>Auto (default): bf16 matrix products where the device computes bf16 natively, fp32 elsewhere and for the
+    /// LSTM. Weights, optimizer state, layer norms, pooling, the head and the loss stay fp32; the saved weights are fp32.
+    /// The resolved choice is saved in the model and scores it after loading.</summary>
+    public Precision Precision { get; set; } = Precision.Auto;
     /// <summary>Rows scored together by the fitted transformer's Transform.</summary>
     public int PredictionBatchSize { get; set; } = 64;
 
@@ -79,7 +83,12 @@ public sealed class TextTrainerOptions
         _ => 1e-3,
     };
 
-    internal TrainingOptions ToTrainingOptions() => new()
+    /// <summary>What <see cref="Precision"/> means for <see cref="Encoder"/> on <see cref="Device"/>: Fp32 or Bf16, and why.
+    /// Throws when Bf16 is asked of the LSTM encoder.</summary>
+    public PrecisionChoice ResolvePrecision() =>
+        PrecisionSupport.Resolve(Precision, Device, "TextTrainerOptions.Precision", Encoder == TextEncoderKind.Lstm ? LstmTextEncoder.NoBf16 : null);
+
+    internal TrainingOptions ToTrainingOptions(Precision resolved = Precision.Fp32) => new()
     {
         Epochs = Epochs,
         BatchSize = BatchSize,
@@ -90,6 +99,7 @@ public sealed class TextTrainerOptions
         GradientAccumulationSteps = GradientAccumulationSteps,
         Seed = Seed,
         EarlyStoppingPatience = EarlyStoppingPatience,
+        Precision = resolved,
     };
 
     /// <summary>Checks the options that do not depend on data; messages name the option.</summary>
@@ -114,6 +124,10 @@ public sealed class TextTrainerOptions
             throw new ArgumentException("TextTrainerOptions.GlovePath initialises the LSTM's embeddings; set Encoder = Lstm or remove GlovePath.", nameof(GlovePath));
         if (Encoder == TextEncoderKind.Transformer && TransformerHiddenSize % TransformerHeads != 0)
             throw new ArgumentException($"TextTrainerOptions.TransformerHiddenSize {TransformerHiddenSize} must be divisible by TextTrainerOptions.TransformerHeads {TransformerHeads}.", nameof(TransformerHiddenSize));
+        if (!Enum.IsDefined(Precision))
+            throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "TextTrainerOptions.Precision must be Auto, Fp32 or Bf16.");
+        if (Precision == Precision.Bf16 && Encoder == TextEncoderKind.Lstm)
+            ResolvePrecision(); // throws, naming the option, before any data is read
         ToTrainingOptions().Validate(nameof(TextTrainerOptions));
     }
 }

@@ -60,10 +60,12 @@ public sealed class PretrainedTransformer : IDisposable
         return TokenBatch.Pad(rows, Tokenizer.Special.Padding);
     }
 
-    /// <summary>Runs the encoder without gradients. The caller disposes the output (or runs inside a dispose scope).</summary>
-    public EncoderOutput Forward(TokenBatch batch)
+    /// <summary>Runs the encoder without gradients, its products in <paramref name="precision"/> (resolved: Fp32 or Bf16;
+    /// the outputs are fp32 either way). The caller disposes the output (or runs inside a dispose scope).</summary>
+    public EncoderOutput Forward(TokenBatch batch, Precision precision = Precision.Fp32)
     {
         using var noGrad = no_grad();
+        using var autocast = Autocast.Enter(precision, weights: null);
         using var scope = NewDisposeScope();
         var input = batch.ToEncoderInput(Device, withTokenTypes: Config.TypeVocabSize > 0);
         var output = Encoder.forward(input);

@@ -50,6 +50,37 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_store_made_before_the_precision_column_gains_it_and_keeps_its_trials()
+    {
+        // The schema as the first version wrote it (no precision column), with one finished trial.
+        using (var c = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = """
+                CREATE TABLE automl_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE automl_experiments(name TEXT PRIMARY KEY, settings TEXT NOT NULL, created_at TEXT NOT NULL);
+                CREATE TABLE automl_trials(id INTEGER PRIMARY KEY AUTOINCREMENT, experiment TEXT NOT NULL REFERENCES automl_experiments(name),
+                    parameters TEXT NOT NULL, status TEXT NOT NULL, epochs TEXT NOT NULL DEFAULT '[]', metric REAL, error TEXT, duration_seconds REAL,
+                    peak_memory_bytes INTEGER, peak_gpu_memory_bytes INTEGER, worker_id TEXT, created_at TEXT NOT NULL, started_at TEXT, ended_at TEXT,
+                    heartbeat_at TEXT, attempts INTEGER NOT NULL DEFAULT 0, retries TEXT NOT NULL DEFAULT '[]');
+                INSERT INTO automl_meta VALUES('schema_version', '1');
+                INSERT INTO automl_experiments VALUES('old', '{}', '2026-01-01T00:00:00.000000Z');
+                INSERT INTO automl_trials(experiment, parameters, status, metric, created_at) VALUES('old', '{"x":0.5}', 'completed', 0.8, '2026-01-01T00:00:00.000000Z');
+                """;
+            cmd.ExecuteNonQuery();
+        }
+        using var store = Open();
+        var old = store.ListTrials("old").Single();
+        Assert.Equal(0.8, old.Metric);
+        Assert.Null(old.Precision);
+        long id = store.AddTrial("old", new ParameterSet([new("x", 0.25)]));
+        Assert.True(store.TryStart(id, "w"));
+        store.Complete(id, 0.9, new TrialResources { Precision = "fp32" });
+        Assert.Equal("fp32", store.GetTrial(id)!.Precision);
+    }
+
+    [Fact]
     public void A_file_that_is_not_a_sqlite_database_is_rejected()
     {
         string text = dir.File("notes.db");

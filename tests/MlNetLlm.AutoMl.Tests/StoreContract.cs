@@ -12,7 +12,7 @@ public static class StoreContract
     /// <summary>Every field of a trial, for comparing snapshots.</summary>
     public static string Describe(TrialRecord t) =>
         $"{t.Id}|{t.Experiment}|{t.Parameters.ToJson()}|{t.Status}|{string.Join(";", t.Epochs)}|{t.Metric:R}|{t.Error}|{t.DurationSeconds:R}|" +
-        $"{t.PeakMemoryBytes}|{t.PeakGpuMemoryBytes}|{t.WorkerId}|{t.CreatedAt:O}|{t.StartedAt:O}|{t.EndedAt:O}|{t.HeartbeatAt:O}|{t.Attempts}|{string.Join(";", t.Retries)}";
+        $"{t.PeakMemoryBytes}|{t.PeakGpuMemoryBytes}|{t.WorkerId}|{t.CreatedAt:O}|{t.StartedAt:O}|{t.EndedAt:O}|{t.HeartbeatAt:O}|{t.Attempts}|{string.Join(";", t.Retries)}|{t.Precision}";
 
     public static void Lifecycle(Func<TimeProvider?, ITrialStore> open)
     {
@@ -55,7 +55,7 @@ public static class StoreContract
             store.ReportEpoch(a, new EpochMetric(2, 0.72, null, 10));
             Assert.Equal(clock.Now, store.GetTrial(a)!.HeartbeatAt);
             clock.Advance(TimeSpan.FromSeconds(2.5));
-            store.Complete(a, 0.72, new TrialResources { PeakMemoryBytes = 123_456_789, PeakGpuMemoryBytes = 5_000_000_000 });
+            store.Complete(a, 0.72, new TrialResources { PeakMemoryBytes = 123_456_789, PeakGpuMemoryBytes = 5_000_000_000, Precision = "bf16" });
         }
 
         // Everything is there after reopening.
@@ -69,6 +69,7 @@ public static class StoreContract
             Assert.Equal(22.5, done.DurationSeconds!.Value, 3); // from the start time, not given explicitly
             Assert.Equal(123_456_789, done.PeakMemoryBytes);
             Assert.Equal(5_000_000_000, done.PeakGpuMemoryBytes);
+            Assert.Equal("bf16", done.Precision);
             Assert.Equal(new DateTimeOffset(2025, 3, 1, 12, 0, 22, 500, TimeSpan.Zero), done.EndedAt);
             Assert.Equal("w1", done.WorkerId);
             Assert.Null(done.Error);
@@ -86,6 +87,7 @@ public static class StoreContract
             store.Complete(b, double.NaN, new TrialResources { DurationSeconds = 1.25 });
             var nan = store.GetTrial(b)!;
             Assert.Null(nan.Metric);
+            Assert.Null(nan.Precision); // none given: an ML.NET learner's trial
             Assert.Equal(1.25, nan.DurationSeconds);
             Assert.False(nan.ToResult().IsSuccess);
 

@@ -78,6 +78,43 @@ public class CliTests
     }
 
     [Fact]
+    public void Precision_flag_is_recorded_refused_where_it_cannot_apply_and_fp16_is_explained()
+    {
+        using var dir = new Fixtures.TempDir();
+        string csv = TopicsCsv(dir, 60);
+        string auto = MlNetLlm.Modeling.Runtime.PrecisionSupport.CpuNativeBf16Flag is null ? "fp32" : "bf16";
+        foreach (var (flag, expected) in new[] { ((string?)null, auto), ("fp32", "fp32") })
+        {
+            string output = Path.Combine(dir.Path, flag ?? "auto");
+            string[] args = ["train", "--dataset", csv, "--label-col", "label", "--text-col", "text", "--encoder", "transformer", "--epochs", "1", "--max-length", "24", "--output", output];
+            Assert.Equal(0, Run(flag is null ? args : [.. args, "--precision", flag]));
+            using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
+            Assert.Equal(expected, metrics.RootElement.GetProperty("precision").GetString());
+        }
+        // predict: as trained unless asked; an explicit precision is applied to the model's encoder.
+        Assert.Equal(0, Run("predict", "--model", Path.Combine(dir.Path, "fp32", "model.zip"), "--dataset", csv, "--output", dir.File("p32.csv")));
+        Assert.Equal(0, Run("predict", "--model", Path.Combine(dir.Path, "fp32", "model.zip"), "--dataset", csv, "--output", dir.File("p16.csv"), "--precision", "bf16"));
+        Assert.NotEqual(File.ReadAllLines(dir.File("p32.csv")), File.ReadAllLines(dir.File("p16.csv"))); // the scores moved a little
+        Assert.Equal(File.ReadAllLines(dir.File("p32.csv")).Length, File.ReadAllLines(dir.File("p16.csv")).Length);
+
+        var stdout = new StringWriter();
+        var previous = Console.Out;
+        Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(stdout) });
+        try
+        {
+            Assert.Equal(1, Run("train", "--dataset", csv, "--label-col", "label", "--text-col", "text", "--encoder", "lstm", "--precision", "bf16", "--output", dir.File("o")));
+            Assert.Contains("--precision is Bf16, but the LSTM encoder runs in fp32 only", stdout.ToString());
+            Assert.False(Directory.Exists(dir.File("o")));
+        }
+        finally
+        {
+            Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(previous) });
+        }
+        Assert.NotEqual(0, Run("train", "--dataset", csv, "--label-col", "label", "--text-col", "text", "--precision", "fp16", "--output", dir.File("o")));
+        Assert.Contains("fp16 needs loss scaling", Assert.Throws<ArgumentException>(() => CliOptions.ParsePrecision("fp16", null)).Message);
+    }
+
+    [Fact]
     public void Embed_writes_csv_per_dimension_vector_column_and_parquet()
     {
         using var dir = new Fixtures.TempDir();

@@ -24,16 +24,18 @@ public class EmbeddingTests
         "tokenizer", "a", "Héllo World! The dog runs.",
     ];
 
-    private static TextEmbeddingTransformer Embedder(string checkpoint = "tiny-bert", Pooling pooling = Pooling.Mean, bool normalize = false, int batchSize = 3, int maxLength = 64) =>
+    private static TextEmbeddingTransformer Embedder(string checkpoint = "tiny-bert", Pooling pooling = Pooling.Mean, bool normalize = false, int batchSize = 3, int maxLength = 64,
+        MlNetLlm.Modeling.Runtime.Precision precision = MlNetLlm.Modeling.Runtime.Precision.Auto) =>
         TextEmbeddingEstimator.Create(new TextEmbeddingOptions
         {
-            CheckpointPath = Fixtures.Checkpoint(checkpoint), Pooling = pooling, Normalize = normalize, BatchSize = batchSize, MaxLength = maxLength,
+            CheckpointPath = Fixtures.Checkpoint(checkpoint), Pooling = pooling, Normalize = normalize, BatchSize = batchSize, MaxLength = maxLength, Precision = precision,
         });
 
     [Fact]
     public void Mean_pooled_vectors_match_the_encoder_row_by_row_in_original_order()
     {
-        using var embedder = Embedder(batchSize: 3);
+        // fp32 against the fp32 encoder (bf16 against fp32: PrecisionTests).
+        using var embedder = Embedder(batchSize: 3, precision: MlNetLlm.Modeling.Runtime.Precision.Fp32);
         var vectors = embedder.Embed(Texts);
         using var model = PretrainedTransformer.Load(Fixtures.Checkpoint("tiny-bert"));
         for (int i = 0; i < Texts.Length; i++)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using MlNetLlm.AutoMl;
 using MlNetLlm.AutoMl.Experiments;
 using MlNetLlm.Estimators.Jobs;
@@ -93,6 +94,9 @@ public class ExperimentTests
         Assert.True(metrics.RootElement.GetProperty("test").GetProperty("accuracy").GetDouble() > 0.8);
         Assert.Equal(result.TestMetrics.Accuracy, metrics.RootElement.GetProperty("test").GetProperty("accuracy").GetDouble());
         Assert.Equal(7, File.ReadAllLines(Path.Combine(output, "trials.csv")).Length);
+        // The LSTM computes in fp32 whatever Auto finds; ML.NET's learners record no precision.
+        Assert.All(result.Trials, t => Assert.Equal(t.Parameters.GetString("Candidate") == "lstm" ? "fp32" : null, t.Precision));
+        Assert.EndsWith(",precision", File.ReadAllLines(Path.Combine(output, "trials.csv"))[0]);
         string html = File.ReadAllText(Path.Combine(output, "report.html"));
         Assert.Contains("<svg", html);
         Assert.Contains("Confusion matrix", html);
@@ -275,6 +279,45 @@ public class ExperimentTests
         });
         TextExperiment.Run(new MLContext(1), Options(TopicsCsv(dir), maxTrials: 1) with { HeartbeatInterval = TimeSpan.FromMilliseconds(200) }, output, [scripted]);
         Assert.True(lastBeat - started >= TimeSpan.FromMilliseconds(600), $"started {started:O}, last heartbeat {lastBeat:O}");
+    }
+
+    [Fact]
+    public void Neural_trials_record_the_precision_auto_chose_in_the_store_metrics_and_report()
+    {
+        using var dir = new Fixtures.TempDir();
+        var o = Options(TopicsCsv(dir), maxTrials: 1) with { Candidates = ["transformer"] };
+        var ml = new MLContext(seed: 1);
+        string output = Path.Combine(dir.Path, "out");
+        var result = TextExperiment.Run(ml, o, output);
+        ExperimentOutputs.Write(ml, result, output, "precision");
+        string expected = MlNetLlm.Modeling.Runtime.PrecisionSupport.CpuNativeBf16Flag is null ? "fp32" : "bf16";
+        Assert.Equal(expected, result.Trials.Single().Precision);
+        using (var store = TrialStore.Open(Path.Combine(output, TextExperiment.DefaultStoreFile)))
+            Assert.Equal(expected, store.ListTrials(o.ExperimentName).Single().Precision);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
+        Assert.Equal(expected, metrics.RootElement.GetProperty("precision").GetString());
+        Assert.Equal(expected, metrics.RootElement.GetProperty("test").GetProperty("precision").GetString());
+        Assert.Contains($"<td>{expected}</td>", File.ReadAllText(Path.Combine(output, "report.html")));
+        // The model zip says so too: the transformer was trained and scores in it.
+        var loaded = (TransformerChain<ITransformer>)new MLContext().Model.Load(Path.Combine(output, "model.zip"), out _);
+        Assert.Equal(expected, Flatten(loaded).OfType<MlNetLlm.Estimators.TextPredictionTransformer>().Single().Spec.Precision.ToString().ToLowerInvariant());
+    }
+
+    private static IEnumerable<ITransformer> Flatten(ITransformer t) =>
+        t is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [t];
+
+    [Fact]
+    public void Bf16_with_an_lstm_candidate_is_refused_naming_the_option_before_any_output()
+    {
+        using var dir = new Fixtures.TempDir();
+        var o = Options(TopicsCsv(dir), maxTrials: 1) with { Candidates = ["tfidf+sdca", "lstm"], Precision = MlNetLlm.Modeling.Runtime.Precision.Bf16 };
+        string output = dir.File("out");
+        var e = Assert.Throws<ArgumentException>(() => TextExperiment.Run(new MLContext(), o, output));
+        Assert.Contains("ExperimentOptions.Precision", e.Message);
+        Assert.Contains("lstm", e.Message);
+        Assert.False(Directory.Exists(output));
+        Assert.Contains("--precision is Bf16, but candidate lstm", MlNetLlm.Cli.Commands.CliOptionNames.ToFlags(e.Message));
+        Assert.Contains("leave lstm out with --candidates", MlNetLlm.Cli.Commands.CliOptionNames.ToFlags(e.Message));
     }
 
     [Fact]

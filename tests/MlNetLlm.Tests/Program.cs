@@ -24,6 +24,14 @@ public static class Program
             File.WriteAllText(args[3], JsonSerializer.Serialize(ScoredColumns(model.Transform(data))));
             return 0;
         }
+        if (args.Length == 1 && args[0] == "cuda-capability")
+        {
+            // What Precision.Auto decides on CUDA from the compute capability NVML reports (the NVML may be a fake).
+            var (native, what) = MlNetLlm.Modeling.Runtime.CudaCapability.Describe();
+            var auto = MlNetLlm.Modeling.Runtime.PrecisionSupport.Decide(MlNetLlm.Modeling.Runtime.Precision.Auto, "p", null, (native, what), null);
+            Console.WriteLine(JsonSerializer.Serialize(new { native, what, auto = auto.Name }));
+            return 0;
+        }
         if (args.Length == 2 && args[0] == "gpu-memory")
         {
             // GPU memory as NVML reports it, alone and recorded per trial by an experiment asked to run on CUDA

@@ -61,6 +61,10 @@ public abstract class Candidate(string name, SearchSpace space, bool classical)
     };
 
     public static string MetricName(TaskKind task) => task == TaskKind.Regression ? "r_squared" : "accuracy";
+
+    /// <summary>The precision this candidate's trials compute in on <paramref name="device"/> ("fp32", "bf16"), or null for
+    /// ML.NET's own learners. Throws when the candidate cannot run in the precision asked for.</summary>
+    public virtual string? ResolvePrecision(DeviceOptions device) => null;
 }
 
 /// <summary>FeaturizeText + an ML.NET trainer (SDCA maximum entropy, L-BFGS maximum entropy, LightGbm).</summary>
@@ -132,12 +136,13 @@ public sealed class ClassicalCandidate : Candidate
 /// A frozen checkpoint's embeddings of the experiment's text column, computed once per experiment (same checkpoint,
 /// pooling and max length) and shared by every embeddings candidate and trial: only the learner on top is refitted.
 /// </summary>
-public sealed class SharedEmbeddings(string checkpoint, Pooling pooling = Pooling.Mean, int maxLength = 128)
+public sealed class SharedEmbeddings(string checkpoint, Pooling pooling = Pooling.Mean, int maxLength = 128, Precision precision = Precision.Auto)
 {
     private readonly object _gate = new();
     private TextEmbeddingTransformer? _embedder;
 
     public string Checkpoint { get; } = checkpoint;
+    public Precision Precision { get; } = precision;
 
     /// <summary>Texts encoded so far (each distinct text once).</summary>
     public long EncodedTexts { get { lock (_gate) return _embedder?.EncodedTexts ?? 0; } }
@@ -152,6 +157,7 @@ public sealed class SharedEmbeddings(string checkpoint, Pooling pooling = Poolin
                 _embedder = TextEmbeddingEstimator.Create(new TextEmbeddingOptions
                 {
                     InputColumnName = textColumn, OutputColumnName = "Features", CheckpointPath = Checkpoint, Pooling = pooling, MaxLength = maxLength, Device = device,
+                    Precision = Precision,
                 });
                 _embedder.RememberVectors();
             }
@@ -177,6 +183,8 @@ public sealed class EmbeddingCandidate : Candidate
     public static EmbeddingCandidate LightGbm(SharedEmbeddings embeddings) => new("embeddings+lightgbm", SearchSpaces.LightGbm(), "lightgbm", embeddings);
     public static EmbeddingCandidate Sdca(SharedEmbeddings embeddings) => new("embeddings+sdca", SearchSpaces.SdcaMaximumEntropy(), "sdca", embeddings);
 
+    public override string? ResolvePrecision(DeviceOptions device) => PrecisionSupport.Resolve(_embeddings.Precision, device, "ExperimentOptions.Precision").Name;
+
     protected override FittedPipeline Fit(MLContext ml, TextJobData data, IDataView? validation, ParameterSet p, DeviceOptions device,
         Action<EpochReport>? onEpoch, CancellationToken ct)
     {
@@ -192,14 +200,23 @@ public sealed class EmbeddingCandidate : Candidate
 }
 
 /// <summary>The neural text trainers (LSTM, from-scratch transformer, checkpoint fine-tuning) with per-epoch reports for pruning.</summary>
-public sealed class NeuralCandidate(string name, SearchSpace space, TextEncoderKind encoder, string? checkpoint = null, string? glove = null)
+public sealed class NeuralCandidate(string name, SearchSpace space, TextEncoderKind encoder, string? checkpoint = null, string? glove = null, Precision precision = Precision.Auto)
     : Candidate(name, space, classical: false)
 {
     public const string LstmGloveName = "lstm+glove";
 
-    public static NeuralCandidate Lstm(string? glove) => new(glove is null ? "lstm" : LstmGloveName, SearchSpaces.Lstm(), TextEncoderKind.Lstm, glove: glove);
-    public static NeuralCandidate Transformer() => new("transformer", SearchSpaces.FromScratch(), TextEncoderKind.Transformer);
-    public static NeuralCandidate FineTune(string checkpoint) => new("fine-tune", SearchSpaces.TransformerFineTune(), TextEncoderKind.Checkpoint, checkpoint);
+    public static NeuralCandidate Lstm(string? glove, Precision precision = Precision.Auto) =>
+        new(glove is null ? "lstm" : LstmGloveName, SearchSpaces.Lstm(), TextEncoderKind.Lstm, glove: glove, precision: precision);
+    public static NeuralCandidate Transformer(Precision precision = Precision.Auto) => new("transformer", SearchSpaces.FromScratch(), TextEncoderKind.Transformer, precision: precision);
+    public static NeuralCandidate FineTune(string checkpoint, Precision precision = Precision.Auto) =>
+        new("fine-tune", SearchSpaces.TransformerFineTune(), TextEncoderKind.Checkpoint, checkpoint, precision: precision);
+
+    public override string? ResolvePrecision(DeviceOptions device)
+    {
+        if (encoder == TextEncoderKind.Lstm && precision == Precision.Bf16)
+            throw new ArgumentException($"ExperimentOptions.Precision is Bf16, but candidate {Name} cannot run in it: {LstmTextEncoder.NoBf16}. Use Auto (bf16 where it applies, fp32 for {Name}) or leave {Name} out with ExperimentOptions.Candidates.");
+        return new TextTrainerOptions { Encoder = encoder, Precision = precision, Device = device }.ResolvePrecision().Name;
+    }
 
     protected override FittedPipeline Fit(MLContext ml, TextJobData data, IDataView? validation, ParameterSet p, DeviceOptions device,
         Action<EpochReport>? onEpoch, CancellationToken ct)
@@ -215,6 +232,7 @@ public sealed class NeuralCandidate(string name, SearchSpace space, TextEncoderK
             BatchSize = p.GetInt(ParameterNames.BatchSize),
             Epochs = p.GetInt(ParameterNames.Epochs),
             Device = device,
+            Precision = precision,
             ValidationSet = validation,
             CancellationToken = ct,
             EpochProgress = onEpoch is null ? null : new InlineProgress<EpochReport>(onEpoch),

@@ -16,7 +16,7 @@ internal static class ExperimentEvaluation
         var bestCandidate = candidates.First(c => c.Name == bestTrial.Parameters.GetString(TextExperiment.CandidateKey));
         TextJobMetrics TestMetrics((IDataView Scored, int Unseen) test, double seconds, int rows) => TextTrainingJob.Evaluate(ml, job, test) with
         {
-            Encoder = bestCandidate.Name, TrainSeconds = seconds, Rows = rows, TestRows = job.Test.Count,
+            Encoder = bestCandidate.Name, TrainSeconds = seconds, Rows = rows, TestRows = job.Test.Count, Precision = bestTrial.Precision,
         };
         RefitSummary? refit = null;
         if (o.Refit)

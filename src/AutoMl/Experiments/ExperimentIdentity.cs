@@ -10,7 +10,7 @@ internal static class ExperimentIdentity
     public static string Settings(ExperimentOptions o, IEnumerable<string> candidates, string runId) => System.Text.Json.JsonSerializer.Serialize(new
     {
         o.Dataset, o.LabelColumn, o.TextColumns, o.Tuner, Candidates = candidates, TrainTimeSeconds = o.TrainTime.TotalSeconds, o.MaxTrials, o.Seed,
-        DataSha256 = ContentHash(o.Dataset, o.TestDataset), RunId = runId,
+        DataSha256 = ContentHash(o.Dataset, o.TestDataset), RunId = runId, Precision = o.Precision.ToString(),
     });
 
     /// <summary>The id of the run that created the experiment (null for experiments recorded before it existed).</summary>
@@ -31,6 +31,10 @@ internal static class ExperimentIdentity
             string was = recorded.RootElement.TryGetProperty(name, out var r) ? r.GetRawText() : "null", now = current.RootElement.GetProperty(name).GetRawText();
             if (was != now) diff.Add($"{name} {was} then, {now} now");
         }
+        // Trials of one experiment compare in one precision. (Experiments recorded before the field have none to
+        // compare; their trials ran in fp32 and record no precision.)
+        if (recorded.RootElement.TryGetProperty("Precision", out var p) && p.GetString() is { } before && before != current.RootElement.GetProperty("Precision").GetString())
+            diff.Add($"Precision \"{before}\" then, \"{current.RootElement.GetProperty("Precision").GetString()}\" now");
         // Same path, other rows: trials scored on different data must not be mixed. (Experiments recorded before the
         // hash existed have none to compare.)
         if (recorded.RootElement.TryGetProperty("DataSha256", out var h) && h.GetString() is { } then && then != current.RootElement.GetProperty("DataSha256").GetString())

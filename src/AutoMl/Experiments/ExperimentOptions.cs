@@ -55,6 +55,10 @@ public sealed record ExperimentOptions
     public bool Refit { get; init; }
     public int Seed { get; init; } = 1;
     public DeviceOptions Device { get; init; } = new();
+    /// <summary>Precision of the neural candidates (fine-tune, transformer, embeddings): Auto (default) runs bf16 matrix
+    /// products where the device computes bf16 natively; the LSTM candidates are fp32 whatever is chosen, so Bf16 is
+    /// refused while they are part of the run. Each trial records the precision it ran in.</summary>
+    public Precision Precision { get; init; } = Precision.Auto;
     public IProgress<ExperimentEvent>? Events { get; init; }
     /// <summary>Also receives the experiment's messages that go to <c>MLContext.Log</c>: each trial's start and end with
     /// the budget used, the time left and the best trial so far.</summary>

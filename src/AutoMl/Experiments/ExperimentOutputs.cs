@@ -103,6 +103,7 @@ public static class ExperimentOutputs
             worker = best.WorkerId,
             validationMetric = best.Metric,
             metricName = r.MetricName,
+            precision = best.Precision,
             parameters = best.Parameters.Where(kv => kv.Key != TextExperiment.CandidateKey).ToDictionary(kv => kv.Key, kv => kv.Value),
             test = r.TestMetrics,
             refit = r.Refit is { } f ? new { rows = f.Rows, seconds = Math.Round(f.Seconds, 1), testBeforeRefit = f.TestMetricsBeforeRefit } : null,
@@ -116,7 +117,7 @@ public static class ExperimentOutputs
 
     public static string TrialsCsv(ExperimentResult r)
     {
-        var sb = new StringBuilder("id,candidate,status,metric,seconds,epochs,peak_memory_mb,peak_gpu_memory_mb,parameters,error,retries\n");
+        var sb = new StringBuilder("id,candidate,status,metric,seconds,epochs,peak_memory_mb,peak_gpu_memory_mb,parameters,error,retries,precision\n");
         foreach (var t in r.Trials)
         {
             string Q(string? s) => s is null ? "" : "\"" + s.Replace("\"", "\"\"") + "\"";
@@ -124,7 +125,7 @@ public static class ExperimentOutputs
               .Append(CultureInfo.InvariantCulture, $"{(t.Metric is { } m && double.IsFinite(m) ? m.ToString("R", CultureInfo.InvariantCulture) : "")},{t.DurationSeconds?.ToString("F2", CultureInfo.InvariantCulture)},{t.EpochsReached},")
               .Append(CultureInfo.InvariantCulture, $"{Megabytes(t.PeakMemoryBytes)},{Megabytes(t.PeakGpuMemoryBytes)},")
               .Append(Q(string.Join("; ", t.Parameters.Where(kv => kv.Key != TextExperiment.CandidateKey).Select(kv => $"{kv.Key}={Format(kv.Value)}")))).Append(',')
-              .Append(Q(t.Error)).Append(',').Append(Q(string.Join("; ", t.Retries))).Append('\n');
+              .Append(Q(t.Error)).Append(',').Append(Q(string.Join("; ", t.Retries))).Append(',').Append(t.Precision).Append('\n');
         }
         return sb.ToString();
     }
@@ -140,7 +141,7 @@ public static class ExperimentOutputs
             (int)t.Id, t.Parameters.GetString(TextExperiment.CandidateKey),
             t.Parameters.Where(kv => kv.Key != TextExperiment.CandidateKey).ToDictionary(kv => kv.Key, kv => Format(kv.Value)),
             t.Status.ToString().ToLowerInvariant(), t.Metric is { } m && double.IsFinite(m) ? m : null, t.DurationSeconds ?? 0,
-            t.StartedAt is { } s ? (s - start).TotalSeconds : 0, t.Epochs.Where(e => double.IsFinite(e.Metric)).Select(e => (e.Epoch, e.Metric)).ToList(), t.Error)).ToList();
+            t.StartedAt is { } s ? (s - start).TotalSeconds : 0, t.Epochs.Where(e => double.IsFinite(e.Metric)).Select(e => (e.Epoch, e.Metric)).ToList(), t.Error, t.Precision)).ToList();
         var test = new Dictionary<string, string>();
         void Add(string k, double? v) { if (v is { } x) test[k] = x.ToString("F4", CultureInfo.InvariantCulture); }
         Add("accuracy", r.TestMetrics.Accuracy); Add("macro-F1", r.TestMetrics.MacroF1); Add("log-loss", r.TestMetrics.LogLoss); Add("AUC", r.TestMetrics.Auc);

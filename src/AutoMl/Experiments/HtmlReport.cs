@@ -7,7 +7,7 @@ namespace MlNetLlm.AutoMl.Experiments;
 /// <summary>One trial as the report draws it.</summary>
 public sealed record ReportTrial(
     int Id, string Candidate, IReadOnlyDictionary<string, string> Parameters, string Status, double? Metric,
-    double Seconds, double StartSeconds, IReadOnlyList<(int Epoch, double Metric)> Epochs, string? Error);
+    double Seconds, double StartSeconds, IReadOnlyList<(int Epoch, double Metric)> Epochs, string? Error, string? Precision = null);
 
 /// <summary>Everything the HTML report shows.</summary>
 public sealed record ReportData(
@@ -64,10 +64,10 @@ public static class HtmlReport
             foreach (var v in tm.Values) sb.Append("<td>").Append(E(v)).Append("</td>");
             sb.Append("</tr></table>");
         }
-        sb.Append("<h2>All trials</h2><table><tr><th>id</th><th>candidate</th><th>status</th><th>").Append(E(d.MetricName)).Append("</th><th>seconds</th><th>epochs</th><th style=\"text-align:left\">parameters / error</th></tr>");
+        sb.Append("<h2>All trials</h2><table><tr><th>id</th><th>candidate</th><th>status</th><th>").Append(E(d.MetricName)).Append("</th><th>seconds</th><th>epochs</th><th>precision</th><th style=\"text-align:left\">parameters / error</th></tr>");
         foreach (var t in d.Trials)
             sb.Append($"<tr><td>{t.Id}</td><td style=\"text-align:left\">{E(t.Candidate)}</td><td>{E(t.Status)}</td><td>{(t.Metric is { } m ? m.ToString("F4", CultureInfo.InvariantCulture) : "")}</td>")
-              .Append($"<td>{t.Seconds.ToString("F1", CultureInfo.InvariantCulture)}</td><td>{t.Epochs.Count}</td><td style=\"text-align:left\">")
+              .Append($"<td>{t.Seconds.ToString("F1", CultureInfo.InvariantCulture)}</td><td>{t.Epochs.Count}</td><td>{E(t.Precision ?? "")}</td><td style=\"text-align:left\">")
               .Append(E(t.Error ?? string.Join(", ", t.Parameters.Select(p => $"{p.Key}={p.Value}")))).Append("</td></tr>");
         sb.Append("</table></body></html>");
         return sb.ToString();
@@ -80,7 +80,9 @@ public static class HtmlReport
             return $"No trial finished ({d.Trials.Count} tried, {d.Trials.Count(t => t.Status == "failed")} failed).";
         var best = d.BestTrialId is { } id ? d.Trials.First(t => t.Id == id) : done.MaxBy(t => t.Metric)!;
         var sb = new StringBuilder();
-        sb.Append($"<b>{E(best.Candidate)}</b> won with validation {E(d.MetricName)} {best.Metric:F4} (trial {best.Id}, {best.Seconds:F1} s). ");
+        sb.Append($"<b>{E(best.Candidate)}</b> won with validation {E(d.MetricName)} {best.Metric:F4} (trial {best.Id}, {best.Seconds:F1} s{(best.Precision is { } p ? $", {E(p)}" : "")}). ");
+        if (d.Trials.Select(t => t.Precision).OfType<string>().Distinct().ToList() is { Count: > 0 } used)
+            sb.Append($"Neural trials computed in {string.Join(" and ", used.Select(E))} (matrix products; weights, layer norms, heads and losses fp32). ");
         if (d.BaselineCandidate is { } bc && done.Where(t => t.Candidate == bc).MaxBy(t => t.Metric) is { } baseline && baseline.Id != best.Id)
         {
             double gain = best.Metric!.Value - baseline.Metric!.Value;

@@ -27,18 +27,18 @@ public static class TextExperiment
         var list = new List<Candidate> { ClassicalCandidate.Sdca(), ClassicalCandidate.Lbfgs() };
         if (o.CheckpointPath is not null)
         {
-            list.Add(NeuralCandidate.FineTune(o.CheckpointPath));
+            list.Add(NeuralCandidate.FineTune(o.CheckpointPath, o.Precision));
             if (o.TextColumns.Count == 1)
             {
-                var embeddings = new SharedEmbeddings(o.CheckpointPath);
+                var embeddings = new SharedEmbeddings(o.CheckpointPath, precision: o.Precision);
                 list.Add(EmbeddingCandidate.Sdca(embeddings));
                 list.Add(EmbeddingCandidate.LightGbm(embeddings));
             }
         }
         list.Add(ClassicalCandidate.LightGbm());
-        list.Add(NeuralCandidate.Lstm(null));
-        if (o.GlovePath is not null) list.Add(NeuralCandidate.Lstm(o.GlovePath));
-        list.Add(NeuralCandidate.Transformer());
+        list.Add(NeuralCandidate.Lstm(null, o.Precision));
+        if (o.GlovePath is not null) list.Add(NeuralCandidate.Lstm(o.GlovePath, o.Precision));
+        list.Add(NeuralCandidate.Transformer(o.Precision));
         if (o.Candidates is { } names)
         {
             var unknown = names.Where(n => list.All(c => c.Name != n)).ToList();
@@ -70,6 +70,9 @@ public static class TextExperiment
         foreach (var (name, path) in new[] { (nameof(o.Dataset), o.Dataset), (nameof(o.TestDataset), o.TestDataset), (nameof(o.GlovePath), o.GlovePath) })
             if (path is not null && ExperimentOutputs.IsOwnOutputPath(outputDir, path))
                 throw new ArgumentException($"ExperimentOptions.{name} '{path}' is a file the experiment writes in its output folder: move it, or give another output folder.");
+        // Each trial records its precision; a precision a candidate cannot run in (Bf16 for the LSTM) is refused here,
+        // before the store or any output exists.
+        var precisions = candidates.ToDictionary(c => c.Name, c => c.ResolvePrecision(o.Device));
         var job = TextJobData.Load(new TextJobOptions
         {
             Dataset = o.Dataset, Separator = o.Separator, LabelColumn = o.LabelColumn, TextColumns = o.TextColumns, TestDataset = o.TestDataset, SplitColumn = o.SplitColumn,
@@ -177,7 +180,7 @@ public static class TextExperiment
                 trial = store.GetTrial(id)!;
             }
             started++;
-            var outcome = TrialRunner.Run(ml, o, search, store, trial, candidate, PrunerFor(candidate.Name, trial.Parameters), deadline);
+            var outcome = TrialRunner.Run(ml, o, search, store, trial, candidate, PrunerFor(candidate.Name, trial.Parameters), deadline, precisions[candidate.Name]);
             // A candidate whose trials fail twice in a row with the same error (bad data for it, a missing file) is
             // retired: the rest of the budget goes to the candidates that work.
             if (outcome is null && store.GetTrial(trial.Id) is { Status: TrialStatus.Failed, Error: { } error } && !error.StartsWith("stopped:", StringComparison.Ordinal))

@@ -12,12 +12,13 @@ namespace MlNetLlm.AutoMl.Experiments;
 internal static class TrialRunner
 {
     public static TrialOutcome? Run(MLContext ml, ExperimentOptions o, TextJobData data, ITrialStore store, TrialRecord trial, Candidate candidate,
-        IPruner pruner, DateTime deadline)
+        IPruner pruner, DateTime deadline, string? precision)
     {
         var parameters = TextExperiment.Strip(trial.Parameters);
         o.Events?.Report(new ExperimentEvent.TrialStarted((int)trial.Id, candidate.Name, parameters));
         var sw = Stopwatch.StartNew();
         using var memory = new PeakMemorySampler(o.Device);
+        TrialResources Used() => memory.Resources(sw) with { Precision = precision };
         using var heartbeat = new Timer(_ =>
         {
             try { store.Heartbeat(trial.Id); }
@@ -39,13 +40,13 @@ internal static class TrialRunner
                     if (e.Epoch < e.Epochs && pruner.ShouldPrune(trial.Id, e.Epoch, metric))
                         throw new TrialPrunedException(e.Epoch, metric);
                 }, budget.Token);
-                store.Complete(trial.Id, outcome.ValidationMetric, memory.Resources(sw));
+                store.Complete(trial.Id, outcome.ValidationMetric, Used());
                 o.Events?.Report(new ExperimentEvent.TrialCompleted((int)trial.Id, candidate.Name, outcome.ValidationMetric, sw.Elapsed.TotalSeconds));
                 return outcome;
             }
             catch (Exception e) when (Unwrap(e) is TrialPrunedException p)
             {
-                store.Prune(trial.Id, p.Metric, memory.Resources(sw));
+                store.Prune(trial.Id, p.Metric, Used());
                 o.Events?.Report(new ExperimentEvent.TrialPruned((int)trial.Id, candidate.Name, p.Epochs, "asha"));
                 return null;
             }
@@ -53,8 +54,8 @@ internal static class TrialRunner
             {
                 // The time budget ran out inside the trial: it stops where it is, recorded with the epochs it reached.
                 var reached = store.GetTrial(trial.Id)!;
-                if (reached.Epochs.Count > 0) store.Prune(trial.Id, null, memory.Resources(sw));
-                else store.Fail(trial.Id, "stopped: the time budget ran out before its first epoch", memory.Resources(sw));
+                if (reached.Epochs.Count > 0) store.Prune(trial.Id, null, Used());
+                else store.Fail(trial.Id, "stopped: the time budget ran out before its first epoch", Used());
                 o.Events?.Report(new ExperimentEvent.TrialPruned((int)trial.Id, candidate.Name, reached.EpochsReached, "time budget"));
                 return null;
             }
@@ -69,13 +70,13 @@ internal static class TrialRunner
             catch (Exception e) when (Unwrap(e) is not OperationCanceledException)
             {
                 var inner = Unwrap(e);
-                store.Fail(trial.Id, $"{inner.GetType().Name}: {inner.Message}", memory.Resources(sw));
+                store.Fail(trial.Id, $"{inner.GetType().Name}: {inner.Message}", Used());
                 o.Events?.Report(new ExperimentEvent.TrialFailed((int)trial.Id, candidate.Name, inner.Message));
                 return null;
             }
             catch (Exception e) when (Unwrap(e) is OperationCanceledException)
             {
-                store.Fail(trial.Id, "cancelled", memory.Resources(sw));
+                store.Fail(trial.Id, "cancelled", Used());
                 throw;
             }
         }

@@ -18,6 +18,9 @@ public sealed record TrialResources
 
     /// <summary>Peak GPU memory in bytes, where a GPU was used.</summary>
     public long? PeakGpuMemoryBytes { get; init; }
+
+    /// <summary>The precision the trial's model computed in ("fp32", "bf16"); null for ML.NET's own learners.</summary>
+    public string? Precision { get; init; }
 }
 
 /// <summary>An experiment: a name and its settings (search space, tuner, budgets…) as JSON.</summary>
@@ -37,6 +40,8 @@ public sealed record TrialRecord
     public double? DurationSeconds { get; init; }
     public long? PeakMemoryBytes { get; init; }
     public long? PeakGpuMemoryBytes { get; init; }
+    /// <summary>The precision the trial computed in ("fp32", "bf16"); null for ML.NET's own learners and trials recorded before the column existed.</summary>
+    public string? Precision { get; init; }
     /// <summary>The worker that ran (or is running) the trial.</summary>
     public string? WorkerId { get; init; }
     public DateTimeOffset CreatedAt { get; init; }

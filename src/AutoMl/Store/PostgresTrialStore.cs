@@ -12,7 +12,7 @@ namespace MlNetLlm.AutoMl;
 public sealed class PostgresTrialStore : ITrialStore
 {
     private const string Columns = "id, experiment, parameters, status, epochs::text, metric, error, duration_seconds, peak_memory_bytes, " +
-        "peak_gpu_memory_bytes, worker_id, created_at, started_at, ended_at, heartbeat_at, attempts, retries::text";
+        "peak_gpu_memory_bytes, worker_id, created_at, started_at, ended_at, heartbeat_at, attempts, retries::text, precision";
     private const long SchemaLockKey = 0x4D4C4E45544C4C4D; // pg_advisory_xact_lock key serializing schema creation
 
     private readonly NpgsqlDataSource dataSource;
@@ -100,6 +100,8 @@ public sealed class PostgresTrialStore : ITrialStore
                     heartbeat_at timestamptz,
                     attempts integer NOT NULL DEFAULT 0,
                     retries jsonb NOT NULL DEFAULT '[]');
+                -- Added after schema version 1 was in use; older readers name their columns, so the version stays.
+                ALTER TABLE automl_trials ADD COLUMN IF NOT EXISTS precision text;
                 CREATE INDEX IF NOT EXISTS automl_trials_claim ON automl_trials(experiment, status, id);
                 INSERT INTO automl_meta(key, value) VALUES('schema_version', '1') ON CONFLICT (key) DO NOTHING;
                 """);
@@ -248,12 +250,13 @@ public sealed class PostgresTrialStore : ITrialStore
         var ps = new List<(string, object?)>(extra)
         {
             ("s", status), ("err", error), ("t", time.GetUtcNow()),
-            ("d", resources?.DurationSeconds), ("mem", resources?.PeakMemoryBytes), ("gpu", resources?.PeakGpuMemoryBytes),
+            ("d", resources?.DurationSeconds), ("mem", resources?.PeakMemoryBytes), ("gpu", resources?.PeakGpuMemoryBytes), ("prec", resources?.Precision),
         };
         Update(trialId, verb, condition, $"""
             status = @s, metric = {metricSql}, error = COALESCE(@err::text, error), ended_at = @t,
             duration_seconds = COALESCE(@d::float8, EXTRACT(EPOCH FROM (@t - started_at))::float8),
-            peak_memory_bytes = COALESCE(@mem::bigint, peak_memory_bytes), peak_gpu_memory_bytes = COALESCE(@gpu::bigint, peak_gpu_memory_bytes)
+            peak_memory_bytes = COALESCE(@mem::bigint, peak_memory_bytes), peak_gpu_memory_bytes = COALESCE(@gpu::bigint, peak_gpu_memory_bytes),
+            precision = COALESCE(@prec::text, precision)
             """, ps.ToArray());
     }
 

@@ -13,7 +13,7 @@ public sealed class SqliteTrialStore : ITrialStore
 {
     internal const int SchemaVersion = 1;
     private const string Columns = "id, experiment, parameters, status, epochs, metric, error, duration_seconds, peak_memory_bytes, " +
-        "peak_gpu_memory_bytes, worker_id, created_at, started_at, ended_at, heartbeat_at, attempts, retries";
+        "peak_gpu_memory_bytes, worker_id, created_at, started_at, ended_at, heartbeat_at, attempts, retries, precision";
 
     private readonly string connectionString;
     private readonly TimeProvider time;
@@ -74,9 +74,16 @@ public sealed class SqliteTrialStore : ITrialStore
                     ended_at TEXT,
                     heartbeat_at TEXT,
                     attempts INTEGER NOT NULL DEFAULT 0,
-                    retries TEXT NOT NULL DEFAULT '[]');
+                    retries TEXT NOT NULL DEFAULT '[]',
+                    precision TEXT);
                 CREATE INDEX IF NOT EXISTS automl_trials_claim ON automl_trials(experiment, status, id);
                 """);
+            // Added after version 1 was in use: stores made before get the column (older readers name their columns, so
+            // the store stays readable by them and keeps its version).
+            bool hasPrecision;
+            using (var cmd = Cmd(c, "SELECT COUNT(*) FROM pragma_table_info('automl_trials') WHERE name = 'precision'"))
+                hasPrecision = (long)cmd.ExecuteScalar()! > 0;
+            if (!hasPrecision) Exec(c, "ALTER TABLE automl_trials ADD COLUMN precision TEXT");
             using (var cmd = Cmd(c, "INSERT OR IGNORE INTO automl_meta(key, value) VALUES('schema_version', @v)", ("@v", SchemaVersion.ToString())))
                 cmd.ExecuteNonQuery();
             using (var cmd = Cmd(c, "SELECT value FROM automl_meta WHERE key = 'schema_version'"))
@@ -222,12 +229,13 @@ public sealed class SqliteTrialStore : ITrialStore
         var ps = new List<(string, object?)>(extra)
         {
             ("@s", status), ("@err", error), ("@t", Now()),
-            ("@d", resources?.DurationSeconds), ("@mem", resources?.PeakMemoryBytes), ("@gpu", resources?.PeakGpuMemoryBytes),
+            ("@d", resources?.DurationSeconds), ("@mem", resources?.PeakMemoryBytes), ("@gpu", resources?.PeakGpuMemoryBytes), ("@prec", resources?.Precision),
         };
         Update(trialId, verb, condition, $"""
             status = @s, metric = {metricSql}, error = COALESCE(@err, error), ended_at = @t,
             duration_seconds = COALESCE(@d, CASE WHEN started_at IS NULL THEN NULL ELSE (julianday(@t) - julianday(started_at)) * 86400.0 END),
-            peak_memory_bytes = COALESCE(@mem, peak_memory_bytes), peak_gpu_memory_bytes = COALESCE(@gpu, peak_gpu_memory_bytes)
+            peak_memory_bytes = COALESCE(@mem, peak_memory_bytes), peak_gpu_memory_bytes = COALESCE(@gpu, peak_gpu_memory_bytes),
+            precision = COALESCE(@prec, precision)
             """, ps.ToArray());
     }
 
@@ -362,6 +370,7 @@ public sealed class SqliteTrialStore : ITrialStore
             HeartbeatAt = Time(14),
             Attempts = Convert.ToInt32(r.GetValue(15)),
             Retries = StoreJson.Strings(Str(16)),
+            Precision = Str(17),
         };
     }
 

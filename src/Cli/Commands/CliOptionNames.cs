@@ -19,6 +19,8 @@ public static class CliOptionNames
         ("TextTrainerOptions.CheckpointPath", "--encoder checkpoint:DIR"), ("TextTrainerOptions.GlovePath", "--glove"),
         ("TextTrainerOptions.TextColumnName", "--text-col"), ("TextTrainerOptions.SecondTextColumnName", "--text-col"), ("TextTrainerOptions.LabelColumnName", "--label-col"),
         ("DeviceOptions.Device", "--device"), ("DeviceOptions.CudaDeviceId", "--device cuda:N"), ("DeviceOptions.Threads", "--threads"),
+        ("TextTrainerOptions.Precision", "--precision"), ("TextEmbeddingOptions.Precision", "--precision"), ("ExperimentOptions.Precision", "--precision"),
+        ("TextPredictionTransformer.UsePrecision", "--precision"), ("TextEmbeddingTransformer.UsePrecision", "--precision"), ("ExperimentOptions.Candidates", "--candidates"),
         ("ExperimentOptions.Tuner", "--tuner"), ("ExperimentOptions.ExperimentName", "--experiment"), ("ExperimentOptions.Resume", "--resume"),
         ("ExperimentOptions.Join", "--join"), ("ExperimentOptions.Store", "--store"), ("ExperimentOptions.TrainTime", "--train-time"),
         ("ExperimentOptions.MaxTrials", "--max-trials"), ("ExperimentOptions.Dataset", "--dataset"), ("ExperimentOptions.LabelColumn", "--label-col"),

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using MlNetLlm.Modeling.Runtime;
 
 namespace MlNetLlm.Cli.Commands;
 
@@ -18,6 +19,31 @@ public static class CliOptions
     {
         var given = options.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
         if (given.Count > 0) throw new ArgumentException($"{string.Join(", ", given)} {why}.");
+    }
+
+    /// <summary><c>--precision auto|fp32|bf16</c> (default auto: bf16 where the device computes it natively).</summary>
+    public static Option<Precision> Precision(string description =
+        "auto | fp32 | bf16: the matrix products' number format (weights, layer norms, heads and losses stay fp32). auto: bf16 where the CPU has avx512_bf16/amx_bf16 or the GPU compute capability 8.0+, fp32 elsewhere and for the LSTM.") => new("--precision")
+    {
+        Description = description,
+        DefaultValueFactory = _ => Modeling.Runtime.Precision.Auto,
+        CustomParser = r => r.Tokens.Count == 0 ? Modeling.Runtime.Precision.Auto : ParsePrecision(r.Tokens[0].Value, r),
+    };
+
+    public static Precision ParsePrecision(string value, System.CommandLine.Parsing.ArgumentResult? r)
+    {
+        switch (value.Trim().ToLowerInvariant())
+        {
+            case "auto": return Modeling.Runtime.Precision.Auto;
+            case "fp32" or "float32": return Modeling.Runtime.Precision.Fp32;
+            case "bf16" or "bfloat16": return Modeling.Runtime.Precision.Bf16;
+        }
+        string message = value.Trim().ToLowerInvariant() is "fp16" or "float16" or "half"
+            ? $"--precision {value} is not offered: fp16 needs loss scaling (TorchSharp has no GradScaler) and pays only on CUDA GPUs; bf16 has fp32's range and needs none. Use auto, fp32 or bf16."
+            : $"--precision '{value}' is not one of auto, fp32, bf16.";
+        if (r is null) throw new ArgumentException(message);
+        r.AddError(message);
+        return Modeling.Runtime.Precision.Auto;
     }
 
     private static char? ParseSeparator(string value, System.CommandLine.Parsing.ArgumentResult r)

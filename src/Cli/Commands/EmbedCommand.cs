@@ -24,14 +24,15 @@ public sealed class EmbedCommand : ICliCommand
         var vectorColumn = new Option<bool>("--vector-column") { Description = "CSV only: one 'embedding' column of space-separated numbers instead of one column per dimension." };
         var maxLength = new Option<int?>("--max-length") { Description = "Tokens per text (default: 256 for a checkpoint, up to its positions; the model's own for a zip)." };
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32 };
+        var precision = CliOptions.Precision();
         var separator = CliOptions.Separator();
-        var cmd = new Command("embed", "Embed a text column with a transformer encoder.") { model, dataset, textCol, output, pooling, normalize, vectorColumn, maxLength, batch, separator };
+        var cmd = new Command("embed", "Embed a text column with a transformer encoder.") { model, dataset, textCol, output, pooling, normalize, vectorColumn, maxLength, batch, precision, separator };
         cmd.SetAction(parse => CliErrors.Run(() =>
         {
             if (!parse.GetRequiredValue(output).EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
                 CliOptions.RefuseGiven(parse, "shapes CSV output; a .parquet file has one column per dimension", vectorColumn);
             return Embed(parse.GetRequiredValue(model), parse.GetRequiredValue(dataset), parse.GetRequiredValue(textCol), parse.GetRequiredValue(output),
-            new TextEmbeddingOptions { Pooling = parse.GetValue(pooling), Normalize = parse.GetValue(normalize), MaxLength = parse.GetValue(maxLength), BatchSize = parse.GetValue(batch) },
+            new TextEmbeddingOptions { Pooling = parse.GetValue(pooling), Normalize = parse.GetValue(normalize), MaxLength = parse.GetValue(maxLength), BatchSize = parse.GetValue(batch), Precision = parse.GetValue(precision) },
             parse.GetValue(vectorColumn), parse.GetValue(separator));
         }));
         return cmd;
@@ -72,7 +73,7 @@ public sealed class EmbedCommand : ICliCommand
             else
                 WriteCsv(temp, vectors, embedder.Dimension, vectorColumn);
         });
-        AnsiConsole.MarkupLineInterpolated($"wrote {texts.Length} embeddings of dimension {embedder.Dimension} to [green]{outputPath}[/]");
+        AnsiConsole.MarkupLineInterpolated($"wrote {texts.Length} embeddings of dimension {embedder.Dimension} to [green]{outputPath}[/] ({embedder.Precision.Name}: {embedder.Precision.Reason})");
         return 0;
     }
 

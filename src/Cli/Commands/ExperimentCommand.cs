@@ -40,11 +40,12 @@ public abstract class ExperimentCommandBase(string name, string task, string des
         var refit = new Option<bool>("--refit") { Description = "Fit the best pipeline again on all training rows (train + validation) before saving it." };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu" };
+        var precision = CliOptions.Precision("auto | fp32 | bf16 for the neural candidates (fine-tune, transformer, embeddings); the LSTM ones are fp32 whatever is chosen, so bf16 needs them left out. auto: bf16 where the device computes it natively.");
         var output = new Option<string>("--output") { Description = "Folder for model.zip, metrics.json, trials.csv, report.html.", DefaultValueFactory = _ => Path.Combine("out", name) };
         var separator = CliOptions.Separator();
         var cmd = new Command(name, description)
         {
-            dataset, label, text, testDataset, testFraction, splitCol, trainTime, maxTrials, tuner, store, resume, join, experiment, checkpoint, glove, candidates, refit, seed, device, output, separator,
+            dataset, label, text, testDataset, testFraction, splitCol, trainTime, maxTrials, tuner, store, resume, join, experiment, checkpoint, glove, candidates, refit, seed, device, precision, output, separator,
         };
         cmd.SetAction((parse, ct) => Task.FromResult(CliErrors.Run(() =>
         {
@@ -80,6 +81,7 @@ public abstract class ExperimentCommandBase(string name, string task, string des
                 Refit = parse.GetValue(refit),
                 Seed = parse.GetValue(seed),
                 Device = DeviceOptions.Parse(parse.GetValue(device)!),
+                Precision = parse.GetValue(precision),
                 CancellationToken = ct,
             };
             // Run again into the same --output (no --store, --resume or --join): the earlier experiment is kept aside

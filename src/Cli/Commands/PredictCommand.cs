@@ -16,12 +16,17 @@ public sealed class PredictCommand : ICliCommand
         var dataset = new Option<string>("--dataset") { Description = "CSV with the model's text column(s).", Required = true };
         var output = new Option<string>("--output") { Description = "CSV to write: row, predicted label (or value), score.", Required = true };
         var separator = CliOptions.Separator();
-        var cmd = new Command("predict", "Score a CSV with a saved model.") { model, dataset, output, separator };
-        cmd.SetAction(parse => CliErrors.Run(() => Predict(parse.GetRequiredValue(model), parse.GetRequiredValue(dataset), parse.GetRequiredValue(output), parse.GetValue(separator))));
+        var precision = new Option<string?>("--precision")
+        {
+            Description = "auto | fp32 | bf16 for the model's encoder; default: as the model was trained (bf16-trained models in bf16 where this CPU computes it natively).",
+        };
+        var cmd = new Command("predict", "Score a CSV with a saved model.") { model, dataset, output, precision, separator };
+        cmd.SetAction(parse => CliErrors.Run(() => Predict(parse.GetRequiredValue(model), parse.GetRequiredValue(dataset), parse.GetRequiredValue(output), parse.GetValue(separator),
+            parse.GetValue(precision) is { } p ? CliOptions.ParsePrecision(p, null) : null)));
         return cmd;
     }
 
-    internal static int Predict(string modelPath, string datasetPath, string outputPath, char? separator = null)
+    internal static int Predict(string modelPath, string datasetPath, string outputPath, char? separator = null, MlNetLlm.Modeling.Runtime.Precision? precision = null)
     {
         if (!File.Exists(modelPath))
             throw new FileNotFoundException(Directory.Exists(modelPath) ? $"--model '{modelPath}' is a directory, not a model zip." : $"--model '{modelPath}' does not exist.", modelPath);
@@ -29,6 +34,14 @@ public sealed class PredictCommand : ICliCommand
         var ml = new MLContext();
         var model = MlNetLlm.MlNet.Persistence.ModelFile.Load(ml, modelPath, out var inputSchema);
         if (model.GetOutputSchema(inputSchema).GetColumnOrNull("Score") is null) throw NotAPredictor(modelPath, model);
+        if (precision is { } asked)
+        {
+            var neural = MlNetLlm.MlNet.Persistence.ModelFile.Transformers(model).ToList();
+            foreach (var t in neural.OfType<MlNetLlm.Estimators.TextPredictionTransformer>()) t.UsePrecision(asked);
+            foreach (var t in neural.OfType<MlNetLlm.Transforms.Embeddings.TextEmbeddingTransformer>()) t.UsePrecision(asked);
+            if (!neural.Any(t => t is MlNetLlm.Estimators.TextPredictionTransformer or MlNetLlm.Transforms.Embeddings.TextEmbeddingTransformer))
+                throw new ArgumentException($"--precision applies to models with a neural text encoder; '{modelPath}' has none (its learners compute in ML.NET's own fp32).");
+        }
         var table = CsvTable.Load(datasetPath, separator);
         // Columns as the model was fitted on them: numbers where it took numbers (and the file holds numbers), text
         // otherwise (a text model's columns, and labels, whatever they look like).

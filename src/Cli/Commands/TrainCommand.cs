@@ -32,12 +32,13 @@ public sealed class TrainCommand : ICliCommand
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var device = new Option<string>("--device") { Description = "cpu | cuda | cuda:N | auto", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch." };
+        var precision = CliOptions.Precision();
         var output = new Option<string>("--output") { Description = "Folder for model.zip and metrics.json.", Required = true };
         var separator = CliOptions.Separator();
 
         var cmd = new Command("train", "Train a text classifier or regressor and evaluate it on held-out data.")
         {
-            dataset, label, text, testDataset, splitCol, testFraction, encoder, task, positive, maxClasses, glove, epochs, batch, lr, maxLength, seed, device, threads, output, separator,
+            dataset, label, text, testDataset, splitCol, testFraction, encoder, task, positive, maxClasses, glove, epochs, batch, lr, maxLength, seed, device, threads, precision, output, separator,
         };
         cmd.SetAction(parse => CliErrors.Run(() =>
         {
@@ -69,6 +70,7 @@ public sealed class TrainCommand : ICliCommand
                     LearningRate = parse.GetValue(lr),
                     MaxLength = parse.GetValue(maxLength),
                     Device = DeviceOptions.Parse(parse.GetValue(device)!, parse.GetValue(threads)),
+                    Precision = parse.GetValue(precision),
                 },
             };
             return Train(options, parse.GetRequiredValue(output));
@@ -122,6 +124,7 @@ public sealed class TrainCommand : ICliCommand
             AnsiConsole.MarkupLineInterpolated($"[yellow]{unseen} test rows have a label that never occurred in training: they count as wrong.[/]");
         Row("accuracy", m.Accuracy); Row("macroF1", m.MacroF1); Row("logLoss", m.LogLoss); Row("auc", m.Auc); Row("rSquared", m.RSquared); Row("mae", m.Mae);
         table.AddRow("trainSeconds", m.TrainSeconds.ToString("F1"));
+        if (m.Precision is { } p) table.AddRow("precision", p);
         table.AddRow("rows (train/test)", $"{m.Rows}/{m.TestRows}");
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLineInterpolated($"wrote [green]{zip}[/] and [green]{metricsPath}[/]");

@@ -52,6 +52,8 @@ public sealed record TextJobMetrics
     public required int TestRows { get; init; }
     public string[]? Classes { get; init; }
     public IReadOnlyList<EpochReport>? Epochs { get; init; }
+    /// <summary>The resolved precision the neural encoder trained and scored in ("fp32" or "bf16"); null for tfidf and wordvec.</summary>
+    public string? Precision { get; init; }
 }
 
 /// <summary>
@@ -69,20 +71,22 @@ public static class TextTrainingJob
             throw new ArgumentException("TextJobOptions.GlovePath is read by the lstm and wordvec encoders, not TextJobOptions.Encoder tfidf.");
         var data = TextJobData.Load(o);
         var sw = Stopwatch.StartNew();
-        var (model, epochs) = Fit(ml, o, data);
+        var (model, epochs, precision) = Fit(ml, o, data);
         double trainSeconds = sw.Elapsed.TotalSeconds;
         var scored = model.Transform(data.TestView(ml));
         var metrics = Evaluate(ml, data, model) with
         {
-            Encoder = o.Encoder, TrainSeconds = Math.Round(trainSeconds, 2), Rows = data.Train.Count, TestRows = data.Test.Count, Epochs = epochs,
+            Encoder = o.Encoder, TrainSeconds = Math.Round(trainSeconds, 2), Rows = data.Train.Count, TestRows = data.Test.Count, Epochs = epochs, Precision = precision,
         };
         return new Result(model, data.InputView(ml, data.Train).Schema, metrics, scored);
     }
 
-    private static (ITransformer, IReadOnlyList<EpochReport>?) Fit(MLContext ml, TextJobOptions o, TextJobData d)
+    private static (ITransformer, IReadOnlyList<EpochReport>?, string?) Fit(MLContext ml, TextJobOptions o, TextJobData d)
     {
         var train = d.TrainView(ml);
         string[] text = [.. o.TextColumns];
+        if (o.Encoder is "tfidf" or "wordvec" && o.Trainer.Precision == Modeling.Runtime.Precision.Bf16)
+            throw new ArgumentException($"TextTrainerOptions.Precision Bf16 applies to the neural encoders; TextJobOptions.Encoder {o.Encoder} trains ML.NET's own fp32 learners. Use Auto or Fp32.");
         if (o.Encoder == "tfidf")
         {
             var featurize = TfIdfFeatures(ml, text);
@@ -92,11 +96,11 @@ public static class TextTrainingJob
                 TaskKind.Binary => featurize.Append(ml.BinaryClassification.Trainers.SdcaLogisticRegression()),
                 _ => featurize.Append(ml.Regression.Trainers.Sdca()),
             };
-            return (WithLabelNames(ml, d, pipeline.Fit(train), train), null);
+            return (WithLabelNames(ml, d, pipeline.Fit(train), train), null, null);
         }
 
         if (o.Encoder == "wordvec")
-            return (WithLabelNames(ml, d, WordVectorBaseline(ml, o, d, text).Fit(train), train), null);
+            return (WithLabelNames(ml, d, WordVectorBaseline(ml, o, d, text).Fit(train), train), null, null);
 
         var t = o.Trainer;
         t.TextColumnName = text[0];
@@ -125,7 +129,7 @@ public static class TextTrainingJob
             _ => ml.Regression.Trainers.TextRegressor(t),
         };
         var fitted = estimator.Fit(train);
-        return (WithLabelNames(ml, d, fitted, train), fitted.Training?.Epochs);
+        return (WithLabelNames(ml, d, fitted, train), fitted.Training?.Epochs, fitted.Precision.Name);
     }
 
     /// <summary>

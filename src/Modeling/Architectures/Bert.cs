@@ -1,4 +1,5 @@
 using MlNetLlm.Modeling.Checkpoints;
+using MlNetLlm.Modeling.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -33,9 +34,9 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor?, Tensor, Tensor>
     public override Tensor forward(Tensor inputIds, Tensor? tokenTypeIds, Tensor positionIds)
     {
         using var scope = NewDisposeScope();
-        var x = word_embeddings.forward(inputIds) + position_embeddings.forward(positionIds);
+        var x = TensorOps.Add(word_embeddings.forward(inputIds), position_embeddings.forward(positionIds));
         if (token_type_embeddings is not null)
-            x = x + token_type_embeddings.forward(tokenTypeIds ?? zeros_like(inputIds));
+            x = TensorOps.Add(x, token_type_embeddings.forward(tokenTypeIds ?? zeros_like(inputIds)));
         return dropout.forward(LayerNorm.forward(x)).MoveToOuterDisposeScope();
     }
 }
@@ -58,8 +59,12 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor hidden, Tensor additiveMask) =>
-        AttentionOps.Attend(query.forward(hidden), key.forward(hidden), value.forward(hidden), _heads, additiveMask, training ? _dropout : 0.0);
+    public override Tensor forward(Tensor hidden, Tensor additiveMask)
+    {
+        using var scope = NewDisposeScope();
+        var (q, k, v) = Autocast.Linear3(query, key, value, hidden);
+        return AttentionOps.Attend(q, k, v, _heads, additiveMask, training ? _dropout : 0.0).MoveToOuterDisposeScope();
+    }
 }
 
 /// <summary>dense → dropout → LayerNorm(x + residual): BertSelfOutput and BertOutput share this shape.</summary>
@@ -80,7 +85,8 @@ public sealed class BertResidualOutput : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor residual)
     {
         using var scope = NewDisposeScope();
-        return LayerNorm.forward(dropout.forward(dense.forward(x)) + residual).MoveToOuterDisposeScope();
+        // A bf16 product plus the fp32 residual is fp32: the residual stream and the layer norm stay fp32.
+        return LayerNorm.forward(TensorOps.Add(dropout.forward(Autocast.Linear(dense, x)), residual)).MoveToOuterDisposeScope();
     }
 }
 
@@ -118,7 +124,7 @@ public sealed class BertIntermediate : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return Activations.Apply(_act, dense.forward(x)).MoveToOuterDisposeScope();
+        return Activations.Apply(_act, Autocast.Linear(dense, x)).MoveToOuterDisposeScope();
     }
 }
 
@@ -177,7 +183,7 @@ public sealed class BertPooler : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor hidden)
     {
         using var scope = NewDisposeScope();
-        return dense.forward(hidden.select(1, 0)).tanh().MoveToOuterDisposeScope();
+        return Autocast.Float(Autocast.Linear(dense, hidden.select(1, 0)).tanh()).MoveToOuterDisposeScope();
     }
 }
 
@@ -214,7 +220,7 @@ public class BertModel : TransformerEncoder
     {
         using var scope = NewDisposeScope();
         var x = embeddings.forward(input.InputIds, input.TokenTypeIds, PositionIds(input.InputIds));
-        var mask = AttentionOps.AdditiveKeyMask(input.AttentionMask, x.dtype);
+        var mask = AttentionOps.AdditiveKeyMask(input.AttentionMask, Autocast.MaskType(x.dtype));
         var last = encoder.forward(x, mask);
         var pooled = pooler?.forward(last);
         return new EncoderOutput(last.MoveToOuterDisposeScope(), pooled?.MoveToOuterDisposeScope());

@@ -1,4 +1,5 @@
 using MlNetLlm.Modeling.Checkpoints;
+using MlNetLlm.Modeling.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -29,7 +30,7 @@ public sealed class DistilBertEmbeddings : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var positions = arange(inputIds.shape[1], dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);
-        var x = word_embeddings.forward(inputIds) + position_embeddings.forward(positions);
+        var x = TensorOps.Add(word_embeddings.forward(inputIds), position_embeddings.forward(positions));
         return dropout.forward(LayerNorm.forward(x)).MoveToOuterDisposeScope();
     }
 }
@@ -57,8 +58,9 @@ public sealed class DistilBertAttention : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor additiveMask)
     {
         using var scope = NewDisposeScope();
-        var ctx = AttentionOps.Attend(q_lin.forward(x), k_lin.forward(x), v_lin.forward(x), _heads, additiveMask, training ? _dropout : 0.0);
-        return out_lin.forward(ctx).MoveToOuterDisposeScope();
+        var (q, k, v) = Autocast.Linear3(q_lin, k_lin, v_lin, x);
+        var ctx = AttentionOps.Attend(q, k, v, _heads, additiveMask, training ? _dropout : 0.0);
+        return Autocast.Linear(out_lin, ctx).MoveToOuterDisposeScope();
     }
 }
 
@@ -81,7 +83,7 @@ public sealed class DistilBertFfn : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return dropout.forward(lin2.forward(Activations.Apply(_act, lin1.forward(x)))).MoveToOuterDisposeScope();
+        return dropout.forward(Autocast.Linear(lin2, Activations.Apply(_act, Autocast.Linear(lin1, x)))).MoveToOuterDisposeScope();
     }
 }
 
@@ -104,8 +106,8 @@ public sealed class DistilBertBlock : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor additiveMask)
     {
         using var scope = NewDisposeScope();
-        var h = sa_layer_norm.forward(attention.forward(x, additiveMask) + x);
-        return output_layer_norm.forward(ffn.forward(h) + h).MoveToOuterDisposeScope();
+        var h = sa_layer_norm.forward(TensorOps.Add(attention.forward(x, additiveMask), x));
+        return output_layer_norm.forward(TensorOps.Add(ffn.forward(h), h)).MoveToOuterDisposeScope();
     }
 }
 
@@ -149,7 +151,7 @@ public sealed class DistilBertModel : TransformerEncoder
     {
         using var scope = NewDisposeScope();
         var x = embeddings.forward(input.InputIds);
-        var mask = AttentionOps.AdditiveKeyMask(input.AttentionMask, x.dtype);
+        var mask = AttentionOps.AdditiveKeyMask(input.AttentionMask, Autocast.MaskType(x.dtype));
         return new EncoderOutput(transformer.forward(x, mask).MoveToOuterDisposeScope(), null);
     }
 }

@@ -76,3 +76,16 @@ public static class AttentionOps
         return MergeHeads(ctx).MoveToOuterDisposeScope();
     }
 }
+
+/// <summary>
+/// Tensor sums for the hot paths. <c>a + b</c> in TorchSharp 0.107 is <c>add(b, alpha: 1)</c> with a fresh Scalar whose
+/// only use is its handle: the GC may finalize it while libtorch still reads it (seen as "Expected false to be true ...
+/// toFloat" under load, with many threads allocating). One Scalar held for the life of the process cannot be collected.
+/// </summary>
+public static class TensorOps
+{
+    private static readonly TorchSharp.Scalar One = TorchSharp.ScalarExtensionMethods.ToScalar(1);
+
+    /// <summary><paramref name="a"/> + <paramref name="b"/> (with type promotion: bf16 + fp32 is fp32).</summary>
+    public static Tensor Add(Tensor a, Tensor b) => a.add(b, One);
+}

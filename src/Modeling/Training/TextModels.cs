@@ -91,6 +91,10 @@ public sealed class LstmTextEncoder : PooledTextEncoder
     }
 
     public LstmConfig Config { get; }
+
+    /// <summary>Why the LSTM is not run in bf16, for the precision options' messages.</summary>
+    public const string NoBf16 = "the LSTM encoder runs in fp32 only (TorchSharp's LSTM reads its weights from the module and has no functional form to hand bf16 copies of fp32 master weights to)";
+
     public override int OutputSize => 2 * Config.HiddenSize * (Config.Bidirectional ? 2 : 1);
     public override bool UsesTokenTypes => false;
 

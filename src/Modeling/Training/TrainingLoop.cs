@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MlNetLlm.Modeling.Runtime;
 using MlNetLlm.Modeling.Tokenization;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -82,7 +83,7 @@ public static class TrainingLoop
                     }
                     using var scope = NewDisposeScope();
                     var rows = batches[b].Select(i => train[i]).ToList();
-                    var loss = Loss(model, task, rows, padId, device);
+                    var loss = Loss(model, task, rows, padId, device, options.Precision);
                     double value = loss.item<float>();
                     if (!double.IsFinite(value))
                         throw new TrainingDivergedException(
@@ -106,7 +107,7 @@ public static class TrainingLoop
 
                 double? valLoss = null, valMetric = null;
                 if (validation is { Count: > 0 })
-                    (valLoss, valMetric) = Evaluate(model, task, validation, options.BatchSize, padId, device);
+                    (valLoss, valMetric) = Evaluate(model, task, validation, options.BatchSize, padId, device, options.Precision);
                 double metric = valMetric ?? -lossSum / lossCount;
                 bool isBest = metric > bestMetric;
                 if (isBest)
@@ -140,10 +141,14 @@ public static class TrainingLoop
         return new TrainingResult(reports, bestEpoch, stoppedEarly) { Stopped = stopped };
     }
 
-    private static Tensor Loss(TextHeadModel model, TaskKind task, List<TrainingExample> rows, int padId, Device device)
+    private static Tensor Loss(TextHeadModel model, TaskKind task, List<TrainingExample> rows, int padId, Device device, Precision precision)
     {
         var batch = TokenBatch.Pad(rows.Select(r => r.Input).ToList(), padId);
-        var logits = model.forward(batch.ToEncoderInput(device, model.Body.UsesTokenTypes));
+        Tensor logits;
+        // Only the forward pass needs the scope: autograd recorded the casts, so backward runs the same products in
+        // bf16 and returns fp32 gradients to the fp32 weights. The logits come out of the fp32 head.
+        using (Autocast.Enter(precision))
+            logits = model.forward(batch.ToEncoderInput(device, model.Body.UsesTokenTypes));
         var targets = rows.Select(r => r.Target).ToArray();
         return task switch
         {
@@ -154,9 +159,10 @@ public static class TrainingLoop
     }
 
     /// <summary>Validation loss and metric (accuracy, or -MSE for regression).</summary>
-    public static (double Loss, double Metric) Evaluate(TextHeadModel model, TaskKind task, IReadOnlyList<TrainingExample> rows, int batchSize, int padId, Device device)
+    public static (double Loss, double Metric) Evaluate(TextHeadModel model, TaskKind task, IReadOnlyList<TrainingExample> rows, int batchSize, int padId, Device device,
+        Precision precision = Precision.Fp32)
     {
-        var outputs = BatchInference.Predict(model, model.Body.UsesTokenTypes, rows.Select(r => r.Input).ToList(), batchSize, padId, device);
+        var outputs = BatchInference.Predict(model, model.Body.UsesTokenTypes, rows.Select(r => r.Input).ToList(), batchSize, padId, device, precision);
         double loss = 0, correct = 0;
         for (int i = 0; i < rows.Count; i++)
         {

@@ -1,3 +1,5 @@
+using MlNetLlm.Modeling.Runtime;
+
 namespace MlNetLlm.Modeling.Training;
 
 /// <summary>What the head predicts.</summary>
@@ -29,6 +31,10 @@ public sealed class TrainingOptions
     public int? EarlyStoppingPatience { get; set; }
     /// <summary>Group rows of similar length into batches (shuffled per epoch) so padding stays small.</summary>
     public bool LengthBucketing { get; set; } = true;
+    /// <summary>Resolved precision of the forward and backward products (Fp32 or Bf16; see <see cref="Autocast"/>):
+    /// master weights, optimizer state, gradient sums and the loss are fp32 either way. Resolve Auto with
+    /// <see cref="PrecisionSupport.Resolve"/> first.</summary>
+    public Precision Precision { get; set; } = Precision.Fp32;
 
     /// <summary>Checks every value; the message names the option as <paramref name="owner"/>.Property, so a caller whose
     /// options carry the same properties (TextTrainerOptions) gets messages naming the property its user set.</summary>
@@ -40,6 +46,8 @@ public sealed class TrainingOptions
         if (WeightDecay < 0) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, $"{owner}.WeightDecay must be 0 or more.");
         if (WarmupRatio is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(WarmupRatio), WarmupRatio, $"{owner}.WarmupRatio must be in [0, 1).");
         if (GradientAccumulationSteps < 1) throw new ArgumentOutOfRangeException(nameof(GradientAccumulationSteps), GradientAccumulationSteps, $"{owner}.GradientAccumulationSteps must be at least 1.");
+        if (Precision is not (Precision.Fp32 or Precision.Bf16))
+            throw new ArgumentOutOfRangeException(nameof(Precision), Precision, $"{owner}.Precision must be resolved to Fp32 or Bf16 (PrecisionSupport.Resolve) before training.");
         if (EarlyStoppingPatience is < 1) throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, $"{owner}.EarlyStoppingPatience must be at least 1 (or null to disable).");
     }
 }

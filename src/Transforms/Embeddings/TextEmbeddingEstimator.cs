@@ -74,24 +74,30 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
         var device = options.Device.Resolve();
         if (classifier is not null)
         {
+            var precision = TextEmbeddingTransformer.ResolvePrecision(options.Precision, device, classifier.EncoderSpec, "TextEmbeddingOptions.Precision");
             var spec = new EmbeddingSpec
             {
                 InputColumn = options.InputColumnName, OutputColumn = options.OutputColumnName, Normalize = options.Normalize, BatchSize = options.BatchSize,
-                Body = BodyOf(classifier, options),
+                Body = BodyOf(classifier, options), Precision = precision.Value,
             };
             // A copy of the classifier's encoder weights, so the two transformers can be disposed independently.
             var body = spec.Body.CreateBody();
             ModelWeights.Load(body, ModelWeights.Save(classifier.Encoder), "classifier encoder");
             body.to(device);
             var files = classifier.TokenizerFiles;
-            return new TextEmbeddingTransformer(spec, body, spec.Body.CreateTokenizer(files), files, device);
+            return new TextEmbeddingTransformer(spec, body, spec.Body.CreateTokenizer(files), files, device, precision);
         }
 
         var pretrained = PretrainedTransformer.Load(options.CheckpointPath!, options.Device);
         var (encoderSpec, encoder) = EncoderSpec.FromPretrained(pretrained, options.Pooling ?? Pooling.Mean, options.MaxLength ?? TextEmbeddingOptions.DefaultMaxLength);
+        var chosen = TextEmbeddingTransformer.ResolvePrecision(options.Precision, device, encoderSpec, "TextEmbeddingOptions.Precision");
         return new TextEmbeddingTransformer(
-            new EmbeddingSpec { InputColumn = options.InputColumnName, OutputColumn = options.OutputColumnName, Normalize = options.Normalize, BatchSize = options.BatchSize, Body = encoderSpec },
-            encoder, pretrained.Tokenizer, pretrained.TokenizerFiles, device);
+            new EmbeddingSpec
+            {
+                InputColumn = options.InputColumnName, OutputColumn = options.OutputColumnName, Normalize = options.Normalize, BatchSize = options.BatchSize, Body = encoderSpec,
+                Precision = chosen.Value,
+            },
+            encoder, pretrained.Tokenizer, pretrained.TokenizerFiles, device, chosen);
     }
 
     /// <summary>
@@ -141,7 +147,8 @@ public static class TextEmbeddingCatalog
             ComponentLog.EnvironmentOf(catalog));
 }
 
-/// <summary>Opens an embedder from a checkpoint folder, or from a model zip holding an embedding transform or a text classifier.</summary>
+/// <summary>Opens an embedder from a checkpoint folder, or from a model zip holding an embedding transform or a text
+/// classifier. <see cref="TextEmbeddingOptions.Precision"/> applies to all three (Auto: bf16 where the CPU has it).</summary>
 public static class TextEmbeddingSource
 {
     public static TextEmbeddingTransformer Open(string path, TextEmbeddingOptions? options = null)
@@ -167,7 +174,7 @@ public static class TextEmbeddingSource
             return TextEmbeddingEstimator.Create(new TextEmbeddingOptions
             {
                 InputColumnName = trained.TextColumns[0], OutputColumnName = options.OutputColumnName, Normalize = options.Normalize || stored?.Spec.Normalize == true,
-                BatchSize = options.BatchSize, MaxLength = options.MaxLength, Pooling = options.Pooling, Device = options.Device,
+                BatchSize = options.BatchSize, MaxLength = options.MaxLength, Pooling = options.Pooling, Device = options.Device, Precision = options.Precision,
             }, trained);
         }
         finally

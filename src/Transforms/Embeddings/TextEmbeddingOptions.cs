@@ -25,6 +25,10 @@ public sealed class TextEmbeddingOptions
     /// <summary>Texts encoded together; inside a batch run texts are sorted by length so padding stays small.</summary>
     public int BatchSize { get; set; } = 32;
     public DeviceOptions Device { get; set; } = new();
+    /// <summary>Auto (default): the encoder's matrix products in bf16 where the device computes bf16 natively, fp32
+    /// elsewhere. Pooling and normalisation are fp32 either way; vectors keep cosine ≥ 0.999 to fp32 (bench/README.md).</summary>
+    public Precision Precision { get; set; } = Precision.Auto;
+
     /// <summary>Also receives what goes to <c>MLContext.Log</c> (which encoder was loaded, where, how fast).</summary>
     public ILogger? Logger { get; set; }
 
@@ -34,5 +38,6 @@ public sealed class TextEmbeddingOptions
         if (string.IsNullOrWhiteSpace(OutputColumnName)) throw new ArgumentException("TextEmbeddingOptions.OutputColumnName must be set.", nameof(OutputColumnName));
         if (MaxLength is < 3) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "TextEmbeddingOptions.MaxLength must be at least 3.");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "TextEmbeddingOptions.BatchSize must be at least 1.");
+        if (!Enum.IsDefined(Precision)) throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "TextEmbeddingOptions.Precision must be Auto, Fp32 or Bf16.");
     }
 }

@@ -29,11 +29,14 @@ public sealed class TextEmbeddingTransformer : TextScoringTransformer, IDisposab
     private readonly IReadOnlyDictionary<string, byte[]> _tokenizerFiles;
     private readonly Device _device;
     private readonly OutputColumn[] _outputs;
+    private readonly Autocast.WeightCache _bf16Weights = new(); // the encoder's weights never change here
 
-    internal TextEmbeddingTransformer(EmbeddingSpec spec, PooledTextEncoder encoder, TextTokenizer tokenizer, IReadOnlyDictionary<string, byte[]> tokenizerFiles, Device device)
+    internal TextEmbeddingTransformer(EmbeddingSpec spec, PooledTextEncoder encoder, TextTokenizer tokenizer, IReadOnlyDictionary<string, byte[]> tokenizerFiles, Device device,
+        PrecisionChoice precision)
         : base([spec.InputColumn], spec.BatchSize)
     {
         Spec = spec;
+        Precision = precision;
         _encoder = encoder;
         _tokenizer = tokenizer;
         _tokenizerFiles = tokenizerFiles;
@@ -44,6 +47,8 @@ public sealed class TextEmbeddingTransformer : TextScoringTransformer, IDisposab
     }
 
     public EmbeddingSpec Spec { get; }
+    /// <summary>The precision the encoder computes in (Fp32 or Bf16) and why.</summary>
+    public PrecisionChoice Precision { get; private set; }
     /// <summary>The tokenizer this transform encodes with (the one stored in its zip).</summary>
     public TextTokenizer Tokenizer => _tokenizer;
     internal PooledTextEncoder Encoder => _encoder;
@@ -84,7 +89,7 @@ public sealed class TextEmbeddingTransformer : TextScoringTransformer, IDisposab
     {
         Interlocked.Add(ref _encodedTexts, texts.Count);
         var encoded = texts.Select(t => _tokenizer.Encode(t ?? "", maxLength: Spec.Body.MaxLength)).ToList();
-        var vectors = BatchInference.Predict(_encoder, _encoder.UsesTokenTypes, encoded, BatchSize, _tokenizer.Special.Padding, _device);
+        var vectors = BatchInference.Predict(_encoder, _encoder.UsesTokenTypes, encoded, BatchSize, _tokenizer.Special.Padding, _device, Precision.Value, _bf16Weights);
         if (Spec.Normalize)
             foreach (var v in vectors)
             {
@@ -111,10 +116,24 @@ public sealed class TextEmbeddingTransformer : TextScoringTransformer, IDisposab
         var files = reader.ReadFiles(TokenizerPrefix);
         var encoder = spec.Body.CreateBody();
         ModelWeights.Load(encoder, reader.ReadBytes(WeightsEntry), WeightsEntry);
-        return new TextEmbeddingTransformer(spec, encoder, spec.Body.CreateTokenizer(files), files, DeviceOptions.Cpu.Resolve());
+        var device = DeviceOptions.Cpu.Resolve();
+        // Saved bf16: bf16 again where this device computes it natively; saved fp32 (and older zips): fp32.
+        var precision = ResolvePrecision(spec.Precision == Modeling.Runtime.Precision.Bf16 ? Modeling.Runtime.Precision.Auto : Modeling.Runtime.Precision.Fp32, device, spec.Body, "EmbeddingSpec.Precision");
+        return new TextEmbeddingTransformer(spec, encoder, spec.Body.CreateTokenizer(files), files, device, precision);
     }
 
-    public void Dispose() => _encoder.Dispose();
+    internal static PrecisionChoice ResolvePrecision(Precision requested, Device device, EncoderSpec body, string optionName) =>
+        PrecisionSupport.Resolve(requested, device, optionName, body.Encoder == TextEncoderKind.Lstm ? LstmTextEncoder.NoBf16 : null);
+
+    /// <summary>Computes in <paramref name="requested"/> from now on (Auto: bf16 where this device computes it natively).
+    /// Not saved: the zip keeps the precision the transform was made with. Throws when Bf16 is asked of an LSTM encoder.</summary>
+    public void UsePrecision(Precision requested) => Precision = ResolvePrecision(requested, _device, Spec.Body, "TextEmbeddingTransformer.UsePrecision");
+
+    public void Dispose()
+    {
+        _bf16Weights.Dispose();
+        _encoder.Dispose();
+    }
 }
 
 /// <summary>What an embedding transformer saves besides weights and tokenizer files.</summary>
@@ -125,6 +144,8 @@ public sealed record EmbeddingSpec
     public required EncoderSpec Body { get; init; }
     public bool Normalize { get; init; }
     public int BatchSize { get; init; } = 32;
+    /// <summary>The resolved precision the transform was made with (Fp32 or Bf16); zips saved before the field existed read as Fp32.</summary>
+    public Precision Precision { get; init; } = Precision.Fp32;
 
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
 }
