@@ -137,6 +137,16 @@ public static class StoreContract
         Assert.Equal(TrialStatus.Failed, store.GetTrial(g)!.Status);
         Assert.Null(store.GetTrial(g)!.DurationSeconds);
 
+        // Stopped by the time budget before any validated result: its own status, with the reason.
+        long s = store.AddTrial(exp, Point(0.9));
+        Assert.Equal(s, store.ClaimNext(exp, "w")!.Id);
+        store.Stop(s, "budget: 40 s to its first validation, 12 s left");
+        var stopped = store.GetTrial(s)!;
+        Assert.Equal(TrialStatus.Stopped, stopped.Status);
+        Assert.Equal("budget: 40 s to its first validation, 12 s left", stopped.Error);
+        Assert.Equal(TrialStatus.Stopped, stopped.ToResult().Status);
+        Assert.Contains("is stopped, not running", Assert.Throws<TrialStoreException>(() => store.Stop(s, "again")).Message);
+
         // Wrong states and unknown ids are clear errors.
         Assert.Contains("is failed, not running", Assert.Throws<TrialStoreException>(() => store.Complete(f, 0.5)).Message);
         Assert.Contains("is pruned, not running", Assert.Throws<TrialStoreException>(() => store.ReportEpoch(p, new EpochMetric(4, 0.1))).Message);

@@ -245,7 +245,7 @@ public class BadInputTests
     private sealed class AlwaysFails() : Candidate("always-fails", SearchSpaces.SdcaMaximumEntropy(), classical: true)
     {
         public int Calls;
-        protected override FittedPipeline Fit(MLContext ml, TextJobData data, IDataView? validation, ParameterSet p, DeviceOptions device, Action<EpochReport>? onEpoch, CancellationToken ct)
+        protected override FittedPipeline Fit(MLContext ml, TextJobData data, IDataView? validation, ParameterSet p, DeviceOptions device, TrialControl control)
         {
             Calls++;
             throw new FileNotFoundException("GloVe file 'missing.txt' does not exist.");

@@ -45,16 +45,16 @@ public class ExperimentTests
         public int Calls;
         public List<int> BatchSizes { get; } = [];
 
-        public override TrialOutcome Run(MLContext ml, TextJobData data, ParameterSet p, DeviceOptions device, Action<EpochReport>? onEpoch, CancellationToken ct)
+        public override TrialOutcome Run(MLContext ml, TextJobData data, ParameterSet p, DeviceOptions device, TrialControl control)
         {
             int call = ++Calls;
             BatchSizes.Add(p.GetInt(ParameterNames.BatchSize));
-            if (script(call, p, onEpoch) is { } e) throw e;
-            return _inner.Run(ml, data, SearchSpaces.SdcaMaximumEntropy().Defaults(), device, null, ct);
+            if (script(call, p, control.OnEpoch) is { } e) throw e;
+            return _inner.Run(ml, data, SearchSpaces.SdcaMaximumEntropy().Defaults(), device, null, control.Cancellation);
         }
 
-        protected override FittedPipeline Fit(MLContext ml, TextJobData data, IDataView? validation, ParameterSet p, DeviceOptions device,
-            Action<EpochReport>? onEpoch, CancellationToken ct) => new(_inner.Refit(ml, data, SearchSpaces.SdcaMaximumEntropy().Defaults(), device, ct));
+        protected override FittedPipeline Fit(MLContext ml, TextJobData data, IDataView? validation, ParameterSet p, DeviceOptions device, TrialControl control) =>
+            new(_inner.Refit(ml, data, SearchSpaces.SdcaMaximumEntropy().Defaults(), device, control.Cancellation));
     }
 
     private sealed class Collect<T> : IProgress<T>
@@ -100,7 +100,7 @@ public class ExperimentTests
         string html = File.ReadAllText(Path.Combine(output, "report.html"));
         Assert.Contains("<svg", html);
         Assert.Contains("Confusion matrix", html);
-        Assert.Contains("won with validation accuracy", html);
+        Assert.Contains("was kept, with validation accuracy", html);
         Assert.DoesNotContain("http://", html.Replace("http://www.w3.org/2000/svg", ""));
 
         // The saved model, loaded back, classifies texts it never saw as the in-memory run did.

@@ -50,9 +50,10 @@ public sealed record ExperimentOptions
     /// <summary>Candidate names to try (null: all that apply): tfidf+sdca, tfidf+lbfgs, tfidf+lightgbm, embeddings+sdca, embeddings+lightgbm, lstm, lstm+glove, transformer, fine-tune.</summary>
     public IReadOnlyList<string>? Candidates { get; init; }
     public bool Pruning { get; init; } = true;
-    /// <summary>After the search, fit the best trial's pipeline and parameters again on all training rows (the fit and
-    /// validation rows together). Runs after the time budget; the test metrics are then the refitted model's.</summary>
-    public bool Refit { get; init; }
+    /// <summary>After the search, fit the chosen trial's pipeline and parameters again on all training rows (the fit and
+    /// validation rows together). Null (default): when its measured cost fits in what is left of the time budget; true:
+    /// always (after the budget if need be); false: never. The test metrics are then the refitted model's.</summary>
+    public bool? Refit { get; init; }
     public int Seed { get; init; } = 1;
     public DeviceOptions Device { get; init; } = new();
     /// <summary>Precision of the neural candidates (fine-tune, transformer, embeddings): Auto (default) runs bf16 matrix
@@ -100,6 +101,8 @@ public abstract record ExperimentEvent(int TrialId, string Candidate)
     public sealed record TrialCompleted(int TrialId, string Candidate, double Metric, double Seconds) : ExperimentEvent(TrialId, Candidate);
     public sealed record TrialPruned(int TrialId, string Candidate, int Epochs, string Why) : ExperimentEvent(TrialId, Candidate);
     public sealed record TrialFailed(int TrialId, string Candidate, string Error) : ExperimentEvent(TrialId, Candidate);
+    /// <summary>The time budget ended the trial before it had a validated result (shown as "stopped (budget)").</summary>
+    public sealed record TrialStopped(int TrialId, string Candidate, string Why) : ExperimentEvent(TrialId, Candidate);
     public sealed record NewBest(int TrialId, string Candidate, double Metric) : ExperimentEvent(TrialId, Candidate);
     /// <summary>Before the first trial (<see cref="ExperimentOptions.MoveEarlierRunAside"/>): the earlier experiment's outputs are now in <paramref name="Folder"/>.</summary>
     public sealed record EarlierRunMovedAside(string Folder) : ExperimentEvent(0, "");
@@ -109,7 +112,7 @@ public abstract record ExperimentEvent(int TrialId, string Candidate)
 public sealed record ExperimentResult(
     ITransformer BestModel, TrialRecord BestTrial, IReadOnlyList<TrialRecord> Trials, TextJobMetrics TestMetrics,
     double[][]? ConfusionMatrix, string MetricName, double TotalSeconds, TextJobData Data, DataViewSchema InputSchema, string? BaselineCandidate,
-    RefitSummary? Refit = null);
+    RefitSummary? Refit = null, Selection.ModelPick? Pick = null, string? RefitNote = null);
 
 /// <summary>The best pipeline fitted again on all training rows: how many, how long, and the test metrics of the
 /// search's own model of that trial (fitted on the fit rows only), to compare with.</summary>

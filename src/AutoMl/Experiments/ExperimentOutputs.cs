@@ -107,6 +107,15 @@ public static class ExperimentOutputs
             parameters = best.Parameters.Where(kv => kv.Key != TextExperiment.CandidateKey).ToDictionary(kv => kv.Key, kv => kv.Value),
             test = r.TestMetrics,
             refit = r.Refit is { } f ? new { rows = f.Rows, seconds = Math.Round(f.Seconds, 1), testBeforeRefit = f.TestMetricsBeforeRefit } : null,
+            refitNote = r.RefitNote,
+            pick = r.Pick is { } pk ? new
+            {
+                leader = new { trialId = pk.LeaderTrial, candidate = pk.LeaderCandidate, validationMetric = pk.LeaderMetric },
+                chosen = new { trialId = pk.ChosenTrial, candidate = pk.ChosenCandidate, validationMetric = pk.ChosenMetric },
+                comparedWith = pk.ComparedWith,
+                difference = pk.Comparison?.Difference, interval95 = pk.Comparison is { } c ? new[] { c.Low, c.High } : null, validationRows = pk.Comparison?.Rows,
+                reason = pk.Reason,
+            } : null,
             trials = r.Trials.Count,
             experimentSeconds = Math.Round(r.TotalSeconds, 1),
         };
@@ -117,18 +126,22 @@ public static class ExperimentOutputs
 
     public static string TrialsCsv(ExperimentResult r)
     {
-        var sb = new StringBuilder("id,candidate,status,metric,seconds,epochs,peak_memory_mb,peak_gpu_memory_mb,parameters,error,retries,precision\n");
+        var sb = new StringBuilder("id,candidate,status,metric,seconds,epochs,rows_share,peak_memory_mb,peak_gpu_memory_mb,parameters,error,retries,precision\n");
         foreach (var t in r.Trials)
         {
             string Q(string? s) => s is null ? "" : "\"" + s.Replace("\"", "\"\"") + "\"";
-            sb.Append(CultureInfo.InvariantCulture, $"{t.Id},{Q(t.Parameters.GetString(TextExperiment.CandidateKey))},{t.Status.ToString().ToLowerInvariant()},")
+            sb.Append(CultureInfo.InvariantCulture, $"{t.Id},{Q(t.Parameters.GetString(TextExperiment.CandidateKey))},{StatusText(t.Status)},")
               .Append(CultureInfo.InvariantCulture, $"{(t.Metric is { } m && double.IsFinite(m) ? m.ToString("R", CultureInfo.InvariantCulture) : "")},{t.DurationSeconds?.ToString("F2", CultureInfo.InvariantCulture)},{t.EpochsReached},")
+              .Append(CultureInfo.InvariantCulture, $"{TrialScheduler.FractionOf(t.Parameters)},")
               .Append(CultureInfo.InvariantCulture, $"{Megabytes(t.PeakMemoryBytes)},{Megabytes(t.PeakGpuMemoryBytes)},")
               .Append(Q(string.Join("; ", t.Parameters.Where(kv => kv.Key != TextExperiment.CandidateKey).Select(kv => $"{kv.Key}={Format(kv.Value)}")))).Append(',')
               .Append(Q(t.Error)).Append(',').Append(Q(string.Join("; ", t.Retries))).Append(',').Append(t.Precision).Append('\n');
         }
         return sb.ToString();
     }
+
+    /// <summary>How a trial ended, in the words the CLI, trials.csv and the report all use.</summary>
+    public static string StatusText(TrialStatus s) => s == TrialStatus.Stopped ? "stopped (budget)" : s.ToString().ToLowerInvariant();
 
     private static string Megabytes(long? bytes) => bytes is { } b ? (b / 1048576.0).ToString("F0", CultureInfo.InvariantCulture) : "";
 
@@ -140,8 +153,11 @@ public static class ExperimentOutputs
         var trials = r.Trials.Select(t => new ReportTrial(
             (int)t.Id, t.Parameters.GetString(TextExperiment.CandidateKey),
             t.Parameters.Where(kv => kv.Key != TextExperiment.CandidateKey).ToDictionary(kv => kv.Key, kv => Format(kv.Value)),
-            t.Status.ToString().ToLowerInvariant(), t.Metric is { } m && double.IsFinite(m) ? m : null, t.DurationSeconds ?? 0,
-            t.StartedAt is { } s ? (s - start).TotalSeconds : 0, t.Epochs.Where(e => double.IsFinite(e.Metric)).Select(e => (e.Epoch, e.Metric)).ToList(), t.Error, t.Precision)).ToList();
+            StatusText(t.Status), t.Metric is { } m && double.IsFinite(m) ? m : null, t.DurationSeconds ?? 0,
+            t.StartedAt is { } s ? (s - start).TotalSeconds : 0, t.Epochs.Where(e => double.IsFinite(e.Metric)).Select(e => (e.Epoch, e.Metric)).ToList(), t.Error, t.Precision)
+        {
+            RowsShare = TrialScheduler.FractionOf(t.Parameters),
+        }).ToList();
         var test = new Dictionary<string, string>();
         void Add(string k, double? v) { if (v is { } x) test[k] = x.ToString("F4", CultureInfo.InvariantCulture); }
         Add("accuracy", r.TestMetrics.Accuracy); Add("macro-F1", r.TestMetrics.MacroF1); Add("log-loss", r.TestMetrics.LogLoss); Add("AUC", r.TestMetrics.Auc);
@@ -150,7 +166,7 @@ public static class ExperimentOutputs
         string? refit = r.Refit is not { } f ? null : string.Create(CultureInfo.InvariantCulture,
             $"The winner was then fitted again on all {f.Rows} training rows in {f.Seconds:F1} s: test {TestSummary(f.TestMetricsBeforeRefit)} before the refit, {TestSummary(r.TestMetrics)} after.");
         return new ReportData(title, r.MetricName, trials, (int)r.BestTrial.Id, r.BaselineCandidate, r.Data.Classes.Length > 0 ? r.Data.Classes : null,
-            r.ConfusionMatrix, r.TotalSeconds, test, refit);
+            r.ConfusionMatrix, r.TotalSeconds, test, refit ?? r.RefitNote) { PickReason = r.Pick?.Reason };
     }
 
     private static string TestSummary(MlNetLlm.Estimators.Jobs.TextJobMetrics m) =>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML;
+using MlNetLlm.AutoMl.Selection;
 using MlNetLlm.Estimators.Jobs;
 
 namespace MlNetLlm.AutoMl.Experiments;
@@ -81,7 +82,7 @@ public static class TextExperiment
         var (fit, validation) = job.SplitTrain(o.ValidationFraction, o.Seed);
         var search = job.WithRows(fit, validation);
         string metricName = Candidate.MetricName(job.Task);
-        var tuners = candidates.ToDictionary(c => c.Name, c => CreateTuner(o.Tuner, c.Space, o.Seed, o.GridStepsPerDimension));
+        foreach (var c in candidates) CreateTuner(o.Tuner, c.Space, o.Seed, o.GridStepsPerDimension); // an unknown tuner is refused before the store exists
 
         Directory.CreateDirectory(outputDir);
         // One run per output folder at a time (workers that --join share it), taken before anything in it is moved.
@@ -102,103 +103,29 @@ public static class TextExperiment
         // worker has stopped beating: trials send a heartbeat every HeartbeatInterval while they run.
         if (o.Resume) store.Resume(o.ExperimentName, staleAfter: o.Join ? o.StaleAfter : null);
 
-        // One ASHA per candidate and epoch budget: the learning rate decays over the planned epochs, so epoch 1 of a
-        // 3-epoch trial is not comparable with the last epoch of a 1-epoch trial (pruning across them stops longer
-        // schedules for being behind where they were never meant to be yet).
-        var pruners = new Dictionary<string, IPruner>();
-        IPruner PrunerFor(string candidate, ParameterSet p)
-        {
-            if (!o.Pruning || candidates.First(c => c.Name == candidate).IsClassical) return NoPruner.Instance;
-            string key = p.ContainsKey(ParameterNames.Epochs) ? $"{candidate}|{p.GetInt(ParameterNames.Epochs)}" : candidate;
-            return pruners.TryGetValue(key, out var pruner) ? pruner : pruners[key] = new AshaPruner();
-        }
-        var chooser = new CandidateChooser(o.Seed);
-        var absorbed = new HashSet<long>();
+        var scheduler = new TrialScheduler(o, candidates, fit.Count, validation.Count, existing);
         var models = new TrialModelFiles(outputDir);
-        double bestSaved = double.NegativeInfinity; // best validation metric among the trial models in the output folder
-
-        // Learns from finished trials this worker has not seen yet: its own, those of an earlier run (resume) and those
-        // of other workers on the same store (join). Tuners, pruners and the candidate chooser learn from all of them.
-        void Absorb(IEnumerable<TrialRecord> records)
-        {
-            foreach (var t in records.Where(t => t.Status is TrialStatus.Completed or TrialStatus.Pruned or TrialStatus.Failed))
-            {
-                if (!absorbed.Add(t.Id)) continue;
-                string cand = t.Parameters.GetString(CandidateKey);
-                if (!tuners.TryGetValue(cand, out var tuner)) continue;
-                tuner.Report(t.ToResult() with { Parameters = Strip(t.Parameters) });
-                foreach (var e in t.Epochs) PrunerFor(cand, t.Parameters).Record(t.Id, e.Epoch, e.Metric);
-                chooser.Record(cand, t.DurationSeconds ?? 0, t.Status == TrialStatus.Completed ? t.Metric ?? double.NaN : double.NaN);
-                if (t.Status == TrialStatus.Completed && t.Metric is { } m && models.Has(t.Id)) bestSaved = Math.Max(bestSaved, m);
-            }
-        }
-        Absorb(existing);
-
         string worker = $"{Environment.MachineName}-{Environment.ProcessId}";
-        var exhausted = new HashSet<string>();
-        var lastError = new Dictionary<string, string>();
-        var retired = new Dictionary<string, string>();
         var deadline = DateTime.UtcNow + o.TrainTime;
+        double best = existing.Where(t => t.Status == TrialStatus.Completed && t.Metric is not null).Select(t => t.Metric!.Value).DefaultIfEmpty(double.NegativeInfinity).Max();
         int started = 0;
-        var duplicates = new Dictionary<string, int>();
-        long? mySaved = null;
-        var firstRound = new Queue<Candidate>(candidates.Where(c => !existing.Any(t => t.Parameters.GetString(CandidateKey) == c.Name)));
 
-        while (!o.CancellationToken.IsCancellationRequested && DateTime.UtcNow < deadline && (o.MaxTrials is not { } max || started < max))
+        // The loop: learn from what finished, take the next trial (a requeued one first), run it, keep its model.
+        while (!o.CancellationToken.IsCancellationRequested && DateTime.UtcNow < deadline && (o.MaxTrials is not { } max || started < max) && !scheduler.AllRetired)
         {
             var known = store.ListTrials(o.ExperimentName);
-            Absorb(known);
-            TrialRecord? trial = store.ClaimNext(o.ExperimentName, worker);
-            Candidate? candidate;
-            if (trial is not null)
-            {
-                candidate = candidates.FirstOrDefault(c => c.Name == trial.Parameters.GetString(CandidateKey));
-                if (candidate is null) { store.Fail(trial.Id, "candidate not part of this run"); continue; }
-            }
-            else
-            {
-                while (firstRound.TryPeek(out var next) && known.Any(t => t.Parameters.GetString(CandidateKey) == next.Name))
-                    firstRound.Dequeue(); // another worker has started it meanwhile
-                if (firstRound.Count > 0) candidate = firstRound.Dequeue();
-                else
-                {
-                    string? name = chooser.Choose(candidates.Select(c => c.Name).Where(n => !exhausted.Contains(n)).ToList());
-                    candidate = candidates.FirstOrDefault(c => c.Name == name);
-                }
-                if (candidate is null) break; // every tuner has run out of points
-                var p = tuners[candidate.Name].Propose();
-                if (p is null) { exhausted.Add(candidate.Name); continue; }
-                if (store.AddTrialIfNew(o.ExperimentName, p.With(CandidateKey, candidate.Name)) is not { } id)
-                {
-                    // Another worker has (or had) this point: its result reaches the tuner through Absorb. A tuner
-                    // that keeps proposing known points has nothing new left.
-                    if ((duplicates[candidate.Name] = duplicates.GetValueOrDefault(candidate.Name) + 1) >= 50) exhausted.Add(candidate.Name);
-                    continue;
-                }
-                duplicates[candidate.Name] = 0;
-                if (!store.TryStart(id, worker)) continue;
-                trial = store.GetTrial(id)!;
-            }
+            scheduler.Absorb(known);
+            if (NextTrial(o, store, scheduler, candidates, known, worker, (deadline - DateTime.UtcNow).TotalSeconds) is not { } next)
+                break; // nothing left that fits in the time left, or every tuner has run out of points
+            var (trial, candidate) = next;
             started++;
-            var outcome = TrialRunner.Run(ml, o, search, store, trial, candidate, PrunerFor(candidate.Name, trial.Parameters), deadline, precisions[candidate.Name]);
-            // A candidate whose trials fail twice in a row with the same error (bad data for it, a missing file) is
-            // retired: the rest of the budget goes to the candidates that work.
-            if (outcome is null && store.GetTrial(trial.Id) is { Status: TrialStatus.Failed, Error: { } error } && !error.StartsWith("stopped:", StringComparison.Ordinal))
+            var outcome = TrialRunner.Run(ml, o, search, store, trial, candidate, scheduler.PrunerFor(candidate.Name, trial.Parameters), deadline,
+                precisions[candidate.Name], scheduler.Costs);
+            scheduler.Ended(candidate.Name, store.GetTrial(trial.Id));
+            // Each worker keeps its best trial of each candidate (for the final pick), read by any worker sharing the folder.
+            if (outcome is not null && models.Keep(ml, candidate.Name, outcome, search.TrainView(ml).Schema, trial.Id) && outcome.ValidationMetric > best)
             {
-                if (lastError.TryGetValue(candidate.Name, out var previous) && previous == error) retired[candidate.Name] = error;
-                lastError[candidate.Name] = error;
-            }
-            else lastError.Remove(candidate.Name);
-            if (retired.ContainsKey(candidate.Name)) exhausted.Add(candidate.Name);
-            if (candidates.All(c => retired.ContainsKey(c.Name))) break;
-            if (outcome is not null && outcome.ValidationMetric > bestSaved)
-            {
-                // Read by any worker sharing the output folder. The trial itself reaches this worker's tuners through
-                // the next round's Absorb, like everyone else's.
-                models.Save(ml, outcome.Model, search.TrainView(ml).Schema, trial.Id);
-                if (mySaved is { } previous) models.Delete(previous); // beaten: no worker will pick it
-                mySaved = trial.Id;
-                bestSaved = outcome.ValidationMetric;
+                best = outcome.ValidationMetric;
                 o.Events?.Report(new ExperimentEvent.NewBest((int)trial.Id, candidate.Name, outcome.ValidationMetric));
             }
         }
@@ -208,19 +135,49 @@ public static class TextExperiment
         o.CancellationToken.ThrowIfCancellationRequested();
 
         var trials = store.ListTrials(o.ExperimentName);
-        var best = models.LoadBest(ml, trials.Where(t => candidates.Any(c => c.Name == t.Parameters.GetString(CandidateKey))));
-        if (best is null && retired.Count == candidates.Count)
+        var contenders = models.BestPerCandidate(trials).Where(x => candidates.Any(c => c.Name == x.Trial.Parameters.GetString(CandidateKey)))
+            .Select(x => new ModelPick.Contender(x.Trial.Id, x.Trial.Parameters.GetString(CandidateKey), x.Trial.Metric!.Value,
+                candidates.First(c => c.Name == x.Trial.Parameters.GetString(CandidateKey)).ScoringCost, x.Scores)).ToList();
+        if (contenders.Count == 0 && scheduler.AllRetired)
             throw new InvalidOperationException(
-                $"Every candidate failed twice in a row with the same error, so none was tried further: {string.Join("; ", retired.Select(kv => $"{kv.Key}: {kv.Value}"))}");
-        if (best is null)
+                $"Every candidate failed twice in a row with the same error, so none was tried further: {string.Join("; ", scheduler.Retired.Select(kv => $"{kv.Key}: {kv.Value}"))}");
+        if (contenders.Count == 0)
         {
             // Name the limit that ended the search: the trial count, or else the time.
             string more = o.MaxTrials is { } limit && started >= limit ? $"ExperimentOptions.MaxTrials (this run started {started})" : "ExperimentOptions.TrainTime";
             throw new InvalidOperationException($"No trial completed ({trials.Count} tried: {string.Join("; ", trials.Where(t => t.Error is not null).Select(t => $"#{t.Id} {t.Error}").Take(3))}). Give more {more}.");
         }
-        var (bestTrial, bestModel) = best.Value;
-        return ExperimentEvaluation.Evaluate(ml, o, job, fit.Count, candidates, trials, bestTrial, bestModel, metricName, search.TrainView(ml).Schema, total);
+        var pick = ModelPick.Choose(contenders, o.Seed);
+        var chosen = trials.First(t => t.Id == pick.ChosenTrial);
+        return ExperimentEvaluation.Evaluate(ml, o, job, fit.Count, candidates, trials, chosen, models.Load(ml, chosen.Id), metricName, search.TrainView(ml).Schema, total,
+            pick, deadline);
     }
 
+    /// <summary>The next trial for this worker, claimed: one requeued in the store (a dead worker's), else the scheduler's
+    /// choice, added to the store unless another worker has the same point. Null when there is none now.</summary>
+    private static (TrialRecord Trial, Candidate Candidate)? NextTrial(ExperimentOptions o, ITrialStore store, TrialScheduler scheduler, IReadOnlyList<Candidate> candidates,
+        IReadOnlyList<TrialRecord> known, string worker, double remainingSeconds)
+    {
+        if (store.ClaimNext(o.ExperimentName, worker) is { } claimed)
+        {
+            if (candidates.FirstOrDefault(c => c.Name == claimed.Parameters.GetString(CandidateKey)) is { } c) return (claimed, c);
+            store.Fail(claimed.Id, "candidate not part of this run");
+            return null;
+        }
+        for (int attempt = 0; attempt < 200; attempt++)
+        {
+            if (scheduler.Next(known, remainingSeconds) is not { } plan) return null;
+            if (store.AddTrialIfNew(o.ExperimentName, plan.Parameters) is not { } id)
+            {
+                // Another worker has (or had) this point: its result reaches the tuner through Absorb.
+                scheduler.Duplicate(plan.Candidate.Name);
+                continue;
+            }
+            if (store.TryStart(id, worker)) return (store.GetTrial(id)!, plan.Candidate);
+        }
+        return null;
+    }
+
+    /// <summary>A stored trial's parameters without the candidate's name (the share of rows stays: it is the trial's fidelity).</summary>
     internal static ParameterSet Strip(ParameterSet p) => new(p.Where(kv => kv.Key != CandidateKey));
 }

@@ -1,21 +1,31 @@
 using System.Diagnostics;
 using Microsoft.ML;
+using MlNetLlm.AutoMl.Scheduling;
 using MlNetLlm.Estimators.Jobs;
+using MlNetLlm.Modeling.Training;
 
 namespace MlNetLlm.AutoMl.Experiments;
 
 /// <summary>
-/// Runs one trial of a candidate and records how it ended: completed, pruned by ASHA after an epoch, stopped by the
-/// time budget, failed, or retried once at half the batch size after running out of memory. Cancellation (Ctrl+C)
-/// marks the trial and is passed on.
+/// Runs one trial of a candidate and records how it ended: completed (also when the time budget ended its training
+/// after a validated epoch: the best epoch's model is its result), pruned by ASHA after an epoch, stopped by the time
+/// budget before any validated result, failed, or retried once at half the batch size after running out of memory.
+/// A neural trial whose first epoch cannot end in the time left — projected from its first batches — is stopped at
+/// once rather than left to run out the budget. Cancellation (Ctrl+C) marks the trial and is passed on.
 /// </summary>
 internal static class TrialRunner
 {
-    public static TrialOutcome? Run(MLContext ml, ExperimentOptions o, TextJobData data, ITrialStore store, TrialRecord trial, Candidate candidate,
-        IPruner pruner, DateTime deadline, string? precision)
+    /// <summary>Batches timed before a trial's first epoch is projected (the first ones include warming up).</summary>
+    private const int ProjectAfterBatches = 3;
+
+    public static TrialOutcome? Run(MLContext ml, ExperimentOptions o, TextJobData search, ITrialStore store, TrialRecord trial, Candidate candidate,
+        IPruner pruner, DateTime deadline, string? precision, TrialCostModel costs)
     {
-        var parameters = TextExperiment.Strip(trial.Parameters);
-        o.Events?.Report(new ExperimentEvent.TrialStarted((int)trial.Id, candidate.Name, parameters));
+        var parameters = TrialScheduler.CandidateParameters(trial.Parameters);
+        double fraction = TrialScheduler.FractionOf(trial.Parameters);
+        // A lower rung of the ladder trains on a nested, stratified share of the fit rows; validation rows are all kept.
+        var data = fraction >= 1 ? search : search.WithRows(DataShare.Take(search.Train, r => r.Label, fraction, o.Seed), search.Test);
+        o.Events?.Report(new ExperimentEvent.TrialStarted((int)trial.Id, candidate.Name, TextExperiment.Strip(trial.Parameters)));
         var sw = Stopwatch.StartNew();
         using var memory = new PeakMemorySampler(o.Device);
         TrialResources Used() => memory.Resources(sw) with { Precision = precision };
@@ -24,23 +34,50 @@ internal static class TrialRunner
             try { store.Heartbeat(trial.Id); }
             catch (TrialStoreException) { } // the trial ended meanwhile, or the store is briefly unreachable: the next beat tries again
         }, null, o.HeartbeatInterval, o.HeartbeatInterval);
-        using var budget = CancellationTokenSource.CreateLinkedTokenSource(o.CancellationToken);
+        // The budget stops a trial (keeping what it validated); Ctrl+C cancels it.
+        using var stop = new CancellationTokenSource();
         var remaining = deadline - DateTime.UtcNow;
-        budget.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+        stop.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+        string stopReason = "the time budget ran out before its first validated epoch";
+        var firstBatches = Stopwatch.StartNew();
+        int? maxLength = parameters.ContainsKey(ParameterNames.MaxLength) ? parameters.GetInt(ParameterNames.MaxLength) : null;
+        var control = new TrialControl
+        {
+            Cancellation = o.CancellationToken,
+            Stop = stop.Token,
+            OnEpoch = e =>
+            {
+                double metric = e.ValidationMetric ?? double.NaN;
+                store.ReportEpoch(trial.Id, new EpochMetric(e.Epoch, metric, e.TrainLoss, e.Seconds));
+                o.Events?.Report(new ExperimentEvent.EpochEnded((int)trial.Id, candidate.Name, e.Epoch, metric));
+                if (e.Epoch < e.Epochs && pruner.ShouldPrune(trial.Id, e.Epoch, metric))
+                    throw new TrialPrunedException(e.Epoch, metric);
+            },
+            OnBatch = b =>
+            {
+                // Project the first epoch from the first batches: one that cannot end in the time left stops now. What
+                // was measured tells the scheduler what the next trial of this candidate would cost.
+                if (b.Epoch != 1 || b.Batch != ProjectAfterBatches || maxLength is not { } length) return;
+                double perBatch = firstBatches.Elapsed.TotalSeconds / b.Batch;
+                double epochSeconds = perBatch * b.BatchesPerEpoch * (1 + TrialCostModel.ValidationShare * search.Test.Count / Math.Max(1, data.Train.Count));
+                costs.RecordEpoch(candidate.Name, data.Train.Count + (int)(TrialCostModel.ValidationShare * search.Test.Count), length, epochSeconds);
+                double left = (deadline - DateTime.UtcNow).TotalSeconds;
+                if (epochSeconds - firstBatches.Elapsed.TotalSeconds > left)
+                {
+                    stopReason = $"budget: its first epoch would take about {epochSeconds:F0} s and {left:F0} s were left";
+                    stop.Cancel();
+                }
+            },
+        };
         bool retried = false;
         while (true)
         {
             try
             {
-                var outcome = candidate.Run(ml, data, parameters, o.Device, e =>
-                {
-                    double metric = e.ValidationMetric ?? double.NaN;
-                    store.ReportEpoch(trial.Id, new EpochMetric(e.Epoch, metric, e.TrainLoss, e.Seconds));
-                    o.Events?.Report(new ExperimentEvent.EpochEnded((int)trial.Id, candidate.Name, e.Epoch, metric));
-                    if (e.Epoch < e.Epochs && pruner.ShouldPrune(trial.Id, e.Epoch, metric))
-                        throw new TrialPrunedException(e.Epoch, metric);
-                }, budget.Token);
+                var outcome = candidate.Run(ml, data, parameters, o.Device, control);
                 store.Complete(trial.Id, outcome.ValidationMetric, Used());
+                if (outcome.StoppedByLimit && outcome.Epochs is { Count: > 0 } epochs)
+                    store.AddRetry(trial.Id, $"stopped by the time budget after epoch {epochs.Count} of {epochs[0].Epochs}: the best validated epoch's model is its result");
                 o.Events?.Report(new ExperimentEvent.TrialCompleted((int)trial.Id, candidate.Name, outcome.ValidationMetric, sw.Elapsed.TotalSeconds));
                 return outcome;
             }
@@ -52,11 +89,9 @@ internal static class TrialRunner
             }
             catch (Exception e) when (Unwrap(e) is OperationCanceledException && !o.CancellationToken.IsCancellationRequested)
             {
-                // The time budget ran out inside the trial: it stops where it is, recorded with the epochs it reached.
-                var reached = store.GetTrial(trial.Id)!;
-                if (reached.Epochs.Count > 0) store.Prune(trial.Id, null, Used());
-                else store.Fail(trial.Id, "stopped: the time budget ran out before its first epoch", Used());
-                o.Events?.Report(new ExperimentEvent.TrialPruned((int)trial.Id, candidate.Name, reached.EpochsReached, "time budget"));
+                // The time budget ended it before any validated result (a classical fit is stopped between its steps).
+                store.Stop(trial.Id, stopReason, Used());
+                o.Events?.Report(new ExperimentEvent.TrialStopped((int)trial.Id, candidate.Name, stopReason));
                 return null;
             }
             catch (Exception e) when (!retried && IsOutOfMemory(e) && parameters.ContainsKey(ParameterNames.BatchSize) && parameters.GetInt(ParameterNames.BatchSize) > 1)

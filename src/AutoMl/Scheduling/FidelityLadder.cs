@@ -54,6 +54,12 @@ public sealed class FidelityLadder
         }
     }
 
+    /// <summary>True when some configuration has a result on any rung.</summary>
+    public bool HasAnyResult
+    {
+        get { lock (_gate) return _results.Any(r => r.Values.Any(double.IsFinite)); }
+    }
+
     /// <summary>True when some configuration has a result on all rows.</summary>
     public bool HasTopResult
     {

@@ -114,6 +114,9 @@ public interface ITrialStore : IDisposable
     /// <summary>Marks a Pending or Running trial failed with <paramref name="error"/>.</summary>
     void Fail(long trialId, string error, TrialResources? resources = null);
 
+    /// <summary>Marks a Running trial stopped (by the time budget, before any validated result); <paramref name="reason"/> says why.</summary>
+    void Stop(long trialId, string reason, TrialResources? resources = null);
+
     TrialRecord? GetTrial(long trialId);
 
     /// <summary>The experiment's trials in id order.</summary>
@@ -201,6 +204,7 @@ internal static class StoreJson
         TrialStatus.Completed => "completed",
         TrialStatus.Pruned => "pruned",
         TrialStatus.Failed => "failed",
+        TrialStatus.Stopped => "stopped",
         _ => throw new ArgumentOutOfRangeException(nameof(s), s, null),
     };
 
@@ -211,6 +215,7 @@ internal static class StoreJson
         "completed" => TrialStatus.Completed,
         "pruned" => TrialStatus.Pruned,
         "failed" => TrialStatus.Failed,
+        "stopped" => TrialStatus.Stopped,
         _ => throw new TrialStoreException($"Unknown trial status '{s}' in the store."),
     };
 

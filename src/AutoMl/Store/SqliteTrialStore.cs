@@ -223,6 +223,12 @@ public sealed class SqliteTrialStore : ITrialStore
         Finish(trialId, "fail", "status IN ('pending', 'running')", "failed", "metric", error, resources);
     }
 
+    public void Stop(long trialId, string reason, TrialResources? resources = null)
+    {
+        ArgumentNullException.ThrowIfNull(reason);
+        Finish(trialId, "stop", "status = 'running'", "stopped", "metric", reason, resources);
+    }
+
     private void Finish(long trialId, string verb, string condition, string status, string metricSql, string? error, TrialResources? resources,
         params (string, object?)[] extra)
     {

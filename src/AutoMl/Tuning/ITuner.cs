@@ -9,6 +9,8 @@ public enum TrialStatus
     Completed,
     Pruned,
     Failed,
+    /// <summary>Ended by the time budget before it had a validated result (one with a result completes with it).</summary>
+    Stopped,
 }
 
 /// <summary>

@@ -37,7 +37,10 @@ public abstract class ExperimentCommandBase(string name, string task, string des
         };
         var glove = new Option<string?>("--glove") { Description = "GloVe text file: adds lstm+glove." };
         var candidates = new Option<string[]?>("--candidates") { Description = "Only these candidates (e.g. tfidf+sdca lstm transformer).", AllowMultipleArgumentsPerToken = true };
-        var refit = new Option<bool>("--refit") { Description = "Fit the best pipeline again on all training rows (train + validation) before saving it." };
+        var refit = new Option<bool?>("--refit")
+        {
+            Description = "Fit the chosen pipeline again on all training rows (train + validation) before saving it. Default: when its measured cost fits in the budget left; --refit true: always; --refit false: never.",
+        };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu" };
         var precision = CliOptions.Precision("auto | fp32 | bf16 for the neural candidates (fine-tune, transformer, embeddings); the LSTM ones are fp32 whatever is chosen, so bf16 needs them left out. auto: bf16 where the device computes it natively.");
@@ -135,6 +138,9 @@ public abstract class ExperimentCommandBase(string name, string task, string des
                 case ExperimentEvent.TrialPruned p when Row(p.TrialId) is { } r:
                     r[2] = $"pruned ({p.Why})";
                     break;
+                case ExperimentEvent.TrialStopped st when Row(st.TrialId) is { } r:
+                    r[2] = "stopped (budget)"; r[6] = Markup.Escape(st.Why);
+                    break;
                 case ExperimentEvent.TrialFailed f when Row(f.TrialId) is { } r:
                     r[2] = "[red]failed[/]"; r[6] = Markup.Escape(f.Error);
                     break;
@@ -177,7 +183,7 @@ public abstract class ExperimentCommandBase(string name, string task, string des
             {
                 Apply(e);
                 if (e is not ExperimentEvent.EpochEnded) AnsiConsole.MarkupLine(Markup.Escape(Describe(e)));
-                if (e is ExperimentEvent.TrialCompleted or ExperimentEvent.TrialPruned or ExperimentEvent.TrialFailed) AnsiConsole.MarkupLine(Markup.Escape("  " + Status()));
+                if (e is ExperimentEvent.TrialCompleted or ExperimentEvent.TrialPruned or ExperimentEvent.TrialFailed or ExperimentEvent.TrialStopped) AnsiConsole.MarkupLine(Markup.Escape("  " + Status()));
             });
             result = TextExperiment.Run(ml, options with { Events = events }, output);
         }
@@ -196,6 +202,7 @@ public abstract class ExperimentCommandBase(string name, string task, string des
         ExperimentEvent.TrialCompleted c => $"trial {c.TrialId} {c.Candidate}: completed, metric {c.Metric:F4} in {c.Seconds:F1} s",
         ExperimentEvent.TrialPruned p => $"trial {p.TrialId} {p.Candidate}: pruned after {p.Epochs} epochs ({p.Why})",
         ExperimentEvent.TrialFailed f => $"trial {f.TrialId} {f.Candidate}: failed: {f.Error}",
+        ExperimentEvent.TrialStopped st => $"trial {st.TrialId} {st.Candidate}: stopped (budget): {st.Why}",
         ExperimentEvent.NewBest b => $"trial {b.TrialId} {b.Candidate}: new best {b.Metric:F4}",
         ExperimentEvent.EarlierRunMovedAside m => $"moved the earlier experiment's outputs to {m.Folder}",
         _ => e.ToString(),
