@@ -29,5 +29,9 @@ public sealed record TextModelSpec
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
 
     /// <summary>A fresh (untrained) model of this shape.</summary>
-    public TextHeadModel CreateModel() => new(Body.CreateBody(), Outputs, Dropout);
+    public TextHeadModel CreateModel()
+    {
+        lock (TrainingLoop.RandomStateLock) // the head's initial weights come from the global generator too
+            return new(Body.CreateBody(), Outputs, Dropout);
+    }
 }

@@ -59,11 +59,15 @@ public sealed record EncoderSpec
     }
 
     /// <summary>A fresh (untrained) encoder of this shape.</summary>
-    public PooledTextEncoder CreateBody() => Encoder switch
+    public PooledTextEncoder CreateBody()
     {
-        TextEncoderKind.Lstm => new LstmTextEncoder(Lstm ?? throw new InvalidDataException("The encoder spec has no LSTM config.")),
-        _ => new TransformerTextEncoder(EncoderCheckpoint.Create(Transformer ?? throw new InvalidDataException("The encoder spec has no transformer config."), EncoderHasPooler), Pooling),
-    };
+        lock (TrainingLoop.RandomStateLock) // initial weights come from the global generator (see EncoderCheckpoint.Create)
+            return Encoder switch
+            {
+                TextEncoderKind.Lstm => new LstmTextEncoder(Lstm ?? throw new InvalidDataException("The encoder spec has no LSTM config.")),
+                _ => new TransformerTextEncoder(EncoderCheckpoint.Create(Transformer ?? throw new InvalidDataException("The encoder spec has no transformer config."), EncoderHasPooler), Pooling),
+            };
+    }
 
     /// <summary>The tokenizer from files restored into <paramref name="folder"/>.</summary>
     public TextTokenizer CreateTokenizer(string folder) => CreateTokenizer(TokenizerLoader.ReadFiles(folder));
