@@ -4,7 +4,7 @@ using Microsoft.ML.Runtime;
 using MlNetLlm.MlNet;
 using MlNetLlm.MlNet.Persistence;
 using MlNetLlm.Modeling.Runtime;
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 using MlNetLlm.Modeling.Training;
 using static TorchSharp.torch;
 using MlNetLlm.Modeling.Checkpoints;

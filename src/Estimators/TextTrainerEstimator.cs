@@ -3,7 +3,7 @@ using Microsoft.ML.Data;
 using MlNetLlm.MlNet;
 using MlNetLlm.Modeling;
 using MlNetLlm.Modeling.Checkpoints;
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 using MlNetLlm.Modeling.Training;
 
 namespace MlNetLlm.Estimators;

@@ -46,7 +46,7 @@ public static class Program
         }
         if (args.Length == 2 && args[0] == "hf-char-classes")
         {
-            // Regenerates src/Modeling/Tokenization/HuggingFaceCharClasses.g.cs by probing Hugging Face's tokenizers.
+            // Regenerates src/Tokenization/HuggingFaceCharClasses.g.cs by probing Hugging Face's tokenizers.
             string folder = Directory.CreateTempSubdirectory("mlnetllm-probe-").FullName;
             File.WriteAllText(args[1], HuggingFaceCharProbe.ToSource(HuggingFaceCharProbe.Differences(folder)));
             Directory.Delete(folder, recursive: true);

@@ -1,3 +1,4 @@
+using MlNetLlm.Tokenization;
 using System.CommandLine;
 using System.Text.Json;
 using Microsoft.ML;
@@ -159,7 +160,7 @@ public static class CliErrors
             return 130;
         }
         catch (Exception e) when (e is ArgumentException or FormatException or IOException or UnauthorizedAccessException or InvalidOperationException
-                                       or InvalidDataException or MlNetLlm.Modeling.Checkpoints.CheckpointException or TrainingDivergedException
+                                       or InvalidDataException or MlNetLlm.Tokenization.CheckpointException or TrainingDivergedException
                                        or TorchLoadException or MlNetLlm.AutoMl.TrialStoreException)
         {
             // Library errors name properties and values; the CLI adds its own flag where one fixes the problem.

@@ -1,4 +1,4 @@
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 using static TorchSharp.torch;
 
 namespace MlNetLlm.Modeling.Training;

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -7,7 +7,7 @@ using MlNetLlm.Modeling.Training;
 using MlNetLlm.MlNet;
 using MlNetLlm.MlNet.Persistence;
 using MlNetLlm.Modeling.Runtime;
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 using MlNetLlm.Modeling.Training;
 using static TorchSharp.torch;
 
