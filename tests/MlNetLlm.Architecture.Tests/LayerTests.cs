@@ -12,7 +12,8 @@ namespace MlNetLlm.Architecture.Tests;
 /// The layers, one direction only: the tokenizers know neither TorchSharp nor ML.NET; the modeling core knows no ML.NET;
 /// the ML.NET adapters (MlNet, Estimators, Transforms) know the core, except MlNet, which knows no TorchSharp; AutoMl knows
 /// the adapters' options but no TorchSharp type; the CLI knows everything and nothing knows it; concrete LLM clients stay
-/// out of the libraries.
+/// out of the libraries; the ONNX scorer (Onnx) sits on MlNet and the tokenizers and knows no TorchSharp, so an app that
+/// scores exported models carries no libtorch.
 /// </summary>
 public class LayerTests
 {
@@ -24,15 +25,16 @@ public class LayerTests
     private static readonly ArchAssembly AutoMl = typeof(MlNetLlm.AutoMl.Experiments.ExperimentOptions).Assembly;
     private static readonly ArchAssembly LlmClients = typeof(MlNetLlm.LlmClients.LlmChatClients).Assembly;
     private static readonly ArchAssembly Models = typeof(MlNetLlm.Models.BundledModels).Assembly;
+    private static readonly ArchAssembly Onnx = typeof(MlNetLlm.Onnx.OnnxTextPredictionTransformer).Assembly;
     private static readonly ArchAssembly Cli = typeof(MlNetLlm.Cli.Commands.CliOptionNames).Assembly;
 
     private static readonly ArchUnitNET.Domain.Architecture Architecture =
-        new ArchLoader().LoadAssemblies(Tokenization, Modeling, MlNet, Estimators, Transforms, AutoMl, LlmClients, Models, Cli,
+        new ArchLoader().LoadAssemblies(Tokenization, Modeling, MlNet, Estimators, Transforms, AutoMl, LlmClients, Models, Onnx, Cli,
             // The forbidden neighbours are loaded too: a rule only sees dependencies on types the architecture holds.
             typeof(TorchSharp.torch).Assembly, typeof(Microsoft.ML.MLContext).Assembly, typeof(Microsoft.ML.IDataView).Assembly, typeof(Microsoft.ML.Data.TextLoader).Assembly,
             typeof(OpenAI.OpenAIClient).Assembly, typeof(OllamaSharp.OllamaApiClient).Assembly).Build();
 
-    private static readonly ArchAssembly[] Libraries = [Tokenization, Modeling, MlNet, Estimators, Transforms, AutoMl, LlmClients, Models];
+    private static readonly ArchAssembly[] Libraries = [Tokenization, Modeling, MlNet, Estimators, Transforms, AutoMl, LlmClients, Models, Onnx];
 
     private static ArchUnitNET.Fluent.Syntax.Elements.Types.GivenTypesConjunctionWithDescription In(ArchAssembly a) => Types().That().ResideInAssembly(a).As(a.GetName().Name!);
 
@@ -51,6 +53,9 @@ public class LayerTests
         { "MlNetLlm.Estimators", "MlNetLlm.Transforms" }, { "MlNetLlm.Estimators", "MlNetLlm.AutoMl" },
         { "MlNetLlm.Transforms", "MlNetLlm.Estimators" }, { "MlNetLlm.Transforms", "MlNetLlm.AutoMl" },
         { "MlNetLlm.Transforms", "OpenAI" }, { "MlNetLlm.Transforms", "OllamaSharp" }, { "MlNetLlm.Transforms", "LLama" },
+        // The ONNX scorer: ML.NET, ONNX Runtime and the tokenizers only.
+        { "MlNetLlm.Onnx", "TorchSharp" }, { "MlNetLlm.Onnx", "MlNetLlm.Modeling" }, { "MlNetLlm.Onnx", "MlNetLlm.Estimators" }, { "MlNetLlm.Onnx", "MlNetLlm.Transforms" },
+        { "MlNetLlm.Onnx", "MlNetLlm.AutoMl" }, { "MlNetLlm.Onnx", "MlNetLlm.Cli" },
         // AutoMl sees trainers through options and search spaces; device questions go to the core.
         { "MlNetLlm.AutoMl", "TorchSharp" },
         { "MlNetLlm.Tokenization", "MlNetLlm.Cli" }, { "MlNetLlm.Modeling", "MlNetLlm.Cli" }, { "MlNetLlm.MlNet", "MlNetLlm.Cli" }, { "MlNetLlm.Estimators", "MlNetLlm.Cli" },
@@ -71,6 +76,7 @@ public class LayerTests
         { "MlNetLlm.Tokenization", "Microsoft.ML.Data" }, { "MlNetLlm.Tokenization", "MlNetLlm.Modeling" },
         { "MlNetLlm.Modeling", "Microsoft.ML" }, { "MlNetLlm.Modeling", "Microsoft.ML.Core" }, { "MlNetLlm.Modeling", "Microsoft.ML.Data" },
         { "MlNetLlm.MlNet", "TorchSharp" }, { "MlNetLlm.MlNet", "MlNetLlm.Modeling" },
+        { "MlNetLlm.Onnx", "TorchSharp" }, { "MlNetLlm.Onnx", "MlNetLlm.Modeling" }, { "MlNetLlm.Onnx", "MlNetLlm.Estimators" }, { "MlNetLlm.Onnx", "MlNetLlm.Transforms" },
         { "MlNetLlm.AutoMl", "TorchSharp" },
         { "MlNetLlm.Transforms", "MlNetLlm.Estimators" }, { "MlNetLlm.Transforms", "OpenAI" }, { "MlNetLlm.Transforms", "OllamaSharp" },
         { "MlNetLlm.Transforms", "Microsoft.Extensions.AI.OpenAI" }, { "MlNetLlm.Transforms", "LLamaSharp" },
@@ -101,7 +107,7 @@ public class LayerTests
         var allowed = new Dictionary<string, string[]>
         {
             ["Tokenization"] = [], ["Modeling"] = ["Tokenization"], ["MlNet"] = [], ["Estimators"] = ["Modeling", "MlNet"], ["Transforms"] = ["Modeling", "MlNet"],
-            ["AutoMl"] = ["Modeling", "MlNet", "Estimators", "Transforms"], ["LlmClients"] = [], ["Models"] = ["Modeling"],
+            ["AutoMl"] = ["Modeling", "MlNet", "Estimators", "Transforms"], ["LlmClients"] = [], ["Models"] = ["Modeling"], ["Onnx"] = ["Tokenization", "MlNet"],
         };
         foreach (var (folder, ok) in allowed)
         {
@@ -114,6 +120,22 @@ public class LayerTests
     }
 
     [Fact]
+    public void The_onnx_scorer_and_the_tokenizers_restore_no_torchsharp_or_libtorch()
+    {
+        // The whole package closure, as NuGet restored it: an app that references MlNetLlm.Onnx gets none of libtorch's 720 MB.
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "MlNetLlm.sln"))) root = root.Parent;
+        foreach (var project in new[] { "Onnx", "Tokenization", "MlNet" })
+        {
+            using var assets = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(root!.FullName, "src", project, "obj", "project.assets.json")));
+            var libraries = assets.RootElement.GetProperty("libraries").EnumerateObject().Select(l => l.Name).ToList();
+            Assert.Contains(libraries, l => l.StartsWith(project == "Tokenization" ? "Microsoft.ML.Tokenizers/" : "Microsoft.ML/", StringComparison.Ordinal));
+            var torch = libraries.Where(l => l.Contains("torch", StringComparison.OrdinalIgnoreCase)).ToList();
+            Assert.True(torch.Count == 0, $"src/{project} restores {string.Join(", ", torch)}");
+        }
+    }
+
+    [Fact]
     public void The_rules_see_real_dependencies()
     {
         // The checks above pass vacuously if the loader saw no dependencies at all: the known edges must be there.
@@ -122,6 +144,8 @@ public class LayerTests
         Assert.True(Uses(AutoMl, "MlNetLlm.Estimators"));
         Assert.True(Uses(Modeling, "TorchSharp"));
         Assert.True(Uses(Modeling, "MlNetLlm.Tokenization"));
+        Assert.True(Uses(Onnx, "MlNetLlm.Tokenization"));
+        Assert.True(Uses(Onnx, "MlNetLlm.MlNet"));
         Assert.True(Uses(Cli, "MlNetLlm.AutoMl"));
         Assert.Contains("TorchSharp", Estimators.GetReferencedAssemblies().Select(r => r.Name));
     }
