@@ -1,6 +1,8 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using MlNetLlm.MlNet.Persistence;
 using MlNetLlm.Modeling.Export;
+using MlNetLlm.Modeling.Training;
 
 namespace MlNetLlm.Estimators;
 
@@ -45,6 +47,35 @@ public static class OnnxExportCatalog
         if (exportable.Count > 1)
             throw new ArgumentException($"{what} holds {exportable.Count} MlNetLlm text models ({string.Join(", ", exportable.Select(p => p.GetType().Name))}); export them one at a time. Nothing was written.", nameof(model));
         var source = exportable[0].GetOnnxExportSource();
+        if (source.Head is { Task: TaskKind.Binary } head && BinaryClassNames(parts.Skip(parts.IndexOf((ITransformer)exportable[0]) + 1)) is { } names)
+            source = source with { Head = head with { LabelNames = names } };
         return OnnxExport.Export(zip is null ? source : source with { Description = $"{source.Description} in '{zip}'" }, outputFolder, options);
+    }
+
+    private sealed class PredictedRow
+    {
+        public bool PredictedLabel { get; set; }
+    }
+
+    /// <summary>
+    /// A binary classifier predicts true or false; the classes they stand for live in the chain's later steps (the
+    /// MapValue that TextTrainingJob appends). Read them by mapping false and true through those steps; null when the
+    /// chain has no such step.
+    /// </summary>
+    private static string[]? BinaryClassNames(IEnumerable<ITransformer> after)
+    {
+        var ml = new MLContext();
+        IDataView view = ml.Data.LoadFromEnumerable(new[] { new PredictedRow { PredictedLabel = false }, new PredictedRow { PredictedLabel = true } });
+        try
+        {
+            foreach (var t in after) view = t.Transform(view);
+            if (view.Schema.GetColumnOrNull("PredictedLabelValue") is not { Type: TextDataViewType }) return null;
+            var names = view.GetColumn<ReadOnlyMemory<char>>("PredictedLabelValue").Select(v => v.ToString()).ToArray();
+            return names.Length == 2 && names[0] != names[1] ? names : null;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return null; // a later step needs columns these two rows lack: no class names to learn from it
+        }
     }
 }

@@ -21,7 +21,7 @@ public sealed record OnnxTextModelManifest
     public string Kind { get; init; } = "";
     /// <summary>Multiclass, Binary or Regression (prediction models).</summary>
     public string? Task { get; init; }
-    /// <summary>Class names in key order (multiclass) or [False, True] (binary).</summary>
+    /// <summary>Class names in key order (multiclass); binary: the classes PredictedLabel false and true stand for ([False, True] when not known).</summary>
     public string[] LabelNames { get; init; } = [];
     /// <summary>Regression targets were trained standardised: value = output · std + mean.</summary>
     public float LabelMean { get; init; }

@@ -159,7 +159,7 @@ public static class CliErrors
             AnsiConsole.MarkupLine("[red]interrupted:[/] stopped before the end; finished trials are kept in the store (continue with --resume), no partial output file was written.");
             return 130;
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or IOException or UnauthorizedAccessException or InvalidOperationException
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException or UnauthorizedAccessException or InvalidOperationException or NotSupportedException
                                        or InvalidDataException or MlNetLlm.Tokenization.CheckpointException or TrainingDivergedException
                                        or TorchLoadException or MlNetLlm.AutoMl.TrialStoreException)
         {

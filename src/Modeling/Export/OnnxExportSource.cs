@@ -27,7 +27,7 @@ public sealed record OnnxExportHead
     public required TaskKind Task { get; init; }
     /// <summary>The model with the head: its state dict holds body.encoder.* and head.* (<see cref="TextHeadModel"/>).</summary>
     public required TextHeadModel Model { get; init; }
-    /// <summary>Class names in key order (multiclass) or [False, True] (binary); empty for regression.</summary>
+    /// <summary>Class names in key order (multiclass); binary: the classes false and true stand for ([False, True] when not known); empty for regression.</summary>
     public IReadOnlyList<string> LabelNames { get; init; } = [];
     public float LabelMean { get; init; }
     public float LabelStd { get; init; } = 1;

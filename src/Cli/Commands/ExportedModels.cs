@@ -1,0 +1,41 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetLlm.Onnx;
+using MlNetLlm.Transforms.Embeddings;
+
+namespace MlNetLlm.Cli.Commands;
+
+/// <summary>predict and embed on a folder export-onnx wrote: the ONNX Runtime scorers in place of the TorchSharp ones.</summary>
+internal static class ExportedModels
+{
+    /// <summary>
+    /// The exported classifier or regressor, followed (as train's model.zip is) by the step that names the predicted
+    /// class: MapKeyToValue for multiclass, the two class names for binary.
+    /// </summary>
+    public static ITransformer Predictor(MLContext ml, string folder, IDataView input)
+    {
+        var scorer = new OnnxTextPredictionEstimator(new OnnxTextPredictionOptions { ModelFolder = folder }).Fit(input);
+        var m = scorer.Manifest;
+        IEstimator<ITransformer>? tail = m.Task switch
+        {
+            "Multiclass" => ml.Transforms.Conversion.MapKeyToValue("PredictedLabelValue", "PredictedLabel"),
+            "Binary" when m.LabelNames.Length == 2 => ml.Transforms.Conversion.MapValue("PredictedLabelValue",
+                new[] { new KeyValuePair<bool, ReadOnlyMemory<char>>(false, m.LabelNames[0].AsMemory()), new(true, m.LabelNames[1].AsMemory()) }, "PredictedLabel"),
+            _ => null,
+        };
+        return tail is null ? scorer : new TransformerChain<ITransformer>(scorer, tail.Fit(scorer.Transform(input)));
+    }
+
+    /// <summary>An exported embedding model; pooling and length are fixed in its graph and manifest, normalisation may be turned on.</summary>
+    public static OnnxTextEmbeddingTransformer Embedder(string folder, TextEmbeddingOptions options)
+    {
+        if (options.Pooling is not null)
+            throw new ArgumentException($"--pooling does not apply to '{folder}': an exported model's pooling is part of its graph (export the checkpoint again with --pooling).");
+        if (options.MaxLength is not null)
+            throw new ArgumentException($"--max-length does not apply to '{folder}': an exported model truncates to the length it was exported with (export the checkpoint again with --max-length).");
+        return new OnnxTextEmbeddingEstimator(new OnnxTextEmbeddingOptions
+        {
+            ModelFolder = folder, Normalize = options.Normalize ? true : null, BatchSize = options.BatchSize,
+        }).Create();
+    }
+}
