@@ -21,6 +21,10 @@ if (args.Length > 0 && args[0] == "tuners")
     return TunerBench.Run(args[1..]);
 if (args.Length > 0 && args[0] == "finetune")
     return FineTuneBench.Run(args[1..]);
+if (args.Length > 0 && args[0] == "onnx-speed")
+    return OnnxSpeedBench.Run(args[1..]);
+if (args.Length > 0 && args[0] == "onnx-accuracy")
+    return OnnxAccuracyBench.Run(args[1..]);
 
 var opt = BenchOptions.Parse(args);
 Console.WriteLine($"# Encoder inference: batch {opt.Batch}, sequence {opt.Seq}, {opt.Threads} threads, {opt.Iters} timed iterations after {opt.Warmup} warm-up");
