@@ -79,6 +79,19 @@ public sealed class OnnxTextPredictionEstimator : IEstimator<OnnxTextPredictionT
         return Create();
     }
 
+    /// <summary>
+    /// This scorer followed by the step that names the predicted class in a text column PredictedLabelValue, as the
+    /// model.zip of mlnet-llm train has it: MapKeyToValue (multiclass), or the two exported class names (binary).
+    /// Regression has no class to name: the scorer alone.
+    /// </summary>
+    public IEstimator<ITransformer> WithPredictedLabelValue(MLContext mlContext) => _manifest.Task switch
+    {
+        "Multiclass" => this.Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabelValue", "PredictedLabel")),
+        "Binary" => this.Append(mlContext.Transforms.Conversion.MapValue("PredictedLabelValue",
+            new[] { new KeyValuePair<bool, ReadOnlyMemory<char>>(false, _manifest.LabelNames[0].AsMemory()), new(true, _manifest.LabelNames[1].AsMemory()) }, "PredictedLabel")),
+        _ => this,
+    };
+
     /// <summary>The transformer without data (nothing is learned).</summary>
     public OnnxTextPredictionTransformer Create()
     {

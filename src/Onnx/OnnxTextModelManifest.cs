@@ -73,6 +73,8 @@ public sealed record OnnxTextModelManifest
             throw new InvalidDataException(Bad($"has task \"{m.Task}\" (expected Multiclass, Binary or Regression)."));
         if (m.Kind == PredictionKind && m.Task == "Multiclass" && m.LabelNames.Length != m.OutputSize)
             throw new InvalidDataException(Bad($"names {m.LabelNames.Length} classes for {m.OutputSize} outputs."));
+        if (m.Kind == PredictionKind && m.Task == "Binary" && m.LabelNames.Length != 2)
+            throw new InvalidDataException(Bad($"names {m.LabelNames.Length} classes for a binary model (expected the two that false and true stand for)."));
         if (m.TextColumns.Length is < 1 or > 2) throw new InvalidDataException(Bad("must name one or two text columns."));
         if (m.Tokenizer is null) throw new InvalidDataException(Bad("has no tokenizer."));
         if (m.MaxLength < 3 || m.OutputSize < 1 || m.Inputs.Length < 2 || m.Output.Length == 0)

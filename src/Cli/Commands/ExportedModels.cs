@@ -1,5 +1,4 @@
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using MlNetLlm.Onnx;
 using MlNetLlm.Transforms.Embeddings;
 
@@ -12,19 +11,8 @@ internal static class ExportedModels
     /// The exported classifier or regressor, followed (as train's model.zip is) by the step that names the predicted
     /// class: MapKeyToValue for multiclass, the two class names for binary.
     /// </summary>
-    public static ITransformer Predictor(MLContext ml, string folder, IDataView input)
-    {
-        var scorer = new OnnxTextPredictionEstimator(new OnnxTextPredictionOptions { ModelFolder = folder }).Fit(input);
-        var m = scorer.Manifest;
-        IEstimator<ITransformer>? tail = m.Task switch
-        {
-            "Multiclass" => ml.Transforms.Conversion.MapKeyToValue("PredictedLabelValue", "PredictedLabel"),
-            "Binary" when m.LabelNames.Length == 2 => ml.Transforms.Conversion.MapValue("PredictedLabelValue",
-                new[] { new KeyValuePair<bool, ReadOnlyMemory<char>>(false, m.LabelNames[0].AsMemory()), new(true, m.LabelNames[1].AsMemory()) }, "PredictedLabel"),
-            _ => null,
-        };
-        return tail is null ? scorer : new TransformerChain<ITransformer>(scorer, tail.Fit(scorer.Transform(input)));
-    }
+    public static ITransformer Predictor(MLContext ml, string folder, IDataView input) =>
+        new OnnxTextPredictionEstimator(new OnnxTextPredictionOptions { ModelFolder = folder }).WithPredictedLabelValue(ml).Fit(input);
 
     /// <summary>An exported embedding model; pooling and length are fixed in its graph and manifest, normalisation may be turned on.</summary>
     public static OnnxTextEmbeddingTransformer Embedder(string folder, TextEmbeddingOptions options)
