@@ -111,6 +111,13 @@ public class OnnxScoringTests
         var generated = generator.GenerateAsync(OnnxExportTests.Texts).GetAwaiter().GetResult();
         Assert.True(OnnxExportTests.MaxAbsDiff(expected, [.. generated.Select(g => g.Vector.ToArray())]) <= 1e-4);
         Assert.InRange(generated[0].Vector.ToArray().Sum(v => v * v), 0.9999, 1.0001);
+
+        // Saved in an ML.NET zip with its settings (columns, normalisation) and scored by a process without TorchSharp.
+        string onnxZip = dir.File("onnx-embed.zip"), csv = dir.File("texts.csv");
+        ml.Model.Save(onnx, data.Schema, onnxZip);
+        File.WriteAllLines(csv, ["Text,Label", .. OnnxExportTests.Texts.Select(t => "\"" + t.Replace("\"", "\"\"") + "\",x")]);
+        var fresh = Program.ScoreInFreshProcess(onnxZip, csv, withoutTorch: true);
+        Assert.True(OnnxExportTests.MaxAbsDiff(expected, [.. fresh["Embedding"]]) <= 1e-4);
     }
 
     [Fact]
