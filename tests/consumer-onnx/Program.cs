@@ -2,7 +2,8 @@
 //   save EXPORTED_DIR CSV ZIP     build the ONNX scorer (+ the class-name step) from a folder mlnet-llm export-onnx wrote,
 //                                 check it on the CSV, save an ordinary ML.NET model zip
 //   predict ZIP CSV OUT.csv       (a second process) plain mlContext.Model.Load, a PredictionEngine, and the whole CSV;
-//                                 writes row,predicted_label; fails if TorchSharp or libtorch got loaded
+//                                 writes row,predicted_label,score as mlnet-llm predict does (score: the probability of
+//                                 the positive class, or of the predicted class); fails if TorchSharp or libtorch got loaded
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNetLlm.Onnx;
@@ -42,8 +43,12 @@ static int Predict(string zip, string csv, string output)
     var engine = ml.Model.CreatePredictionEngine<Review, Prediction>(model, inputSchema: schema);
     var one = engine.Predict(new Review { Text = "Absolutely delicious, my kids love these snacks and I will buy them again." });
     Console.WriteLine($"predict: one review -> {one.PredictedLabelValue}");
-    var labels = model.Transform(Load(ml, csv)).GetColumn<ReadOnlyMemory<char>>("PredictedLabelValue").Select(v => v.ToString()).ToList();
-    File.WriteAllLines(output, ["row,predicted_label", .. labels.Select((l, i) => $"{i},{l}")]);
+    var scored = model.Transform(Load(ml, csv));
+    var labels = scored.GetColumn<ReadOnlyMemory<char>>("PredictedLabelValue").Select(v => v.ToString()).ToList();
+    var scores = scored.Schema.GetColumnOrNull("Probability") is not null
+        ? scored.GetColumn<float>("Probability").ToList()
+        : scored.GetColumn<float[]>("Score").Select(s => s.Max()).ToList();
+    File.WriteAllLines(output, ["row,predicted_label,score", .. labels.Select((l, i) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{i},{l},{scores[i]:R}"))]);
     var torch = AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetName().Name ?? "").Where(n => n.Contains("TorchSharp", StringComparison.OrdinalIgnoreCase)).ToList();
     var natives = File.ReadAllLines("/proc/self/maps").Where(l => l.Contains("libtorch", StringComparison.Ordinal) || l.Contains("LibTorchSharp", StringComparison.Ordinal)).ToList();
     if (torch.Count + natives.Count > 0 || string.IsNullOrEmpty(one.PredictedLabelValue))
