@@ -48,6 +48,9 @@ public class OnnxCliTests
         Assert.All(torchLabels, l => Assert.Contains(l, new[] { "same", "different" }));
         Assert.True(torchScores.Zip(onnxScores, (a, b) => Math.Abs(a - b)).Max() <= 1e-4);
         Assert.Equal(60, ReadPredictions(dir.File("int8.csv")).Labels.Length);
+        var (code, output) = Program.RunCli("embed", "--model", dir.File("fp32"), "--dataset", csv, "--text-col", "first", "--output", dir.File("e.csv"));
+        Assert.Equal(1, code);
+        Assert.Contains("predict --model", output);
     }
 
     [Fact]

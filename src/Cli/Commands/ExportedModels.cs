@@ -17,6 +17,11 @@ internal static class ExportedModels
     /// <summary>An exported embedding model; pooling and length are fixed in its graph and manifest, normalisation may be turned on.</summary>
     public static OnnxTextEmbeddingTransformer Embedder(string folder, TextEmbeddingOptions options)
     {
+        string manifestPath = Path.Combine(folder, OnnxTextModelManifest.FileName);
+        var manifest = OnnxTextModelManifest.Read(File.ReadAllBytes(manifestPath), manifestPath);
+        if (manifest.Kind != OnnxTextModelManifest.EmbeddingKind)
+            throw new InvalidDataException($"--model '{folder}' is an exported {manifest.Task?.ToLowerInvariant()} model: it makes predictions, not vectors. Score it with predict --model {folder}, " +
+                                           "or export the checkpoint itself (or a zip with an embedding transform) for embeddings.");
         if (options.Pooling is not null)
             throw new ArgumentException($"--pooling does not apply to '{folder}': an exported model's pooling is part of its graph (export the checkpoint again with --pooling).");
         if (options.MaxLength is not null)
