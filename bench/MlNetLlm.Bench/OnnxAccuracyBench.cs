@@ -84,9 +84,11 @@ static class OnnxAccuracyBench
         var variants = new (string Name, OnnxExportOptions Options)[]
         {
             ("ONNX fp32", new OnnxExportOptions()),
-            ("ONNX int8, MatMulInteger per column (default)", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Layout = OnnxInt8Layout.MatMulIntegerPerChannel }),
-            ("ONNX int8, MatMulInteger per tensor", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Layout = OnnxInt8Layout.MatMulIntegerPerTensor }),
-            ("ONNX int8, com.microsoft DynamicQuantizeMatMul per column", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Layout = OnnxInt8Layout.DynamicQuantizeMatMulPerChannel }),
+            ("ONNX int8, MatMulInteger per column, all Linears", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Layout = OnnxInt8Layout.MatMulIntegerPerChannel, Int8Scope = OnnxInt8Scope.AllLinears }),
+            ("ONNX int8, MatMulInteger per tensor, all Linears", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Layout = OnnxInt8Layout.MatMulIntegerPerTensor, Int8Scope = OnnxInt8Scope.AllLinears }),
+            ("ONNX int8, com.microsoft DynamicQuantizeMatMul per column, all Linears", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Layout = OnnxInt8Layout.DynamicQuantizeMatMulPerChannel, Int8Scope = OnnxInt8Scope.AllLinears }),
+            ("ONNX int8, MatMulInteger per column, FFN output fp32 (default)", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Scope = OnnxInt8Scope.AllButFfnOutput }),
+            ("ONNX int8, MatMulInteger per column, attention only", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Scope = OnnxInt8Scope.AttentionOnly }),
         };
         foreach (var (name, exportOptions) in variants)
         {

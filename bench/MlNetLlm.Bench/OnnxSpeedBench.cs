@@ -52,9 +52,11 @@ static class OnnxSpeedBench
             var layouts = new (string Name, OnnxExportOptions Options)[]
             {
                 ("exported ONNX fp32 (MlNetLlm.Onnx)", new OnnxExportOptions()),
-                ("exported ONNX int8, MatMulInteger per column (default)", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Layout = OnnxInt8Layout.MatMulIntegerPerChannel }),
-                ("exported ONNX int8, MatMulInteger per tensor", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Layout = OnnxInt8Layout.MatMulIntegerPerTensor }),
-                ("exported ONNX int8, DynamicQuantizeMatMul per column", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Layout = OnnxInt8Layout.DynamicQuantizeMatMulPerChannel }),
+                ("exported ONNX int8, MatMulInteger per column, all Linears", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Layout = OnnxInt8Layout.MatMulIntegerPerChannel, Int8Scope = OnnxInt8Scope.AllLinears }),
+                ("exported ONNX int8, MatMulInteger per tensor, all Linears", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Layout = OnnxInt8Layout.MatMulIntegerPerTensor, Int8Scope = OnnxInt8Scope.AllLinears }),
+                ("exported ONNX int8, DynamicQuantizeMatMul per column, all Linears", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Layout = OnnxInt8Layout.DynamicQuantizeMatMulPerChannel, Int8Scope = OnnxInt8Scope.AllLinears }),
+                ("exported ONNX int8, per column, FFN output fp32 (default)", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Scope = OnnxInt8Scope.AllButFfnOutput }),
+                ("exported ONNX int8, per column, attention only", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Scope = OnnxInt8Scope.AttentionOnly }),
             };
             foreach (var (name, options) in layouts)
             {

@@ -89,6 +89,11 @@ public class OnnxExportTests
         double diff = MaxAbsDiff(a, b), cosine = a.Zip(b, Cosine).Min();
         Assert.True(diff > 0, "the int8 graph must actually be quantized");
         Assert.True(cosine > 0.99, $"int8 embeddings drift from fp32: min cosine {cosine:F4}, max |diff| {diff:E2}");
+        // The default scope: per layer, query, key, value, attention output and FFN input in int8; the FFN output in fp32.
+        var graph = global::Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(int8, "model.onnx"))).Graph;
+        var quantized = graph.Node.Where(n => n.OpType == "MatMulInteger").Select(n => n.Input[1]).ToList();
+        Assert.Equal(2 * 5, quantized.Count); // tiny-bert: 2 layers
+        Assert.DoesNotContain(quantized, name => name.Contains("layer.0.output.dense") || name.Contains("layer.1.output.dense"));
     }
 
     internal static float[][] RunOnnx(string graph, IReadOnlyList<EncodedText> rows, int padId, int batchSize, bool tokenTypes)

@@ -7,7 +7,8 @@ using DataType = Onnx.TensorProto.Types.DataType;
 namespace MlNetLlm.Modeling.Export;
 
 /// <summary>What goes into one exported graph: the encoder's config and weights, the pooling, and an optional linear head.</summary>
-internal sealed record EncoderGraphPlan(TransformerConfig Config, ExportWeights Weights, string EncoderPrefix, Pooling Pooling, string? HeadPrefix, OnnxInt8Layout? Int8);
+internal sealed record EncoderGraphPlan(TransformerConfig Config, ExportWeights Weights, string EncoderPrefix, Pooling Pooling, string? HeadPrefix,
+    OnnxInt8Layout? Int8, OnnxInt8Scope Int8Scope = OnnxInt8Scope.AllLinears);
 
 /// <summary>
 /// The ONNX graph of the project's encoders, written from the same module tree and weights the TorchSharp model runs
@@ -30,7 +31,7 @@ internal sealed class OnnxEncoderGraph
     {
         _plan = plan;
         c = plan.Config;
-        _int8 = plan.Int8 is { } layout ? new OnnxInt8Linear(g, layout) : null;
+        _int8 = plan.Int8 is { } layout ? new OnnxInt8Linear(g, layout, plan.Int8Scope) : null;
     }
 
     public static bool UsesTokenTypes(TransformerConfig config) => config.TypeVocabSize > 0;
@@ -133,7 +134,7 @@ internal sealed class OnnxEncoderGraph
     private string Linear(string x, string prefix, bool quantize = true, string? output = null)
     {
         string bias = Param(prefix + "bias");
-        if (quantize && _int8 is not null)
+        if (quantize && _int8 is not null && _int8.Quantizes(prefix))
             return _int8.Linear(x, prefix, _plan.Weights, bias, output);
         float[] t = _plan.Weights.Transposed(prefix + "weight", out long inFeatures, out long outFeatures);
         string weight = g.Floats(prefix + "weight.T", t, inFeatures, outFeatures);

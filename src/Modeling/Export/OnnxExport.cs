@@ -29,7 +29,7 @@ public static class OnnxExport
         var module = (TorchSharp.torch.nn.Module?)source.Head?.Model ?? source.Encoder;
         var weights = ExportWeights.From(module, source.Description);
         var plan = new EncoderGraphPlan(config, weights, source.Head is null ? "encoder." : "body.encoder.", source.Body.Pooling,
-            source.Head is null ? null : "head.", options.Quantization == OnnxQuantization.Int8 ? options.Int8Layout : null);
+            source.Head is null ? null : "head.", options.Quantization == OnnxQuantization.Int8 ? options.Int8Layout : null, options.Int8Scope);
         string version = typeof(OnnxExport).Assembly.GetName().Version?.ToString(3) ?? "0";
         var manifest = Manifest(source, config, options, version);
         var graph = OnnxEncoderGraph.Build(plan, version, new Dictionary<string, string>

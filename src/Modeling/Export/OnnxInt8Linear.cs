@@ -14,13 +14,38 @@ internal enum OnnxInt8Layout
     DynamicQuantizeMatMulPerChannel,
 }
 
+/// <summary>Which of an encoder layer's Linears an int8 graph quantizes (measured against each other in the bench).</summary>
+internal enum OnnxInt8Scope
+{
+    /// <summary>All six: query, key, value, attention output, FFN input, FFN output.</summary>
+    AllLinears,
+    /// <summary>All but the FFN output (its input, the activation after GELU, has the widest range).</summary>
+    AllButFfnOutput,
+    /// <summary>Query, key, value and attention output only.</summary>
+    AttentionOnly,
+}
+
 /// <summary>
 /// Dynamic quantization of a Linear: the weight is stored as symmetric int8 (zero point 0, scale = max|w| / 127 per output
 /// column or per tensor); the activations are quantized to uint8 at run time, batch by batch. Accumulation is int32,
 /// the result is rescaled to float and the fp32 bias added.
 /// </summary>
-internal sealed class OnnxInt8Linear(OnnxGraphBuilder g, OnnxInt8Layout layout)
+internal sealed class OnnxInt8Linear(OnnxGraphBuilder g, OnnxInt8Layout layout, OnnxInt8Scope scope)
 {
+    /// <summary>Whether the Linear at <paramref name="prefix"/> (an encoder layer's, by its state-dict key) is quantized.</summary>
+    public bool Quantizes(string prefix)
+    {
+        bool ffnOut = prefix.EndsWith(".output.dense.", StringComparison.Ordinal) && !prefix.EndsWith(".attention.output.dense.", StringComparison.Ordinal)
+                      || prefix.EndsWith(".ffn.lin2.", StringComparison.Ordinal);
+        bool ffnIn = prefix.EndsWith(".intermediate.dense.", StringComparison.Ordinal) || prefix.EndsWith(".ffn.lin1.", StringComparison.Ordinal);
+        return scope switch
+        {
+            OnnxInt8Scope.AllButFfnOutput => !ffnOut,
+            OnnxInt8Scope.AttentionOnly => !ffnOut && !ffnIn,
+            _ => true,
+        };
+    }
+
     public string Linear(string x, string prefix, ExportWeights weights, string bias, string? output)
     {
         float[] w = weights.Transposed(prefix + "weight", out long inFeatures, out long outFeatures);
