@@ -2,7 +2,7 @@ using System.Text.Json;
 using MlNetLlm.Modeling.Architectures;
 using MlNetLlm.Modeling.Checkpoints;
 using MlNetLlm.Modeling.Runtime;
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 using MlNetLlm.Modeling.Training;
 using static TorchSharp.torch;
 

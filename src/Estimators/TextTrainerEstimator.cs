@@ -4,7 +4,7 @@ using MlNetLlm.MlNet;
 using MlNetLlm.Modeling;
 using MlNetLlm.Modeling.Checkpoints;
 using MlNetLlm.Modeling.Runtime;
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 using MlNetLlm.Modeling.Training;
 
 namespace MlNetLlm.Estimators;

@@ -1,3 +1,4 @@
+using MlNetLlm.Tokenization;
 using System.Collections.Concurrent;
 using System.Reflection;
 using System.Security.Cryptography;

@@ -31,6 +31,8 @@ public static class CliOptionNames
         // TextEmbeddingOptions (embed).
         ("TextEmbeddingOptions.Pooling", "--pooling"), ("TextEmbeddingOptions.MaxLength", "--max-length"), ("TextEmbeddingOptions.BatchSize", "--batch-size"),
         ("TextEmbeddingOptions.Normalize", "--normalize"), ("TextEmbeddingOptions.InputColumnName", "--text-col"), ("TextEmbeddingOptions.CheckpointPath", "--model"),
+        // The ONNX scorers (predict and embed on an exported folder).
+        ("OnnxTextPredictionOptions.ModelFolder", "--model"), ("OnnxTextEmbeddingOptions.ModelFolder", "--model"), ("OnnxTextEmbeddingOptions.BatchSize", "--batch-size"),
         // LlmFeatureSelectionEstimator.Options (select-features).
         ("Options.LabelColumnName", "--label-col"), ("Options.LabelKind", "--label-kind"), ("Options.TaskDescription", "--task"),
         ("Options.KeepCount", "--keep"), ("Options.KeepFraction", "--keep-fraction"), ("Options.ScoreThreshold", "--threshold"),

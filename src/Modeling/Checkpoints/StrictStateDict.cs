@@ -1,3 +1,4 @@
+using MlNetLlm.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
 

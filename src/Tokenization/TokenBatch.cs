@@ -1,9 +1,7 @@
-using MlNetLlm.Modeling.Architectures;
-using static TorchSharp.torch;
+namespace MlNetLlm.Tokenization;
 
-namespace MlNetLlm.Modeling.Tokenization;
-
-/// <summary>Encoded texts right-padded to the longest one: row-major [batch, seq] arrays ready to become tensors.</summary>
+/// <summary>Encoded texts right-padded to the longest one: row-major [batch, seq] arrays, what an encoder
+/// (TorchSharp tensors, ONNX Runtime inputs) is fed.</summary>
 public sealed class TokenBatch
 {
     private TokenBatch(int batchSize, int sequenceLength, long[] inputIds, long[] attentionMask, long[] tokenTypeIds)
@@ -42,15 +40,5 @@ public sealed class TokenBatch
             }
         }
         return new TokenBatch(rows.Count, seq, ids, mask, types);
-    }
-
-    /// <summary>Tensors on <paramref name="device"/>; the caller disposes them (a dispose scope does).</summary>
-    public EncoderInput ToEncoderInput(Device? device = null, bool withTokenTypes = true)
-    {
-        long[] shape = [BatchSize, SequenceLength];
-        return new EncoderInput(
-            tensor(InputIds, shape, device: device),
-            tensor(AttentionMask, shape, device: device),
-            withTokenTypes ? tensor(TokenTypeIds, shape, device: device) : null);
     }
 }

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace MlNetLlm.Modeling.Tokenization;
+namespace MlNetLlm.Tokenization;
 
 /// <summary>
 /// BERT WordPiece with the ids Hugging Face's tokenizers library gives: special tokens written in the text are kept

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace MlNetLlm.Modeling.Tokenization;
+namespace MlNetLlm.Tokenization;
 
 /// <summary>
 /// BERT's text splitting as Hugging Face's tokenizers library does it (BertNormalizer, then BertPreTokenizer), in

@@ -1,7 +1,6 @@
 using System.Text.Json;
-using MlNetLlm.Modeling.Checkpoints;
 
-namespace MlNetLlm.Modeling.Tokenization;
+namespace MlNetLlm.Tokenization;
 
 /// <summary>
 /// Which of this project's tokenizer implementations a model was trained with. New models get <see cref="Current"/>;
@@ -17,19 +16,32 @@ public enum TokenizerGeneration
     HuggingFace,
 }
 
+/// <summary>
+/// What a tokenizer needs to know of the model it feeds (a Hugging Face <c>config.json</c> says both): which tokenizer
+/// files and algorithm (<c>model_type</c>), and the longest sequence the model's position table allows.
+/// </summary>
+public interface ITokenizedModel
+{
+    /// <summary>Hugging Face <c>model_type</c> (bert, distilbert, roberta, xlm-roberta, camembert).</summary>
+    string ModelType { get; }
+
+    /// <summary>Tokens the model's position table allows (RoBERTa's reserves padding_idx + 1 leading positions).</summary>
+    int PositionLimit { get; }
+}
+
 /// <summary>Finds and loads the tokenizer files of a Hugging Face model folder for its model_type.</summary>
 public static class TokenizerLoader
 {
     public const TokenizerGeneration Current = TokenizerGeneration.HuggingFace;
 
-    public static TextTokenizer Load(string folder, TransformerConfig config, TokenizerGeneration generation = Current) =>
+    public static TextTokenizer Load(string folder, ITokenizedModel config, TokenizerGeneration generation = Current) =>
         Load(ReadFiles(folder), config, generation, folder);
 
     /// <summary>
     /// The tokenizer from its files by name (a folder's, or those stored in a model zip: <see cref="ReadFiles"/>), read
     /// in memory. <paramref name="source"/> names where they came from in errors.
     /// </summary>
-    public static TextTokenizer Load(IReadOnlyDictionary<string, byte[]> files, TransformerConfig config, TokenizerGeneration generation, string source)
+    public static TextTokenizer Load(IReadOnlyDictionary<string, byte[]> files, ITokenizedModel config, TokenizerGeneration generation, string source)
     {
         bool legacyWordPiece = generation == TokenizerGeneration.MicrosoftMlTokenizers;
         string Named(string file) => Path.Combine(source, file);
@@ -115,12 +127,9 @@ public static class TokenizerLoader
         _ => "sentencepiece.bpe.model",
     };
 
-    private static int ModelMaxLength(TransformerConfig config, JsonElement? tc)
+    private static int ModelMaxLength(ITokenizedModel config, JsonElement? tc)
     {
-        // RoBERTa's table reserves padding_idx + 1 leading positions.
-        int fromPositions = config.Family == EncoderFamily.Roberta
-            ? config.MaxPositionEmbeddings - config.PadTokenId - 1
-            : config.MaxPositionEmbeddings;
+        int fromPositions = config.PositionLimit;
         if (tc is { } t && t.TryGetProperty("model_max_length", out var m) && m.ValueKind == JsonValueKind.Number
             && m.TryGetDouble(out double v) && v > 0 && v < fromPositions)
             return (int)v;

@@ -1,4 +1,4 @@
-namespace MlNetLlm.Modeling.Tokenization;
+namespace MlNetLlm.Tokenization;
 
 /// <summary>
 /// The code points where Hugging Face's tokenizers (Rust; its unicode_categories tables are older than .NET's Unicode

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Microsoft.ML.Tokenizers;
 
-namespace MlNetLlm.Modeling.Tokenization;
+namespace MlNetLlm.Tokenization;
 
 /// <summary>RoBERTa / GPT-2 byte-level BPE (vocab.json + merges.txt), through Microsoft.ML.Tokenizers' BpeTokenizer.</summary>
 public sealed class ByteLevelBpeTextTokenizer : TextTokenizer

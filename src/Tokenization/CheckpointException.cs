@@ -1,4 +1,4 @@
-namespace MlNetLlm.Modeling.Checkpoints;
+namespace MlNetLlm.Tokenization;
 
 /// <summary>
 /// A checkpoint folder or file cannot be used as asked. The message names the file and, where one is at fault,

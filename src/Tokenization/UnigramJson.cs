@@ -1,10 +1,9 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using MlNetLlm.Modeling.Checkpoints;
-using static MlNetLlm.Modeling.Tokenization.UnigramTextTokenizer;
+using static MlNetLlm.Tokenization.UnigramTextTokenizer;
 
-namespace MlNetLlm.Modeling.Tokenization;
+namespace MlNetLlm.Tokenization;
 
 /// <summary>Reads the Unigram model, normalizer and Metaspace pre-tokenizer of a tokenizer.json; a component this
 /// project does not run is an error that names it, never a silent approximation.</summary>

@@ -1,4 +1,4 @@
-namespace MlNetLlm.Modeling.Tokenization;
+namespace MlNetLlm.Tokenization;
 
 /// <summary>How a model wraps one text or a pair in special tokens.</summary>
 public enum SpecialTokenLayout

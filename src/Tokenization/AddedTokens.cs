@@ -1,4 +1,4 @@
-namespace MlNetLlm.Modeling.Tokenization;
+namespace MlNetLlm.Tokenization;
 
 /// <summary>A token matched in the raw text before normalization (Hugging Face's added tokens: [CLS], &lt;mask&gt;, ...).
 /// <see cref="LeftStrip"/> / <see cref="RightStrip"/> absorb the whitespace beside it.</summary>

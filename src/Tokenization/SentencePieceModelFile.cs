@@ -1,6 +1,6 @@
 using Google.Protobuf;
 
-namespace MlNetLlm.Modeling.Tokenization;
+namespace MlNetLlm.Tokenization;
 
 /// <summary>The parts of a SentencePiece model file (sentencepiece_model.proto's ModelProto) a tokenizer needs:
 /// the pieces with their scores and types, the model type, and the normalizer's precompiled character map.</summary>

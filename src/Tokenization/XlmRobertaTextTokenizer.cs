@@ -1,6 +1,6 @@
 using Microsoft.ML.Tokenizers;
 
-namespace MlNetLlm.Modeling.Tokenization;
+namespace MlNetLlm.Tokenization;
 
 /// <summary>
 /// XLM-R SentencePiece (sentencepiece.bpe.model) with fairseq's id layout: &lt;s&gt;=0, &lt;pad&gt;=1, &lt;/s&gt;=2, &lt;unk&gt;=3,

@@ -1,6 +1,6 @@
 using Microsoft.ML.Tokenizers;
 
-namespace MlNetLlm.Modeling.Tokenization;
+namespace MlNetLlm.Tokenization;
 
 /// <summary>
 /// WordPiece through Microsoft.ML.Tokenizers' <c>BertTokenizer</c>, as models saved before Hugging Face parity were

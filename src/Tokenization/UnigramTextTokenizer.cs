@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace MlNetLlm.Modeling.Tokenization;
+namespace MlNetLlm.Tokenization;
 
 /// <summary>
 /// A SentencePiece Unigram model run the way Hugging Face's tokenizers runs a converted one (XLM-R and most

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 
-namespace MlNetLlm.Modeling.Tokenization;
+namespace MlNetLlm.Tokenization;
 
 /// <summary>
 /// SentencePiece's precompiled normalization rules (normalizer_spec.precompiled_charsmap, the "Precompiled" normalizer

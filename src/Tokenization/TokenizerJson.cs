@@ -1,7 +1,6 @@
 using System.Text.Json;
-using MlNetLlm.Modeling.Checkpoints;
 
-namespace MlNetLlm.Modeling.Tokenization;
+namespace MlNetLlm.Tokenization;
 
 /// <summary>
 /// Reads a Hugging Face fast-tokenizer file (<c>tokenizer.json</c>) into the matching tokenizer: a WordPiece model
