@@ -9,7 +9,6 @@ using MlNetLlm.MlNet.Persistence;
 using MlNetLlm.Modeling.Export;
 using MlNetLlm.Modeling.Runtime;
 using MlNetLlm.Tokenization;
-using MlNetLlm.Modeling.Training;
 using static TorchSharp.torch;
 
 namespace MlNetLlm.Transforms.Embeddings;
