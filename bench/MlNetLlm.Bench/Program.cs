@@ -25,6 +25,8 @@ if (args.Length > 0 && args[0] == "finetune-grid")
     return FineTuneGridBench.Run(args[1..]);
 if (args.Length > 0 && args[0] == "finetune-tuners")
     return FineTuneTunerReplay.Run(args[1..]);
+if (args.Length > 0 && args[0] == "shape-warmup")
+    return ShapeWarmupBench.Run(args[1..]);
 if (args.Length > 0 && args[0] == "precision")
     return PrecisionBench.Run(args[1..]);
 if (args.Length > 0 && args[0] == "precision-accuracy")

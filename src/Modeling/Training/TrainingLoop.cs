@@ -70,6 +70,9 @@ public static class TrainingLoop
                 var sw = Stopwatch.StartNew();
                 model.train();
                 var batches = MakeBatches(train.Select(e => e.Input.Length).ToList(), options.BatchSize, options.LengthBucketing, new Random(options.Seed * 7919 + epoch));
+                // Padded tokens per batch: what a batch costs, so a caller can project the epoch from its first batches.
+                long[] batchTokens = batches.Select(bt => (long)bt.Length * bt.Max(i => train[i].Input.Length)).ToArray();
+                long epochTokens = batchTokens.Sum(), tokensSoFar = 0;
                 double lossSum = 0;
                 int lossCount = 0;
                 optimizer.zero_grad();
@@ -101,7 +104,8 @@ public static class TrainingLoop
                         optimizer.step();
                         optimizer.zero_grad();
                     }
-                    batchProgress?.Report(new BatchReport(epoch, b + 1, batches.Count, value));
+                    tokensSoFar += batchTokens[b];
+                    batchProgress?.Report(new BatchReport(epoch, b + 1, batches.Count, value, tokensSoFar, epochTokens));
                 }
                 if (stopped) break; // mid-epoch: this epoch is neither validated nor reported
 
