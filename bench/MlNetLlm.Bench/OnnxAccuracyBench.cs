@@ -98,7 +98,7 @@ static class OnnxAccuracyBench
             ml.Model.ExportToOnnx(torch, folder, exportOptions);
             try
             {
-                using var onnx = new OnnxTextPredictionEstimator(new OnnxTextPredictionOptions { ModelFolder = folder, Threads = threads }).Create();
+                using var onnx = ml.Transforms.Text.OnnxTextPrediction(new OnnxTextPredictionOptions { ModelFolder = folder, Threads = threads }).Create();
                 var (scored, seconds) = Score(ml, data, onnx);
                 rows.Add(Row(dataset, name, data, TextTrainingJob.Evaluate(ml, data, scored), torchMetrics, Predicted(scored, data), torchLabels, Scores(scored, data), torchScores,
                     new FileInfo(Path.Combine(folder, OnnxExport.GraphFile)).Length, data.Test.Count / seconds));

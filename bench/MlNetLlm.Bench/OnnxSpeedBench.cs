@@ -65,7 +65,7 @@ static class OnnxSpeedBench
             {
                 string folder = Path.Combine(work, $"export-{engines.Count}");
                 OnnxExport.ExportCheckpoint("minilm", folder, Pooling.Mean, maxLength: 128, options: options);
-                var onnx = new OnnxTextEmbeddingEstimator(new OnnxTextEmbeddingOptions { ModelFolder = folder, BatchSize = opt.Batch, Threads = opt.Threads }).Create();
+                var onnx = new Microsoft.ML.MLContext().Transforms.Text.OnnxTextEmbedding(new OnnxTextEmbeddingOptions { ModelFolder = folder, BatchSize = opt.Batch, Threads = opt.Threads }).Create();
                 engines.Add(new Engine(name, onnx.Embed, new FileInfo(Path.Combine(folder, OnnxExport.GraphFile)).Length, "model.onnx", onnx));
             }
             var original = new OriginalOnnx(BenchModels.Onnx(opt, "minilm", ""), opt.Threads, opt.Batch);

@@ -44,7 +44,7 @@ public sealed class OnnxTextPredictionEstimator : IEstimator<OnnxTextPredictionT
     private readonly OnnxTextPredictionOptions _options;
     private readonly OnnxTextModelManifest _manifest;
 
-    public OnnxTextPredictionEstimator(OnnxTextPredictionOptions options)
+    internal OnnxTextPredictionEstimator(OnnxTextPredictionOptions options)
     {
         _options = options;
         _manifest = OnnxTextEstimators.ReadManifest(options.ModelFolder, "OnnxTextPredictionOptions.ModelFolder", options.BatchSize, options.Threads, "OnnxTextPredictionOptions");
@@ -114,7 +114,7 @@ public sealed class OnnxTextEmbeddingEstimator : IEstimator<OnnxTextEmbeddingTra
     private readonly OnnxTextEmbeddingOptions _options;
     private readonly OnnxTextModelManifest _manifest;
 
-    public OnnxTextEmbeddingEstimator(OnnxTextEmbeddingOptions options)
+    internal OnnxTextEmbeddingEstimator(OnnxTextEmbeddingOptions options)
     {
         _options = options;
         _manifest = OnnxTextEstimators.ReadManifest(options.ModelFolder, "OnnxTextEmbeddingOptions.ModelFolder", options.BatchSize, options.Threads, "OnnxTextEmbeddingOptions");

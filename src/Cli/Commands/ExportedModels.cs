@@ -12,7 +12,7 @@ internal static class ExportedModels
     /// class: MapKeyToValue for multiclass, the two class names for binary.
     /// </summary>
     public static ITransformer Predictor(MLContext ml, string folder, IDataView input) =>
-        new OnnxTextPredictionEstimator(new OnnxTextPredictionOptions { ModelFolder = folder }).WithPredictedLabelValue(ml).Fit(input);
+        ml.Transforms.Text.OnnxTextPrediction(new OnnxTextPredictionOptions { ModelFolder = folder }).WithPredictedLabelValue(ml).Fit(input);
 
     /// <summary>An exported embedding model; pooling and length are fixed in its graph and manifest, normalisation may be turned on.</summary>
     public static OnnxTextEmbeddingTransformer Embedder(string folder, TextEmbeddingOptions options)
@@ -28,7 +28,7 @@ internal static class ExportedModels
             throw new ArgumentException($"--max-length does not apply to '{folder}': an exported model truncates to the length it was exported with (export the checkpoint again with --max-length).");
         if (options.Precision != MlNetLlm.Modeling.Runtime.Precision.Auto)
             throw new ArgumentException($"--precision does not apply to '{folder}': ONNX Runtime computes an exported model as it was exported (fp32, or int8 with --quantize int8).");
-        return new OnnxTextEmbeddingEstimator(new OnnxTextEmbeddingOptions
+        return new MLContext().Transforms.Text.OnnxTextEmbedding(new OnnxTextEmbeddingOptions
         {
             ModelFolder = folder, Normalize = options.Normalize ? true : null, BatchSize = options.BatchSize,
         }).Create();

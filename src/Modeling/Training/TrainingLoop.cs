@@ -53,7 +53,7 @@ public static class TrainingLoop
         int stepsPerEpoch = (batchesPerEpoch + options.GradientAccumulationSteps - 1) / options.GradientAccumulationSteps;
         int totalSteps = stepsPerEpoch * options.Epochs;
         int warmupSteps = (int)Math.Round(options.WarmupRatio * totalSteps);
-        string metricName = task == TaskKind.Regression ? "neg_mse" : "accuracy";
+        string metricName = task == TaskKind.Regression ? "r_squared" : "accuracy";
 
         var reports = new List<EpochReport>();
         Dictionary<string, Tensor>? best = null;
@@ -162,7 +162,8 @@ public static class TrainingLoop
         };
     }
 
-    /// <summary>Validation loss and metric (accuracy, or -MSE for regression).</summary>
+    /// <summary>Validation loss and metric: accuracy, or R² for regression (as ML.NET computes it; the targets' standardisation
+    /// scales its two sums alike, so it is the R² of the original values), the unit an experiment compares trials in.</summary>
     public static (double Loss, double Metric) Evaluate(TextHeadModel model, TaskKind task, IReadOnlyList<TrainingExample> rows, int batchSize, int padId, Device device,
         Precision precision = Precision.Fp32)
     {
@@ -191,8 +192,13 @@ public static class TrainingLoop
                     break;
             }
         }
-        loss /= rows.Count;
-        return (loss, task == TaskKind.Regression ? -loss : correct / rows.Count);
+        if (task == TaskKind.Regression)
+        {
+            double mean = rows.Average(r => (double)r.Target), total = rows.Sum(r => (r.Target - mean) * (r.Target - mean));
+            double rSquared = total > 0 ? 1 - loss / total : 0;
+            return (loss / rows.Count, rSquared);
+        }
+        return (loss / rows.Count, correct / rows.Count);
     }
 
     /// <summary>
