@@ -1,10 +1,7 @@
 using System.Text.Json;
-using MlNetLlm.Modeling.Architectures;
 using MlNetLlm.Modeling.Checkpoints;
 using MlNetLlm.Modeling.Runtime;
-using MlNetLlm.Tokenization;
 using MlNetLlm.Modeling.Training;
-using static TorchSharp.torch;
 
 namespace MlNetLlm.Estimators;
 

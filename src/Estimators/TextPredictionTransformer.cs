@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using MlNetLlm.MlNet;
 using MlNetLlm.MlNet.Persistence;

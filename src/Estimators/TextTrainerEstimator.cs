@@ -1,10 +1,8 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNetLlm.MlNet;
-using MlNetLlm.Modeling;
 using MlNetLlm.Modeling.Checkpoints;
 using MlNetLlm.Modeling.Runtime;
-using MlNetLlm.Tokenization;
 using MlNetLlm.Modeling.Training;
 
 namespace MlNetLlm.Estimators;

@@ -1,6 +1,5 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Runtime;
 using MlNetLlm.MlNet;
 
 namespace MlNetLlm.Onnx;

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Microsoft.ML;
 using MlNetLlm.AutoMl.Scheduling;
 using MlNetLlm.Estimators.Jobs;
-using MlNetLlm.Modeling.Training;
 
 namespace MlNetLlm.AutoMl.Experiments;
 

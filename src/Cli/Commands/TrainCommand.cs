@@ -1,4 +1,3 @@
-using MlNetLlm.Tokenization;
 using System.CommandLine;
 using System.Text.Json;
 using Microsoft.ML;

@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MlNetLlm.MlNet.Data;
 using MlNetLlm.Modeling.Training;
 
 namespace MlNetLlm.Estimators.Jobs;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using MlNetLlm.MlNet.Data;
 using MlNetLlm.Modeling.Training;
 

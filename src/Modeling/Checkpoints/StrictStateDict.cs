@@ -1,5 +1,4 @@
 using MlNetLlm.Tokenization;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MlNetLlm.Modeling.Checkpoints;
