@@ -48,6 +48,35 @@ public class EstimatorTests
         Assert.True(reports[^1].TrainLoss < reports[0].TrainLoss);
     }
 
+    private sealed class QaRow
+    {
+        public bool Same { get; set; }
+        public string Question { get; set; } = "";
+        public string Answer { get; set; } = "";
+    }
+
+    [Fact]
+    public void The_simple_catalog_overload_trains_what_the_options_overload_trains()
+    {
+        // Renamed columns, as a user's data has them; the simple overload must mean exactly these options.
+        var rows = TextData.SameTopicPairs(48, seed: 7).Select(r => new QaRow { Same = r.Label, Question = r.Text, Answer = r.Text2 }).ToList();
+        var simple = new MLContext(seed: 1).BinaryClassification.Trainers.TextClassifier(
+            labelColumnName: "Same", textColumnName: "Question", secondTextColumnName: "Answer", checkpoint: Fixtures.Checkpoint("tiny-bert"), epochs: 1, batchSize: 16);
+        var full = new MLContext(seed: 1).BinaryClassification.Trainers.TextClassifier(new TextTrainerOptions
+        {
+            LabelColumnName = "Same", TextColumnName = "Question", SecondTextColumnName = "Answer",
+            Encoder = TextEncoderKind.Checkpoint, CheckpointPath = Fixtures.Checkpoint("tiny-bert"), Epochs = 1, BatchSize = 16,
+        });
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(rows);
+        float[] a = simple.Fit(data).Transform(data).GetColumn<float>("Score").ToArray();
+        float[] b = full.Fit(data).Transform(data).GetColumn<float>("Score").ToArray();
+        Assert.Equal(b, a);
+        // And its defaults are ML.NET's column names: data without a "Text" column is refused, naming it.
+        var noText = new MLContext(seed: 1).BinaryClassification.Trainers.TextClassifier(labelColumnName: "Same", checkpoint: Fixtures.Checkpoint("tiny-bert"));
+        Assert.Contains("'Text'", Assert.ThrowsAny<Exception>(() => noText.Fit(data)).Message);
+    }
+
     [Fact]
     public void Checkpoint_binary_pairs_fit_and_evaluate()
     {
