@@ -50,12 +50,7 @@ public sealed class ClassicalCandidate : Candidate
     internal static IEstimator<ITransformer> SdcaTrainer(MLContext ml, TaskKind task, ParameterSet p)
     {
         float l2 = (float)p.GetDouble(ParameterNames.L2Regularization), l1 = (float)p.GetDouble(ParameterNames.L1Regularization);
-        return task switch
-        {
-            TaskKind.Multiclass => ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(l2Regularization: l2, l1Regularization: l1),
-            TaskKind.Binary => ml.BinaryClassification.Trainers.SdcaLogisticRegression(l2Regularization: l2, l1Regularization: l1),
-            _ => ml.Regression.Trainers.Sdca(l2Regularization: l2, l1Regularization: l1),
-        };
+        return TaskTrainers.Sdca(ml, task, l2, l1);
     }
 
     /// <summary>LightGbm for the task with the LightGbm search space's parameters (shared with embeddings+lightgbm).</summary>

@@ -56,12 +56,7 @@ public sealed class NeuralCandidate(string name, SearchSpace space, TextEncoderK
         if (p.ContainsKey(ParameterNames.Dropout)) o.Dropout = p.GetDouble(ParameterNames.Dropout);
         if (p.ContainsKey(ParameterNames.HiddenSize)) o.LstmHiddenSize = p.GetInt(ParameterNames.HiddenSize);
         if (p.ContainsKey(ParameterNames.Layers)) o.LstmLayers = p.GetInt(ParameterNames.Layers);
-        IEstimator<TextPredictionTransformer> estimator = data.Task switch
-        {
-            TaskKind.Multiclass => ml.MulticlassClassification.Trainers.TextClassifier(o),
-            TaskKind.Binary => ml.BinaryClassification.Trainers.TextClassifier(o),
-            _ => ml.Regression.Trainers.TextRegressor(o),
-        };
+        IEstimator<TextPredictionTransformer> estimator = TaskTrainers.Text(ml, data.Task, o);
         var train = data.TrainView(ml);
         var fitted = estimator.Fit(train);
         return new FittedPipeline(TextTrainingJob.WithLabelNames(ml, data, fitted, train), fitted.Training?.Epochs, fitted.Training?.Stopped == true);

@@ -39,12 +39,7 @@ public static partial class TextTrainingJob
         if (o.Encoder == "tfidf")
         {
             var featurize = TfIdfFeatures(ml, text);
-            IEstimator<ITransformer> pipeline = d.Task switch
-            {
-                TaskKind.Multiclass => featurize.Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy()),
-                TaskKind.Binary => featurize.Append(ml.BinaryClassification.Trainers.SdcaLogisticRegression()),
-                _ => featurize.Append(ml.Regression.Trainers.Sdca()),
-            };
+            var pipeline = featurize.Append(TaskTrainers.Sdca(ml, d.Task));
             return (WithLabelNames(ml, d, pipeline.Fit(train), train), null, null);
         }
 
@@ -71,13 +66,7 @@ public static partial class TextTrainingJob
                 _ => throw new ArgumentException($"TextJobOptions.Encoder '{o.Encoder}' is not one of lstm, transformer, tfidf, wordvec, checkpoint:DIR.", nameof(o.Encoder)),
             };
         }
-        var estimator = d.Task switch
-        {
-            TaskKind.Multiclass => ml.MulticlassClassification.Trainers.TextClassifier(t),
-            TaskKind.Binary => ml.BinaryClassification.Trainers.TextClassifier(t),
-            _ => ml.Regression.Trainers.TextRegressor(t),
-        };
-        var fitted = estimator.Fit(train);
+        var fitted = TaskTrainers.Text(ml, d.Task, t).Fit(train);
         return (WithLabelNames(ml, d, fitted, train), fitted.Training?.Epochs, fitted.Precision.Name);
     }
 
@@ -109,12 +98,7 @@ public static partial class TextTrainingJob
             // SDCA needs scaled features (unscaled min/mean/max vectors made multiclass SDCA diverge on the fortunes data).
             .Append(ml.Transforms.NormalizeMinMax("Features"))
             .AppendCacheCheckpoint(ml);
-        return d.Task switch
-        {
-            TaskKind.Multiclass => pipeline.Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy()),
-            TaskKind.Binary => pipeline.Append(ml.BinaryClassification.Trainers.SdcaLogisticRegression()),
-            _ => pipeline.Append(ml.Regression.Trainers.Sdca()),
-        };
+        return pipeline.Append(TaskTrainers.Sdca(ml, d.Task));
     }
 
     /// <summary>ApplyWordEmbedding reads plain text: a .gz GloVe file is expanded once into the temp folder.</summary>
