@@ -88,4 +88,30 @@ public class PretrainingReferenceTests
         }
         Assert.Equal(Layout(Fixtures.Checkpoint("tiny-bert-mlm")), Layout(output));
     }
+
+    /// <summary>Each family's masked-LM head under transformers' names (RobertaForMaskedLM's lm_head.*, XLMRobertaForMaskedLM
+    /// the same, DistilBertForMaskedLM's vocab_*); tiny-xlmr already has an lm_head, which is continued rather than replaced.</summary>
+    [Theory]
+    [InlineData("tiny-roberta", "RobertaForMaskedLM", "roberta.", "lm_head.dense.weight|lm_head.layer_norm.weight|lm_head.bias", false)]
+    [InlineData("tiny-xlmr", "XLMRobertaForMaskedLM", "roberta.", "lm_head.dense.weight|lm_head.layer_norm.bias|lm_head.bias", true)]
+    [InlineData("tiny-distilbert", "DistilBertForMaskedLM", "distilbert.", "vocab_transform.weight|vocab_layer_norm.weight|vocab_projector.bias", false)]
+    public void Other_families_write_their_own_masked_lm_layout(string checkpoint, string architecture, string prefix, string headKeys, bool headInCheckpoint)
+    {
+        using var dir = new Fixtures.TempDir();
+        string output = dir.File("mlm");
+        var result = MaskedLmTrainer.Train(new MaskedLmOptions
+        {
+            CheckpointPath = Fixtures.Checkpoint(checkpoint), OutputFolder = output, Steps = 1, BatchSize = 4, MaxLength = 16, Precision = Precision.Fp32,
+        }, PretrainingTests.Texts(8));
+        Assert.Contains(headInCheckpoint ? "its masked-LM head" : "a new masked-LM head", result.Model);
+        using (var config = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(output, "config.json"))))
+            Assert.Equal(architecture, config.RootElement.GetProperty("architectures")[0].GetString());
+        using var file = SafeTensorsFile.Open(Path.Combine(output, CheckpointFiles.SingleFile));
+        foreach (var key in headKeys.Split('|')) Assert.Contains(key, file.Tensors.Keys);
+        Assert.All(file.Tensors.Keys.Where(k => !headKeys.Split('|').Any(h => k.StartsWith(h.Split('.')[0], StringComparison.Ordinal))),
+            k => Assert.StartsWith(prefix, k));
+        Assert.DoesNotContain(file.Tensors.Keys, k => k.Contains("decoder") || k == "vocab_projector.weight"); // tied to the word embeddings
+        using var loaded = Modeling.PretrainedTransformer.Load(output);
+        Assert.Equal(prefix.TrimEnd('.'), loaded.LoadReport.StrippedPrefix);
+    }
 }

@@ -49,7 +49,7 @@ public static class MaskedLmTrainer
                 : checkpoint is not null ? PretrainingModel.FromCheckpoint(checkpoint, options.CheckpointPath!)
                 : PretrainingModel.FromScratch(options, trainTexts);
             var tokenizer = built.Tokenizer;
-            var masker = new TokenMasker(PretrainingTokens.MaskId(tokenizer, built.TokenizerFiles, options.CheckpointPath ?? "the pretraining tokenizer"),
+            var masker = new TokenMasker(PretrainingTokens.MaskId(tokenizer, built.TokenizerFiles, built.Model.Config.VocabSize, options.CheckpointPath ?? "the pretraining tokenizer"),
                 built.Model.Config.VocabSize, [tokenizer.Special.Start, tokenizer.Special.Separator, tokenizer.Special.Padding, tokenizer.Special.Unknown],
                 options.MaskProbability, options.WholeWordMasking ? PretrainingTokens.WordContinuation(tokenizer, $"{Owner}.WholeWordMasking") : null);
             var corpus = PretrainingCorpus.Build(tokenizer, trainTexts, options.MaxLength, masker);

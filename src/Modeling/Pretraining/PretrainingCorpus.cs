@@ -79,7 +79,7 @@ public static class PretrainingTokens
     /// The mask token's id: tokenizer_config.json's mask_token (or the family's [MASK] / &lt;mask&gt;), looked up in the
     /// vocabulary files, else as the tokenizer encodes it. An error naming <paramref name="source"/> when there is none.
     /// </summary>
-    public static int MaskId(TextTokenizer tokenizer, IReadOnlyDictionary<string, byte[]> files, string source)
+    public static int MaskId(TextTokenizer tokenizer, IReadOnlyDictionary<string, byte[]> files, int vocabSize, string source)
     {
         string text = ConfigString(files, "tokenizer_config.json", "mask_token") ?? ConfigString(files, "special_tokens_map.json", "mask_token")
             ?? (tokenizer.Layout == SpecialTokenLayout.Bert ? "[MASK]" : "<mask>");
@@ -88,6 +88,9 @@ public static class PretrainingTokens
             id = WordPieceTextTokenizer.ReadVocabulary(new StreamReader(new MemoryStream(vocabTxt))).TryGetValue(text, out int v) ? v : null;
         else if (files.TryGetValue("vocab.json", out var vocabJson) && JsonSerializer.Deserialize<Dictionary<string, int>>(vocabJson) is { } dict)
             id = dict.TryGetValue(text, out int v) ? v : null;
+        // XLM-R's sentencepiece.bpe.model has no <mask>: fairseq (and transformers' XLMRobertaTokenizer) put it after
+        // the shifted pieces, the last id of the vocabulary.
+        if (id is null && text == "<mask>" && files.ContainsKey("sentencepiece.bpe.model")) id = vocabSize - 1;
         if (id is null && tokenizer.TokenizeToIds(text) is [int single] && single != tokenizer.Special.Unknown) id = single;
         return id ?? throw new CheckpointException($"The tokenizer of '{source}' has no mask token '{text}': masked-language-model training needs one.", source);
     }
