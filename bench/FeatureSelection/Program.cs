@@ -158,7 +158,8 @@ static LlmFeatureSelectionTransformer Fit(IDataView train, Dataset ds, DataEvide
         LocalPriorQueryPrefix = LlmFeatureSelectionEstimator.ArcticQueryPrefix,
         Seed = rep,
     };
-    return (local is not null ? new LlmFeatureSelectionEstimator(o, local) : new LlmFeatureSelectionEstimator(o, llm)).Fit(train);
+    var catalog = new MLContext(rep).Transforms.FeatureSelection;
+    return (local is not null ? catalog.SelectFeaturesWithLlm(o, local) : catalog.SelectFeaturesWithLlm(o, llm)).Fit(train);
 }
 
 static List<string> Shuffled(List<string> columns, int seed)

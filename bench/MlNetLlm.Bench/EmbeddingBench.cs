@@ -7,7 +7,7 @@ using MlNetLlm.MlNet.Data;
 using MlNetLlm.Modeling;
 using MlNetLlm.Modeling.Checkpoints;
 using MlNetLlm.Modeling.Runtime;
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 using MlNetLlm.Modeling.Training;
 using MlNetLlm.Transforms.Embeddings;
 using static TorchSharp.torch;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using MlNetLlm.Modeling;
 using MlNetLlm.Modeling.Runtime;
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 using MlNetLlm.Modeling.Training;
 
 /// <summary>

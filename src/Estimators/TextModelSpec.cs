@@ -1,10 +1,7 @@
 using System.Text.Json;
-using MlNetLlm.Modeling.Architectures;
 using MlNetLlm.Modeling.Checkpoints;
 using MlNetLlm.Modeling.Runtime;
-using MlNetLlm.Modeling.Tokenization;
 using MlNetLlm.Modeling.Training;
-using static TorchSharp.torch;
 
 namespace MlNetLlm.Estimators;
 
@@ -29,5 +26,9 @@ public sealed record TextModelSpec
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
 
     /// <summary>A fresh (untrained) model of this shape.</summary>
-    public TextHeadModel CreateModel() => new(Body.CreateBody(), Outputs, Dropout);
+    public TextHeadModel CreateModel()
+    {
+        lock (TrainingLoop.RandomStateLock) // the head's initial weights come from the global generator too
+            return new(Body.CreateBody(), Outputs, Dropout);
+    }
 }

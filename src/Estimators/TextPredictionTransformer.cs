@@ -1,10 +1,10 @@
 using System.Text.Json;
-using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using MlNetLlm.MlNet;
 using MlNetLlm.MlNet.Persistence;
+using MlNetLlm.Modeling.Export;
 using MlNetLlm.Modeling.Runtime;
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 using MlNetLlm.Modeling.Training;
 using static TorchSharp.torch;
 using MlNetLlm.Modeling.Checkpoints;
@@ -17,7 +17,7 @@ namespace MlNetLlm.Estimators;
 /// label's key values); binary adds Score (logit), Probability and PredictedLabel (bool); regression adds Score.
 /// Empty texts are scored (the model sees only its special tokens), never skipped.
 /// </summary>
-public sealed class TextPredictionTransformer : TextScoringTransformer, ITrainedTextEncoder, IDisposable
+public sealed class TextPredictionTransformer : TextScoringTransformer, ITrainedTextEncoder, IOnnxExportable, IDisposable
 {
     private const string SpecEntry = "spec.json";
     private const string WeightsEntry = "weights.safetensors";
@@ -61,20 +61,18 @@ public sealed class TextPredictionTransformer : TextScoringTransformer, ITrained
     PooledTextEncoder ITrainedTextEncoder.Encoder => _model.Body;
     IReadOnlyList<string> ITrainedTextEncoder.TextColumns => Spec.TextColumns;
 
-    private static List<OutputColumn> BuildOutputs(TextModelSpec spec) => spec.Task switch
+    OnnxExportSource IOnnxExportable.GetOnnxExportSource() => new()
     {
-        TaskKind.Multiclass =>
-        [
-            new("Score", new VectorDataViewType(NumberDataViewType.Single, spec.Outputs), SchemaShapes.NamesAnnotation(SchemaShapes.SlotNamesKind, spec.LabelNames)),
-            new("PredictedLabel", new KeyDataViewType(typeof(uint), spec.Outputs), SchemaShapes.NamesAnnotation(SchemaShapes.KeyValuesKind, spec.LabelNames)),
-        ],
-        TaskKind.Binary =>
-        [
-            new("Score", NumberDataViewType.Single),
-            new("Probability", NumberDataViewType.Single),
-            new("PredictedLabel", BooleanDataViewType.Instance),
-        ],
-        _ => [new("Score", NumberDataViewType.Single)],
+        Description = $"The text {(Spec.Task == TaskKind.Regression ? "regressor" : "classifier")}",
+        Body = Spec.Body, Encoder = _model.Body, TokenizerFiles = _tokenizerFiles, TextColumns = Spec.TextColumns, BatchSize = Spec.PredictionBatchSize,
+        Head = new OnnxExportHead { Task = Spec.Task, Model = _model, LabelNames = Spec.LabelNames, LabelMean = Spec.LabelMean, LabelStd = Spec.LabelStd },
+    };
+
+    private static IReadOnlyList<OutputColumn> BuildOutputs(TextModelSpec spec) => spec.Task switch
+    {
+        TaskKind.Multiclass => PredictionColumns.Multiclass(spec.LabelNames),
+        TaskKind.Binary => PredictionColumns.Binary(),
+        _ => PredictionColumns.Regression(),
     };
 
     public override Array[] ScoreBatch(IReadOnlyList<string[]> rows)
@@ -83,40 +81,13 @@ public sealed class TextPredictionTransformer : TextScoringTransformer, ITrained
         for (int i = 0; i < rows.Count; i++)
             encoded[i] = _tokenizer.Encode(rows[i][0], rows[i].Length > 1 ? rows[i][1] : null, Spec.Body.MaxLength);
         var raw = BatchInference.Predict(_model, _model.Body.UsesTokenTypes, encoded, BatchSize, _tokenizer.Special.Padding, _device, Precision.Value, _bf16Weights);
-        int bad = raw.Count(r => r.Any(v => !float.IsFinite(v)));
-        if (bad > 0)
-            throw new InvalidOperationException($"The text model produced non-finite scores (NaN or infinity) for {bad} of {raw.Length} rows: its weights are damaged or its training diverged. No scores are returned.");
+        PredictionColumns.CheckFinite(raw);
         return Spec.Task switch
         {
-            TaskKind.Multiclass => MulticlassOutputs(raw),
-            TaskKind.Binary => BinaryOutputs(raw),
-            _ => [raw.Select(r => r[0] * Spec.LabelStd + Spec.LabelMean).ToArray()],
+            TaskKind.Multiclass => PredictionColumns.FromMulticlassLogits(raw),
+            TaskKind.Binary => PredictionColumns.FromBinaryLogits(raw),
+            _ => PredictionColumns.FromStandardizedValues(raw, Spec.LabelMean, Spec.LabelStd),
         };
-    }
-
-    private static Array[] MulticlassOutputs(float[][] raw)
-    {
-        var scores = new VBuffer<float>[raw.Length];
-        var predicted = new uint[raw.Length];
-        for (int i = 0; i < raw.Length; i++)
-        {
-            var logits = raw[i];
-            float max = logits.Max();
-            var p = logits.Select(v => MathF.Exp(v - max)).ToArray();
-            float sum = p.Sum();
-            for (int k = 0; k < p.Length; k++) p[k] /= sum;
-            scores[i] = new VBuffer<float>(p.Length, p);
-            predicted[i] = (uint)Array.IndexOf(logits, max) + 1; // keys are 1-based; 0 is missing
-        }
-        return [scores, predicted];
-    }
-
-    private static Array[] BinaryOutputs(float[][] raw)
-    {
-        var score = raw.Select(r => r[0]).ToArray();
-        var probability = score.Select(z => 1f / (1f + MathF.Exp(-z))).ToArray();
-        var predicted = score.Select(z => z > 0).ToArray();
-        return [score, probability, predicted];
     }
 
     protected override void SaveState(ModelWriter writer)

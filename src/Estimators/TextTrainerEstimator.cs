@@ -1,10 +1,8 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNetLlm.MlNet;
-using MlNetLlm.Modeling;
 using MlNetLlm.Modeling.Checkpoints;
 using MlNetLlm.Modeling.Runtime;
-using MlNetLlm.Modeling.Tokenization;
 using MlNetLlm.Modeling.Training;
 
 namespace MlNetLlm.Estimators;
@@ -19,7 +17,7 @@ public sealed class TextTrainerEstimator : IEstimator<TextPredictionTransformer>
     private readonly TextTrainerOptions _options;
     private readonly Microsoft.ML.Runtime.IHostEnvironment? _environment;
 
-    public TextTrainerEstimator(TaskKind task, TextTrainerOptions options) : this(null, task, options) { }
+    internal TextTrainerEstimator(TaskKind task, TextTrainerOptions options) : this(null, task, options) { }
 
     internal TextTrainerEstimator(Microsoft.ML.Runtime.IHostEnvironment? environment, TaskKind task, TextTrainerOptions options)
     {
@@ -166,139 +164,5 @@ public sealed class TextTrainerEstimator : IEstimator<TextPredictionTransformer>
             rows.Add(new Row(texts, y));
         }
         return rows;
-    }
-
-    /// <summary>How a label column becomes training targets: class index (key - 1), 0/1, or the value.</summary>
-    private sealed class LabelInfo
-    {
-        public required TaskKind Task { get; init; }
-        public required int Outputs { get; init; }
-        public required string[] Names { get; init; }
-
-        public static LabelInfo From(TaskKind task, DataViewSchema.Column column, string name)
-        {
-            switch (task)
-            {
-                case TaskKind.Multiclass:
-                {
-                    var key = (KeyDataViewType)column.Type;
-                    if (key.Count > int.MaxValue || key.Count < 1)
-                        throw new ArgumentOutOfRangeException(nameof(column), $"Label column '{name}' has a key type with {key.Count} values: a classifier needs a known, finite number of classes.");
-                    int k = (int)key.Count;
-                    string[] names = Enumerable.Range(1, k).Select(i => i.ToString()).ToArray();
-                    if (column.Annotations.Schema.GetColumnOrNull(SchemaShapes.KeyValuesKind) is { } kv && kv.Type is VectorDataViewType { ItemType: TextDataViewType })
-                    {
-                        VBuffer<ReadOnlyMemory<char>> values = default;
-                        column.Annotations.GetValue(SchemaShapes.KeyValuesKind, ref values);
-                        var dense = values.DenseValues().Select(v => v.ToString()).ToArray();
-                        if (dense.Length == k) names = dense;
-                    }
-                    return new LabelInfo { Task = task, Outputs = k, Names = names };
-                }
-                case TaskKind.Binary:
-                    return new LabelInfo { Task = task, Outputs = 1, Names = ["False", "True"] };
-                default:
-                    return new LabelInfo { Task = task, Outputs = 1, Names = [] };
-            }
-        }
-
-        /// <summary>A getter returning the target, or NaN where the label is missing.</summary>
-        public Func<float> Getter(DataViewRowCursor cursor, DataViewSchema.Column column)
-        {
-            switch (Task)
-            {
-                case TaskKind.Multiclass:
-                {
-                    var g = cursor.GetGetter<uint>(column);
-                    uint v = 0;
-                    return () => { g(ref v); return v == 0 ? float.NaN : v - 1; };
-                }
-                case TaskKind.Binary:
-                {
-                    var g = cursor.GetGetter<bool>(column);
-                    bool v = false;
-                    return () => { g(ref v); return v ? 1f : 0f; };
-                }
-                default:
-                {
-                    var g = cursor.GetGetter<float>(column);
-                    float v = 0;
-                    return () => { g(ref v); return float.IsFinite(v) ? v : float.NaN; };
-                }
-            }
-        }
-
-        public void CheckTrainingLabels(IEnumerable<float> labels, string column)
-        {
-            if (Task == TaskKind.Regression) return;
-            var distinct = labels.Distinct().ToList();
-            if (distinct.Count < 2)
-                throw new InvalidOperationException(
-                    $"Label column '{column}' has only one class ('{(Task == TaskKind.Multiclass ? Names[(int)distinct[0]] : distinct[0] == 1 ? "True" : "False")}') in the training data: a classifier needs at least two.");
-        }
-    }
-}
-
-/// <summary>Builds the untrained model and tokenizer the options describe.</summary>
-public static class TextModelFactory
-{
-    internal sealed record Built(TextModelSpec Spec, TextHeadModel Model, TextTokenizer Tokenizer, IReadOnlyDictionary<string, byte[]> TokenizerFiles);
-
-    internal static Built Build(TextTrainerOptions o, TaskKind task, int outputs, string[] textColumns, IEnumerable<string> trainingTexts)
-    {
-        var baseSpec = new TextModelSpec
-        {
-            Task = task, TextColumns = textColumns, Outputs = outputs, PredictionBatchSize = o.PredictionBatchSize, Dropout = o.Dropout,
-            Body = new EncoderSpec { Encoder = o.Encoder, Pooling = o.Pooling, MaxLength = o.MaxLength, TokenizerKind = "words", Tokenization = EncoderSpec.CurrentTokenization },
-        };
-        switch (o.Encoder)
-        {
-            case TextEncoderKind.Checkpoint:
-            {
-                var pretrained = PretrainedTransformer.Load(o.CheckpointPath!);
-                var (body, encoder) = EncoderSpec.FromPretrained(pretrained, o.Pooling, o.MaxLength);
-                var spec = baseSpec with { Body = body };
-                var model = new TextHeadModel(encoder, outputs, o.Dropout);
-                if (o.FreezeEncoder) model.FreezeBody();
-                return new Built(spec, model, pretrained.Tokenizer, pretrained.TokenizerFiles);
-            }
-            case TextEncoderKind.Transformer:
-            {
-                var (tokenizer, files, vocab) = WordTokenizer(o, baseSpec.Body, trainingTexts);
-                var config = new TransformerConfig
-                {
-                    ModelType = "bert", Family = EncoderFamily.Bert, VocabSize = vocab.Count, HiddenSize = o.TransformerHiddenSize,
-                    NumLayers = o.TransformerLayers, NumHeads = o.TransformerHeads, IntermediateSize = 4 * o.TransformerHiddenSize,
-                    MaxPositionEmbeddings = o.MaxLength, TypeVocabSize = 2, PadTokenId = 0, HiddenDropout = o.Dropout, AttentionDropout = o.Dropout,
-                };
-                config.Validate("TextTrainerOptions");
-                var spec = baseSpec with { Body = baseSpec.Body with { Transformer = config, EncoderHasPooler = false } };
-                return new Built(spec, spec.CreateModel(), tokenizer, files);
-            }
-            default:
-            {
-                var (tokenizer, files, vocab) = WordTokenizer(o, baseSpec.Body, trainingTexts);
-                Dictionary<string, float[]>? glove = null;
-                int embeddingSize = o.LstmEmbeddingSize;
-                if (o.GlovePath is not null)
-                {
-                    (glove, embeddingSize) = GloveVectors.Load(o.GlovePath, vocab.ToHashSet());
-                }
-                var lstm = new LstmConfig(vocab.Count, embeddingSize, o.LstmHiddenSize, o.LstmLayers, o.LstmBidirectional, o.Dropout, 0);
-                var spec = baseSpec with { Body = baseSpec.Body with { Lstm = lstm } };
-                var model = spec.CreateModel();
-                if (glove is not null)
-                    ((LstmTextEncoder)model.Body).InitializeEmbeddings(vocab.Select((w, i) => (w, i)).Where(x => glove.ContainsKey(x.w)).ToDictionary(x => x.i, x => glove[x.w]));
-                return new Built(spec, model, tokenizer, files);
-            }
-        }
-    }
-
-    private static (TextTokenizer, Dictionary<string, byte[]>, List<string>) WordTokenizer(TextTrainerOptions o, EncoderSpec body, IEnumerable<string> texts)
-    {
-        var vocab = WordVocabulary.Build(texts, o.MaxVocabularySize, o.MinWordCount);
-        // Built the way a saved model rebuilds it: the spec's tokenizer from the vocab.txt bytes the zip stores.
-        var files = new Dictionary<string, byte[]> { ["vocab.txt"] = WordVocabulary.ToBytes(vocab) };
-        return (body.CreateTokenizer(files), files, vocab);
     }
 }

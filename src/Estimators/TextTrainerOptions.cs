@@ -130,4 +130,7 @@ public sealed class TextTrainerOptions
             ResolvePrecision(); // throws, naming the option, before any data is read
         ToTrainingOptions().Validate(nameof(TextTrainerOptions));
     }
+
+    /// <summary>A copy whose changes leave these options as they are (the collections are shared: they are not changed).</summary>
+    internal TextTrainerOptions Copy() => (TextTrainerOptions)MemberwiseClone();
 }

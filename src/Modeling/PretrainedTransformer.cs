@@ -1,7 +1,7 @@
 using MlNetLlm.Modeling.Architectures;
 using MlNetLlm.Modeling.Checkpoints;
 using MlNetLlm.Modeling.Runtime;
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
 

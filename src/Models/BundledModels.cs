@@ -1,3 +1,4 @@
+using MlNetLlm.Tokenization;
 using System.Collections.Concurrent;
 using System.Reflection;
 using System.Security.Cryptography;
@@ -134,7 +135,7 @@ public sealed class BundledModels : IPretrainedModelSource
             throw new CheckpointException(
                 $"{source} has SHA-256 {result.SourceSha256}, not the expected {model.OnnxSha256}: the package is not the version this library was built for ({model.PackageAssembly} 24.9.52193).",
                 source);
-        var files = Directory.GetFiles(folder).ToDictionary(Path.GetFileName!, Sha256OfFile);
+        var files = Directory.GetFiles(folder).ToDictionary(f => Path.GetFileName(f), Sha256OfFile);
         var manifest = new { model = model.Name, huggingFaceId = model.HuggingFaceId, licence = model.Licence, sourceSha256 = result.SourceSha256, files };
         File.WriteAllText(Path.Combine(folder, ManifestFile), JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true }));
     }

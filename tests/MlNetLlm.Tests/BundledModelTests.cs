@@ -1,3 +1,4 @@
+using MlNetLlm.Tokenization;
 using System.Runtime.CompilerServices;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;

@@ -1,3 +1,4 @@
+using MlNetLlm.Tokenization;
 using MlNetLlm.Modeling;
 using MlNetLlm.Modeling.Checkpoints;
 

@@ -1,3 +1,4 @@
+using MlNetLlm.Tokenization;
 using Microsoft.Extensions.AI;
 using Microsoft.ML;
 using Microsoft.ML.Data;

@@ -32,6 +32,24 @@ public static class Program
             Console.WriteLine(JsonSerializer.Serialize(new { native, what, auto = auto.Name }));
             return 0;
         }
+        if (args.Length == 4 && args[0] == "score-without-torch")
+        {
+            // The same, for a model that must score without TorchSharp: fails if scoring loaded TorchSharp or libtorch.
+            var ml = new MLContext(seed: 0);
+            var model = ml.Model.Load(args[1], out _);
+            var data = CsvTable.Load(args[2]).ToDataView(ml, textColumns: CsvTable.Load(args[2]).Header);
+            var scored = ScoredColumns(model.Transform(data));
+            var torch = AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetName().Name!).Where(n => n.StartsWith("TorchSharp", StringComparison.Ordinal)).ToList();
+            var natives = File.ReadAllLines("/proc/self/maps").Where(l => l.Contains("libtorch", StringComparison.Ordinal) || l.Contains("LibTorchSharp", StringComparison.Ordinal))
+                .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries).Last()).Distinct().ToList();
+            if (torch.Count + natives.Count > 0)
+            {
+                Console.Error.WriteLine($"scoring loaded {string.Join(", ", torch.Concat(natives))}");
+                return 3;
+            }
+            File.WriteAllText(args[3], JsonSerializer.Serialize(scored));
+            return 0;
+        }
         if (args.Length == 2 && args[0] == "gpu-memory")
         {
             // GPU memory as NVML reports it, alone and recorded per trial by an experiment asked to run on CUDA
@@ -54,7 +72,7 @@ public static class Program
         }
         if (args.Length == 2 && args[0] == "hf-char-classes")
         {
-            // Regenerates src/Modeling/Tokenization/HuggingFaceCharClasses.g.cs by probing Hugging Face's tokenizers.
+            // Regenerates src/Tokenization/HuggingFaceCharClasses.g.cs by probing Hugging Face's tokenizers.
             string folder = Directory.CreateTempSubdirectory("mlnetllm-probe-").FullName;
             File.WriteAllText(args[1], HuggingFaceCharProbe.ToSource(HuggingFaceCharProbe.Differences(folder)));
             Directory.Delete(folder, recursive: true);
@@ -66,7 +84,7 @@ public static class Program
             Console.WriteLine(MlNetLlm.Modeling.Checkpoints.CheckpointLocator.Resolve(args[1]));
             return 0;
         }
-        Console.Error.WriteLine("usage: score MODEL.zip INPUT.csv OUTPUT.json | gpu-memory DIR | bundled-folder NAME | hf-char-classes FILE");
+        Console.Error.WriteLine("usage: score MODEL.zip INPUT.csv OUTPUT.json | score-without-torch MODEL.zip INPUT.csv OUTPUT.json | gpu-memory DIR | bundled-folder NAME | hf-char-classes FILE");
         return 2;
     }
 
@@ -86,10 +104,10 @@ public static class Program
     }
 
     /// <summary>Runs this test assembly as a program in a new process and returns its parsed output.</summary>
-    public static Dictionary<string, List<float[]>> ScoreInFreshProcess(string zip, string inputCsv)
+    public static Dictionary<string, List<float[]>> ScoreInFreshProcess(string zip, string inputCsv, bool withoutTorch = false)
     {
         string output = Path.Combine(Path.GetDirectoryName(zip)!, "fresh-process-output.json");
-        RunSelf(["score", zip, inputCsv, output]);
+        RunSelf([withoutTorch ? "score-without-torch" : "score", zip, inputCsv, output]);
         return JsonSerializer.Deserialize<Dictionary<string, List<float[]>>>(File.ReadAllText(output))!;
     }
 

@@ -1,3 +1,4 @@
+using MlNetLlm.Tokenization;
 using MlNetLlm.Modeling.Checkpoints;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,5 +1,5 @@
 using MlNetLlm.Modeling.Pretraining;
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 
 namespace MlNetLlm.Tests;
 

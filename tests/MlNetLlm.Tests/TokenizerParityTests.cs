@@ -2,7 +2,7 @@ using Microsoft.ML;
 using System.Text;
 using System.Text.Json;
 using MlNetLlm.MlNet.Data;
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 
 namespace MlNetLlm.Tests;
 
@@ -193,7 +193,7 @@ public class TokenizerParityTests
         // Models this project does not run (WordLevel here) are refused by name, not misread.
         string wordLevel = dir.File("wordlevel.json");
         File.WriteAllText(wordLevel, """{"model": {"type": "WordLevel", "vocab": {"<unk>": 0}, "unk_token": "<unk>"}}""");
-        var e = Assert.Throws<MlNetLlm.Modeling.Checkpoints.CheckpointException>(() => TokenizerJson.Load(wordLevel));
+        var e = Assert.Throws<MlNetLlm.Tokenization.CheckpointException>(() => TokenizerJson.Load(wordLevel));
         Assert.Contains("WordLevel", e.Message);
         Assert.Contains("wordlevel.json", e.Message);
     }

@@ -1,4 +1,4 @@
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 
 namespace MlNetLlm.Tests;
 

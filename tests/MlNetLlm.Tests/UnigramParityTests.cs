@@ -1,6 +1,6 @@
 using System.Text.Json;
 using MlNetLlm.Modeling.Checkpoints;
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 
 namespace MlNetLlm.Tests;
 

@@ -1,12 +1,10 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Trainers;
 using Microsoft.ML.Trainers.LightGbm;
 using MlNetLlm.Estimators;
 using MlNetLlm.Estimators.Jobs;
 using MlNetLlm.Modeling.Runtime;
 using MlNetLlm.Modeling.Training;
-using MlNetLlm.Transforms.Embeddings;
 
 namespace MlNetLlm.AutoMl.Experiments;
 

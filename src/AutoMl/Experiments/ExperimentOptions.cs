@@ -20,7 +20,10 @@ public sealed record ExperimentOptions
     public double ValidationFraction { get; init; } = 0.2;
     public string Task { get; init; } = "auto";
     public int? MaxClasses { get; init; }
-    public TimeSpan TrainTime { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>The default budget: 6 minutes, so that the first round of every candidate fits on a 2-core CPU.</summary>
+    public static readonly TimeSpan DefaultTrainTime = TimeSpan.FromSeconds(360);
+
+    public TimeSpan TrainTime { get; init; } = DefaultTrainTime;
     public int? MaxTrials { get; init; }
     /// <summary>cfo (default), random, grid or tpe.</summary>
     public string Tuner { get; init; } = "cfo";

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Microsoft.ML;
 using MlNetLlm.AutoMl.Scheduling;
 using MlNetLlm.Estimators.Jobs;
-using MlNetLlm.Modeling.Training;
 
 namespace MlNetLlm.AutoMl.Experiments;
 
@@ -16,7 +15,7 @@ namespace MlNetLlm.AutoMl.Experiments;
 internal static class TrialRunner
 {
     /// <summary>Batches timed before a trial's first epoch is projected (the first ones include warming up).</summary>
-    private const int ProjectAfterBatches = 3;
+    private const int ProjectAfterBatches = 6;
 
     public static TrialOutcome? Run(MLContext ml, ExperimentOptions o, TextJobData search, ITrialStore store, TrialRecord trial, Candidate candidate,
         IPruner pruner, DateTime deadline, string? precision, TrialCostModel costs)
@@ -40,6 +39,8 @@ internal static class TrialRunner
         stop.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
         string stopReason = "the time budget ran out before its first validated epoch";
         var firstBatches = Stopwatch.StartNew();
+        double firstBatchEnd = 0;
+        long firstBatchTokens = 0;
         int? maxLength = parameters.ContainsKey(ParameterNames.MaxLength) ? parameters.GetInt(ParameterNames.MaxLength) : null;
         var control = new TrialControl
         {
@@ -55,14 +56,23 @@ internal static class TrialRunner
             },
             OnBatch = b =>
             {
-                // Project the first epoch from the first batches: one that cannot end in the time left stops now. What
-                // was measured tells the scheduler what the next trial of this candidate would cost.
-                if (b.Epoch != 1 || b.Batch != ProjectAfterBatches || maxLength is not { } length) return;
-                double perBatch = firstBatches.Elapsed.TotalSeconds / b.Batch;
-                double epochSeconds = perBatch * b.BatchesPerEpoch * (1 + TrialCostModel.ValidationShare * search.Test.Count / Math.Max(1, data.Train.Count));
+                // Project the first epoch from its first batches, timed from the end of the first one (model loading,
+                // tokenizing and the first batch's warm-up are behind it) and per padded token (batches differ in
+                // length): one that cannot end in the time left stops now. What was measured tells the scheduler what
+                // the next trial of this candidate would cost.
+                if (b.Epoch != 1 || maxLength is not { } length) return;
+                if (b.Batch == 1)
+                {
+                    (firstBatchEnd, firstBatchTokens) = (firstBatches.Elapsed.TotalSeconds, b.TokensSoFar);
+                    return;
+                }
+                if (b.Batch != ProjectAfterBatches || b.EpochTokens <= 0 || b.TokensSoFar <= firstBatchTokens) return;
+                double perToken = (firstBatches.Elapsed.TotalSeconds - firstBatchEnd) / (b.TokensSoFar - firstBatchTokens);
+                double validation = 1 + TrialCostModel.ValidationShare * search.Test.Count / Math.Max(1, data.Train.Count);
+                double epochSeconds = perToken * b.EpochTokens * validation;
                 costs.RecordEpoch(candidate.Name, data.Train.Count + (int)(TrialCostModel.ValidationShare * search.Test.Count), length, epochSeconds);
-                double left = (deadline - DateTime.UtcNow).TotalSeconds;
-                if (epochSeconds - firstBatches.Elapsed.TotalSeconds > left)
+                double rest = perToken * (b.EpochTokens - b.TokensSoFar) * validation, left = (deadline - DateTime.UtcNow).TotalSeconds;
+                if (rest > left)
                 {
                     stopReason = $"budget: its first epoch would take about {epochSeconds:F0} s and {left:F0} s were left";
                     stop.Cancel();

@@ -39,6 +39,8 @@ public static class CliOptionNames
         ("MaskedLmOptions.SaveEverySteps", "--save-every"), ("MaskedLmOptions.Layers", "--layers"), ("MaskedLmOptions.HiddenSize", "--hidden-size"),
         ("MaskedLmOptions.Heads", "--heads"), ("MaskedLmOptions.TokenizerPath", "--tokenizer"), ("MaskedLmOptions.Seed", "--seed"),
         ("MaskedLmOptions.Precision", "--precision"), ("MaskedLmOptions.Device", "--device"),
+        // The ONNX scorers (predict and embed on an exported folder).
+        ("OnnxTextPredictionOptions.ModelFolder", "--model"), ("OnnxTextEmbeddingOptions.ModelFolder", "--model"), ("OnnxTextEmbeddingOptions.BatchSize", "--batch-size"),
         // LlmFeatureSelectionEstimator.Options (select-features).
         ("Options.LabelColumnName", "--label-col"), ("Options.LabelKind", "--label-kind"), ("Options.TaskDescription", "--task"),
         ("Options.KeepCount", "--keep"), ("Options.KeepFraction", "--keep-fraction"), ("Options.ScoreThreshold", "--threshold"),

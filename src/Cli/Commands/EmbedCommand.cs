@@ -15,7 +15,7 @@ public sealed class EmbedCommand : ICliCommand
 {
     public Command Build()
     {
-        var model = new Option<string>("--model") { Description = "Checkpoint folder, or a model.zip with an embedding transform or a text classifier.", Required = true };
+        var model = new Option<string>("--model") { Description = "Checkpoint folder, a model.zip with an embedding transform or a text classifier, or a folder export-onnx wrote from one (scored with ONNX Runtime).", Required = true };
         var dataset = new Option<string>("--dataset") { Description = "Input CSV.", Required = true };
         var textCol = new Option<string>("--text-col") { Description = "Column to embed.", Required = true };
         var output = new Option<string>("--output") { Description = "Output file: .csv or .parquet.", Required = true };
@@ -45,7 +45,7 @@ public sealed class EmbedCommand : ICliCommand
         OutputFiles.Check("--output", outputPath, ("--model", modelPath), ("--dataset", datasetPath));
         var table = CsvTable.Load(datasetPath, separator);
         var texts = table.Column(table.Header[table.ColumnIndex(textColumn, "--text-col")]);
-        using var embedder = TextEmbeddingSource.Open(modelPath, options);
+        using var embedder = Open(modelPath, options);
         var vectors = new float[texts.Length][];
         const int chunk = 256;
         void Run(Action<int>? advance)
@@ -73,8 +73,29 @@ public sealed class EmbedCommand : ICliCommand
             else
                 WriteCsv(temp, vectors, embedder.Dimension, vectorColumn);
         });
-        AnsiConsole.MarkupLineInterpolated($"wrote {texts.Length} embeddings of dimension {embedder.Dimension} to [green]{outputPath}[/] ({embedder.Precision.Name}: {embedder.Precision.Reason})");
+        AnsiConsole.MarkupLineInterpolated($"wrote {texts.Length} embeddings of dimension {embedder.Dimension} to [green]{outputPath}[/] ({embedder.Computed})");
         return 0;
+    }
+
+    /// <summary>The TorchSharp embedder of a checkpoint or zip, or the ONNX Runtime one of an exported folder.</summary>
+    private sealed class Embedder(Func<IReadOnlyList<string>, float[][]> embed, int dimension, string computed, IDisposable owner) : IDisposable
+    {
+        public int Dimension => dimension;
+        /// <summary>How the vectors were computed (the precision and why), for the closing line.</summary>
+        public string Computed => computed;
+        public float[][] Embed(IReadOnlyList<string> texts) => embed(texts);
+        public void Dispose() => owner.Dispose();
+    }
+
+    private static Embedder Open(string modelPath, TextEmbeddingOptions options)
+    {
+        if (MlNetLlm.Onnx.OnnxTextEstimators.IsExportFolder(modelPath))
+        {
+            var onnx = ExportedModels.Embedder(modelPath, options);
+            return new Embedder(onnx.Embed, onnx.Dimension, $"ONNX Runtime, {(onnx.Manifest.Quantization == "Int8" ? "int8" : "fp32")} as exported", onnx);
+        }
+        var torch = TextEmbeddingSource.Open(modelPath, options);
+        return new Embedder(torch.Embed, torch.Dimension, $"{torch.Precision.Name}: {torch.Precision.Reason}", torch);
     }
 
     private static void WriteCsv(string path, float[][] vectors, int dim, bool vectorColumn)

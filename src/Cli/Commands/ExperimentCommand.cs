@@ -23,7 +23,7 @@ public abstract class ExperimentCommandBase(string name, string task, string des
         var splitCol = new Option<string?>("--split-col") { Description = "Column whose value 'test' marks test rows." };
         // 6 minutes: on 2 CPU cores the first round (baselines, one 1-epoch fine-tuning of the bundled model, its
         // embeddings, LSTM, transformer) fits, and the README's main job still ends within 10 minutes.
-        var trainTime = new Option<int>("--train-time") { Description = "Time budget of this run in seconds (a resumed run gets its own).", DefaultValueFactory = _ => 360 };
+        var trainTime = new Option<int>("--train-time") { Description = "Time budget of this run in seconds (a resumed run gets its own).", DefaultValueFactory = _ => (int)ExperimentOptions.DefaultTrainTime.TotalSeconds };
         var maxTrials = new Option<int?>("--max-trials");
         var tuner = new Option<string>("--tuner") { Description = "cfo | random | grid | tpe", DefaultValueFactory = _ => "cfo" };
         var store = new Option<string?>("--store") { Description = "Trial store: FILE.db (SQLite, default OUTPUT/experiment.db) or postgres://user:pass@host:port/db." };

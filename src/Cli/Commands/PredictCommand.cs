@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNetLlm.MlNet.Data;
+using MlNetLlm.Onnx;
 
 namespace MlNetLlm.Cli.Commands;
 
@@ -12,7 +13,7 @@ public sealed class PredictCommand : ICliCommand
 {
     public Command Build()
     {
-        var model = new Option<string>("--model") { Description = "model.zip written by train.", Required = true };
+        var model = new Option<string>("--model") { Description = "model.zip written by train, or a folder export-onnx wrote (scored with ONNX Runtime).", Required = true };
         var dataset = new Option<string>("--dataset") { Description = "CSV with the model's text column(s).", Required = true };
         var output = new Option<string>("--output") { Description = "CSV to write: row, predicted label (or value), score.", Required = true };
         var separator = CliOptions.Separator();
@@ -28,25 +29,42 @@ public sealed class PredictCommand : ICliCommand
 
     internal static int Predict(string modelPath, string datasetPath, string outputPath, char? separator = null, MlNetLlm.Modeling.Runtime.Precision? precision = null)
     {
-        if (!File.Exists(modelPath))
-            throw new FileNotFoundException(Directory.Exists(modelPath) ? $"--model '{modelPath}' is a directory, not a model zip." : $"--model '{modelPath}' does not exist.", modelPath);
+        bool exported = OnnxTextEstimators.IsExportFolder(modelPath);
+        if (!exported && !File.Exists(modelPath))
+            throw new FileNotFoundException(Directory.Exists(modelPath) ? $"--model '{modelPath}' is a directory, neither a model zip nor a folder export-onnx wrote." : $"--model '{modelPath}' does not exist.", modelPath);
         OutputFiles.Check("--output", outputPath, ("--model", modelPath), ("--dataset", datasetPath));
         var ml = new MLContext();
-        var model = MlNetLlm.MlNet.Persistence.ModelFile.Load(ml, modelPath, out var inputSchema);
-        if (model.GetOutputSchema(inputSchema).GetColumnOrNull("Score") is null) throw NotAPredictor(modelPath, model);
-        if (precision is { } asked)
+        if (exported && precision is not null)
+            throw new ArgumentException($"--precision applies to model zips with a neural text encoder; '{modelPath}' is an exported ONNX folder (ONNX Runtime computes it as exported: fp32 or int8).");
+        IDataView scored;
+        CsvTable table;
+        if (exported)
         {
-            var neural = MlNetLlm.MlNet.Persistence.ModelFile.Transformers(model).ToList();
-            foreach (var t in neural.OfType<MlNetLlm.Estimators.TextPredictionTransformer>()) t.UsePrecision(asked);
-            foreach (var t in neural.OfType<MlNetLlm.Transforms.Embeddings.TextEmbeddingTransformer>()) t.UsePrecision(asked);
-            if (!neural.Any(t => t is MlNetLlm.Estimators.TextPredictionTransformer or MlNetLlm.Transforms.Embeddings.TextEmbeddingTransformer))
-                throw new ArgumentException($"--precision applies to models with a neural text encoder; '{modelPath}' has none (its learners compute in ML.NET's own fp32).");
+            var manifest = OnnxTextModelManifest.Read(File.ReadAllBytes(Path.Combine(modelPath, OnnxTextModelManifest.FileName)), Path.Combine(modelPath, OnnxTextModelManifest.FileName));
+            if (manifest.Kind != OnnxTextModelManifest.PredictionKind)
+                throw new InvalidDataException($"--model '{modelPath}' is an exported embedding model: it makes vectors, not predictions. Write them with embed --model {modelPath}.");
+            table = CsvTable.Load(datasetPath, separator);
+            var data = table.ToDataView(ml, textColumns: table.Header);
+            scored = ExportedModels.Predictor(ml, modelPath, data).Transform(data);
         }
-        var table = CsvTable.Load(datasetPath, separator);
-        // Columns as the model was fitted on them: numbers where it took numbers (and the file holds numbers), text
-        // otherwise (a text model's columns, and labels, whatever they look like).
-        var numeric = inputSchema.Where(c => c.Type == NumberDataViewType.Single).Select(c => c.Name).ToHashSet();
-        var scored = model.Transform(table.ToDataView(ml, textColumns: table.Header.Where(h => !numeric.Contains(h))));
+        else
+        {
+            var model = MlNetLlm.MlNet.Persistence.ModelFile.Load(ml, modelPath, out var inputSchema);
+            if (model.GetOutputSchema(inputSchema).GetColumnOrNull("Score") is null) throw NotAPredictor(modelPath, model);
+            if (precision is { } asked)
+            {
+                var neural = MlNetLlm.MlNet.Persistence.ModelFile.Transformers(model).ToList();
+                foreach (var t in neural.OfType<MlNetLlm.Estimators.TextPredictionTransformer>()) t.UsePrecision(asked);
+                foreach (var t in neural.OfType<MlNetLlm.Transforms.Embeddings.TextEmbeddingTransformer>()) t.UsePrecision(asked);
+                if (!neural.Any(t => t is MlNetLlm.Estimators.TextPredictionTransformer or MlNetLlm.Transforms.Embeddings.TextEmbeddingTransformer))
+                    throw new ArgumentException($"--precision applies to models with a neural text encoder; '{modelPath}' has none (its learners compute in ML.NET's own fp32).");
+            }
+            table = CsvTable.Load(datasetPath, separator);
+            // Columns as the model was fitted on them: numbers where it took numbers (and the file holds numbers), text
+            // otherwise (a text model's columns, and labels, whatever they look like).
+            var numeric = inputSchema.Where(c => c.Type == NumberDataViewType.Single).Select(c => c.Name).ToHashSet();
+            scored = model.Transform(table.ToDataView(ml, textColumns: table.Header.Where(h => !numeric.Contains(h))));
+        }
         var schema = scored.Schema;
         var predicted = schema.GetColumnOrNull("PredictedLabelValue");
         var score = schema.GetColumnOrNull("Score")!.Value;

@@ -5,7 +5,7 @@ using Microsoft.ML;
 using MlNetLlm.Estimators;
 using MlNetLlm.MlNet.Data;
 using MlNetLlm.Modeling.Checkpoints;
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 using MlNetLlm.Transforms.Embeddings;
 using Spectre.Console;
 

@@ -161,8 +161,8 @@ public static class CliErrors
             AnsiConsole.MarkupLine("[red]interrupted:[/] stopped before the end; finished trials are kept in the store (continue with --resume), no partial output file was written.");
             return 130;
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or IOException or UnauthorizedAccessException or InvalidOperationException
-                                       or InvalidDataException or MlNetLlm.Modeling.Checkpoints.CheckpointException or TrainingDivergedException
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException or UnauthorizedAccessException or InvalidOperationException or NotSupportedException
+                                       or InvalidDataException or MlNetLlm.Tokenization.CheckpointException or TrainingDivergedException
                                        or TorchLoadException or MlNetLlm.AutoMl.TrialStoreException)
         {
             // Library errors name properties and values; the CLI adds its own flag where one fixes the problem.

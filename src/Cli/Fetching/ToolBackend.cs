@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Runtime.Loader;
 using MlNetLlm.Modeling.Runtime;
 using Spectre.Console;

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 
 namespace MlNetLlm.MlNet.Data;
 

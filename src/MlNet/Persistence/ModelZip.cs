@@ -85,12 +85,6 @@ public sealed class ModelWriter
         _ctx.SaveBinaryStream(name + ModelReader.ChecksumSuffix, w => w.Write(System.Text.Encoding.ASCII.GetBytes(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data)))));
     }
 
-    public void WriteStream(string name, Action<Stream> write) => _ctx.SaveBinaryStream(name, w =>
-    {
-        w.Flush();
-        write(w.BaseStream);
-    });
-
     public void WriteJson<T>(string name, T value) => WriteBytes(name, JsonSerializer.SerializeToUtf8Bytes(value, JsonOptions.Default));
 
     /// <summary>Writes a set of named files (for example tokenizer files) under <paramref name="prefix"/>, with their list.</summary>

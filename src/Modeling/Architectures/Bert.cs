@@ -210,7 +210,6 @@ public class BertModel : TransformerEncoder
 
     public override bool HasPooler => pooler is not null;
 
-    public override IReadOnlyList<string> KeyNamespaces => ["embeddings", "encoder", "pooler"];
 
     /// <summary>Absolute positions 0..seq-1 (BERT); RoBERTa overrides.</summary>
     protected virtual Tensor PositionIds(Tensor inputIds) =>

@@ -145,7 +145,6 @@ public sealed class DistilBertModel : TransformerEncoder
 
     public override bool HasPooler => false;
 
-    public override IReadOnlyList<string> KeyNamespaces => ["embeddings", "transformer"];
 
     public override EncoderOutput forward(EncoderInput input)
     {

@@ -27,9 +27,6 @@ public abstract class TransformerEncoder : nn.Module<EncoderInput, EncoderOutput
 
     /// <summary>True when the module has a pooler (dense + tanh over the first token).</summary>
     public abstract bool HasPooler { get; }
-
-    /// <summary>Top-level child names (embeddings, encoder, pooler, transformer): keys under them belong to the encoder.</summary>
-    public abstract IReadOnlyList<string> KeyNamespaces { get; }
 }
 
 /// <summary>Attention pieces shared by every architecture.</summary>

@@ -1,3 +1,4 @@
+using MlNetLlm.Tokenization;
 using System.Text.Json;
 using static TorchSharp.torch;
 

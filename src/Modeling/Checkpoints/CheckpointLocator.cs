@@ -1,3 +1,4 @@
+using MlNetLlm.Tokenization;
 using System.Reflection;
 
 namespace MlNetLlm.Modeling.Checkpoints;

@@ -1,3 +1,4 @@
+using MlNetLlm.Tokenization;
 using MlNetLlm.Modeling.Architectures;
 using static TorchSharp.torch;
 
@@ -17,13 +18,19 @@ public static class EncoderCheckpoint
     // Buffers some checkpoints saved that the model recomputes: not weights.
     private static readonly string[] DerivedBuffers = ["embeddings.position_ids", "embeddings.token_type_ids"];
 
-    public static TransformerEncoder Create(TransformerConfig config, bool withPooler = true) => config.Family switch
+    public static TransformerEncoder Create(TransformerConfig config, bool withPooler = true)
     {
-        EncoderFamily.Bert => new BertModel(config, withPooler),
-        EncoderFamily.Roberta => new RobertaModel(config, withPooler),
-        EncoderFamily.DistilBert => new DistilBertModel(config),
-        _ => throw new NotSupportedException(config.Family.ToString()),
-    };
+        // A new module draws its initial weights from libtorch's one global generator: under the lock a seeded fit holds,
+        // so loading a checkpoint on another thread never shifts a seeded run's sequence.
+        lock (Training.TrainingLoop.RandomStateLock)
+            return config.Family switch
+            {
+                EncoderFamily.Bert => new BertModel(config, withPooler),
+                EncoderFamily.Roberta => new RobertaModel(config, withPooler),
+                EncoderFamily.DistilBert => new DistilBertModel(config),
+                _ => throw new NotSupportedException(config.Family.ToString()),
+            };
+    }
 
     /// <summary>Loads the folder's config.json and weights into a new encoder on the CPU, in eval mode.</summary>
     public static (TransformerEncoder Encoder, EncoderLoadReport Report) Load(string folder) =>

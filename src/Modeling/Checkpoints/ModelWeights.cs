@@ -1,3 +1,4 @@
+using MlNetLlm.Tokenization;
 using static TorchSharp.torch;
 
 namespace MlNetLlm.Modeling.Checkpoints;

@@ -1,3 +1,4 @@
+using MlNetLlm.Tokenization;
 using System.Text.Json;
 using TorchSharp;
 using static TorchSharp.torch;

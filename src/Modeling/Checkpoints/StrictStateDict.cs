@@ -1,4 +1,4 @@
-using TorchSharp;
+using MlNetLlm.Tokenization;
 using static TorchSharp.torch;
 
 namespace MlNetLlm.Modeling.Checkpoints;

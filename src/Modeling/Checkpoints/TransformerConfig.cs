@@ -1,4 +1,6 @@
+using MlNetLlm.Tokenization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace MlNetLlm.Modeling.Checkpoints;
 
@@ -14,7 +16,7 @@ public enum EncoderFamily
 }
 
 /// <summary>The encoder hyper-parameters of a Hugging Face <c>config.json</c>, normalised across families.</summary>
-public sealed record TransformerConfig
+public sealed record TransformerConfig : ITokenizedModel
 {
     public required string ModelType { get; init; }
     public required EncoderFamily Family { get; init; }
@@ -34,6 +36,10 @@ public sealed record TransformerConfig
     public bool SinusoidalPositions { get; init; }
 
     public int HeadDim => HiddenSize / NumHeads;
+
+    /// <summary>Tokens the position table allows: RoBERTa's reserves padding_idx + 1 leading positions.</summary>
+    [JsonIgnore]
+    public int PositionLimit => Family == EncoderFamily.Roberta ? MaxPositionEmbeddings - PadTokenId - 1 : MaxPositionEmbeddings;
 
     /// <summary>The checkpoint key prefix a task model puts before the encoder's keys (bert., roberta., distilbert.).</summary>
     public string TaskPrefix => Family switch

@@ -1,5 +1,6 @@
 using MlNetLlm.Modeling.Architectures;
 using MlNetLlm.Modeling.Checkpoints;
+using MlNetLlm.Tokenization;
 using TorchSharp.Modules;
 using TransformerEncoder = MlNetLlm.Modeling.Architectures.TransformerEncoder;
 using static TorchSharp.torch;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using MlNetLlm.Modeling.Checkpoints;
 using MlNetLlm.Modeling.Runtime;
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 using MlNetLlm.Modeling.Training;
 using TorchSharp;
 using static TorchSharp.torch;

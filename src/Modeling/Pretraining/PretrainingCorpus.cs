@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using MlNetLlm.Modeling.Checkpoints;
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 
 namespace MlNetLlm.Modeling.Pretraining;
 

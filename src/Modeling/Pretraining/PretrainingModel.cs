@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using MlNetLlm.Modeling.Architectures;
 using MlNetLlm.Modeling.Checkpoints;
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 using MlNetLlm.Modeling.Training;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

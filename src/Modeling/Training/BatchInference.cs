@@ -1,5 +1,5 @@
 using MlNetLlm.Modeling.Runtime;
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 using static TorchSharp.torch;
 
 namespace MlNetLlm.Modeling.Training;

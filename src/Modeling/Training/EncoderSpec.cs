@@ -1,6 +1,5 @@
-using MlNetLlm.Modeling.Architectures;
 using MlNetLlm.Modeling.Checkpoints;
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 
 namespace MlNetLlm.Modeling.Training;
 
@@ -59,26 +58,31 @@ public sealed record EncoderSpec
     }
 
     /// <summary>A fresh (untrained) encoder of this shape.</summary>
-    public PooledTextEncoder CreateBody() => Encoder switch
+    public PooledTextEncoder CreateBody()
     {
-        TextEncoderKind.Lstm => new LstmTextEncoder(Lstm ?? throw new InvalidDataException("The encoder spec has no LSTM config.")),
-        _ => new TransformerTextEncoder(EncoderCheckpoint.Create(Transformer ?? throw new InvalidDataException("The encoder spec has no transformer config."), EncoderHasPooler), Pooling),
-    };
+        lock (TrainingLoop.RandomStateLock) // initial weights come from the global generator (see EncoderCheckpoint.Create)
+            return Encoder switch
+            {
+                TextEncoderKind.Lstm => new LstmTextEncoder(Lstm ?? throw new InvalidDataException("The encoder spec has no LSTM config.")),
+                _ => new TransformerTextEncoder(EncoderCheckpoint.Create(Transformer ?? throw new InvalidDataException("The encoder spec has no transformer config."), EncoderHasPooler), Pooling),
+            };
+    }
 
     /// <summary>The tokenizer from files restored into <paramref name="folder"/>.</summary>
     public TextTokenizer CreateTokenizer(string folder) => CreateTokenizer(TokenizerLoader.ReadFiles(folder));
 
     /// <summary>The tokenizer from in-memory files (as stored in a model zip), read in memory.</summary>
-    public TextTokenizer CreateTokenizer(IReadOnlyDictionary<string, byte[]> files) => TokenizerKind switch
-    {
-        "words" => Generation == TokenizerGeneration.MicrosoftMlTokenizers
-            ? LegacyWordPieceTextTokenizer.Create(new MemoryStream(Vocab(files), writable: false), lowerCase: true, modelMaxLength: MaxLength)
-            : WordPieceTextTokenizer.Create(WordPieceTextTokenizer.ReadVocabulary(new StreamReader(new MemoryStream(Vocab(files), writable: false))), new BertBasicTokenizer(true, null, true), MaxLength),
-        _ => TokenizerLoader.Load(files, Transformer ?? throw new InvalidDataException("The encoder spec has no transformer config."), Generation, "the model's tokenizer files"),
-    };
+    public TextTokenizer CreateTokenizer(IReadOnlyDictionary<string, byte[]> files) => GetTokenizerRecipe().Create(files, "the model's tokenizer files");
 
-    private static byte[] Vocab(IReadOnlyDictionary<string, byte[]> files) =>
-        files.TryGetValue("vocab.txt", out var v) ? v : throw new InvalidDataException("The model's tokenizer files have no vocab.txt.");
+    /// <summary>How the tokenizer is rebuilt from the stored files (also written beside an exported ONNX graph).</summary>
+    public TokenizerRecipe GetTokenizerRecipe() => TokenizerKind == "words"
+        ? new TokenizerRecipe { Kind = TokenizerRecipe.WordsKind, Generation = Generation, PositionLimit = MaxLength }
+        : new TokenizerRecipe
+        {
+            Kind = TokenizerRecipe.CheckpointKind, Generation = Generation,
+            ModelType = (Transformer ?? throw new InvalidDataException("The encoder spec has no transformer config.")).ModelType,
+            PositionLimit = Transformer.PositionLimit,
+        };
 }
 
 /// <summary>A trained encoder with what rebuilds it: the spec, the encoder module, the tokenizer files it was trained

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using MlNetLlm.Modeling.Runtime;
-using MlNetLlm.Modeling.Tokenization;
+using MlNetLlm.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -42,7 +42,7 @@ public static class TrainingLoop
         int stepsPerEpoch = (batchesPerEpoch + options.GradientAccumulationSteps - 1) / options.GradientAccumulationSteps;
         using var optimizer = new ScheduledAdamW(model.parameters().Where(p => p.requires_grad), options.LearningRate, options.WeightDecay,
             options.MaxGradNorm, stepsPerEpoch * options.Epochs, options.WarmupRatio);
-        string metricName = task == TaskKind.Regression ? "neg_mse" : "accuracy";
+        string metricName = task == TaskKind.Regression ? "r_squared" : "accuracy";
 
         var reports = new List<EpochReport>();
         Dictionary<string, Tensor>? best = null;
@@ -59,6 +59,9 @@ public static class TrainingLoop
                 var sw = Stopwatch.StartNew();
                 model.train();
                 var batches = MakeBatches(train.Select(e => e.Input.Length).ToList(), options.BatchSize, options.LengthBucketing, new Random(options.Seed * 7919 + epoch));
+                // Padded tokens per batch: what a batch costs, so a caller can project the epoch from its first batches.
+                long[] batchTokens = batches.Select(bt => (long)bt.Length * bt.Max(i => train[i].Input.Length)).ToArray();
+                long epochTokens = batchTokens.Sum(), tokensSoFar = 0;
                 double lossSum = 0;
                 int lossCount = 0;
                 optimizer.ZeroGrad();
@@ -81,7 +84,8 @@ public static class TrainingLoop
                     bool lastOfEpoch = b == batches.Count - 1;
                     if ((b + 1) % options.GradientAccumulationSteps == 0 || lastOfEpoch)
                         optimizer.Step();
-                    batchProgress?.Report(new BatchReport(epoch, b + 1, batches.Count, value));
+                    tokensSoFar += batchTokens[b];
+                    batchProgress?.Report(new BatchReport(epoch, b + 1, batches.Count, value, tokensSoFar, epochTokens));
                 }
                 if (stopped) break; // mid-epoch: this epoch is neither validated nor reported
 
@@ -138,7 +142,8 @@ public static class TrainingLoop
         };
     }
 
-    /// <summary>Validation loss and metric (accuracy, or -MSE for regression).</summary>
+    /// <summary>Validation loss and metric: accuracy, or R² for regression (as ML.NET computes it; the targets' standardisation
+    /// scales its two sums alike, so it is the R² of the original values), the unit an experiment compares trials in.</summary>
     public static (double Loss, double Metric) Evaluate(TextHeadModel model, TaskKind task, IReadOnlyList<TrainingExample> rows, int batchSize, int padId, Device device,
         Precision precision = Precision.Fp32)
     {
@@ -167,8 +172,13 @@ public static class TrainingLoop
                     break;
             }
         }
-        loss /= rows.Count;
-        return (loss, task == TaskKind.Regression ? -loss : correct / rows.Count);
+        if (task == TaskKind.Regression)
+        {
+            double mean = rows.Average(r => (double)r.Target), total = rows.Sum(r => (r.Target - mean) * (r.Target - mean));
+            double rSquared = total > 0 ? 1 - loss / total : 0;
+            return (loss / rows.Count, rSquared);
+        }
+        return (loss / rows.Count, correct / rows.Count);
     }
 
     /// <summary>

@@ -58,7 +58,9 @@ public sealed record EpochReport(
     double Seconds, int OptimizerSteps, bool IsBest);
 
 /// <summary>One batch's numbers (for progress bars).</summary>
-public sealed record BatchReport(int Epoch, int Batch, int BatchesPerEpoch, double Loss);
+/// <param name="TokensSoFar">Padded tokens (rows x the batch's longest row) of this epoch's batches up to this one.</param>
+/// <param name="EpochTokens">Padded tokens of the whole epoch: with <paramref name="TokensSoFar"/>, what is left of it.</param>
+public sealed record BatchReport(int Epoch, int Batch, int BatchesPerEpoch, double Loss, long TokensSoFar = 0, long EpochTokens = 0);
 
 /// <summary>The loss stopped being a finite number; the message names the epoch, step and learning rate.</summary>
 public sealed class TrainingDivergedException(string message) : Exception(message);

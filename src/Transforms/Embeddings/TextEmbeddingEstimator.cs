@@ -18,7 +18,7 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
     private readonly ITrainedTextEncoder? _classifier;
     private readonly Microsoft.ML.Runtime.IHostEnvironment? _environment;
 
-    public TextEmbeddingEstimator(TextEmbeddingOptions options) : this(options, null) { }
+    internal TextEmbeddingEstimator(TextEmbeddingOptions options) : this(options, null) { }
 
     internal TextEmbeddingEstimator(TextEmbeddingOptions options, Microsoft.ML.Runtime.IHostEnvironment? environment)
     {
@@ -30,7 +30,7 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
     }
 
     /// <summary>Embeddings from the encoder of a classifier trained by this library (its pooling and max length).</summary>
-    public TextEmbeddingEstimator(ITrainedTextEncoder classifier, TextEmbeddingOptions options) : this(classifier, options, null) { }
+    internal TextEmbeddingEstimator(ITrainedTextEncoder classifier, TextEmbeddingOptions options) : this(classifier, options, null) { }
 
     internal TextEmbeddingEstimator(ITrainedTextEncoder classifier, TextEmbeddingOptions options, Microsoft.ML.Runtime.IHostEnvironment? environment)
     {

@@ -1,14 +1,13 @@
 using System.Text.Json;
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using MlNetLlm.Modeling.Checkpoints;
 using MlNetLlm.Modeling.Training;
 using MlNetLlm.MlNet;
 using MlNetLlm.MlNet.Persistence;
+using MlNetLlm.Modeling.Export;
 using MlNetLlm.Modeling.Runtime;
-using MlNetLlm.Modeling.Tokenization;
-using MlNetLlm.Modeling.Training;
+using MlNetLlm.Tokenization;
 using static TorchSharp.torch;
 
 namespace MlNetLlm.Transforms.Embeddings;
@@ -18,7 +17,7 @@ namespace MlNetLlm.Transforms.Embeddings;
 /// Rows are encoded in batches sorted by length (results in the original row order). An empty text gets the vector of
 /// the special tokens alone ([CLS] [SEP] or &lt;s&gt; &lt;/s&gt;): defined, deterministic, never NaN.
 /// </summary>
-public sealed class TextEmbeddingTransformer : TextScoringTransformer, IDisposable
+public sealed class TextEmbeddingTransformer : TextScoringTransformer, IOnnxExportable, IDisposable
 {
     private const string SpecEntry = "embedding.json";
     private const string WeightsEntry = "encoder.safetensors";
@@ -53,6 +52,12 @@ public sealed class TextEmbeddingTransformer : TextScoringTransformer, IDisposab
     public TextTokenizer Tokenizer => _tokenizer;
     internal PooledTextEncoder Encoder => _encoder;
     internal IReadOnlyDictionary<string, byte[]> TokenizerFiles => _tokenizerFiles;
+
+    OnnxExportSource IOnnxExportable.GetOnnxExportSource() => new()
+    {
+        Description = "The text embedding transform", Body = Spec.Body, Encoder = _encoder, TokenizerFiles = _tokenizerFiles,
+        TextColumns = [Spec.InputColumn], OutputColumn = Spec.OutputColumn, Normalize = Spec.Normalize, BatchSize = Spec.BatchSize,
+    };
 
     /// <summary>Length of every embedding vector.</summary>
     public int Dimension => _encoder.OutputSize;

@@ -30,7 +30,7 @@ public sealed partial class LlmFeatureSelectionEstimator : IEstimator<LlmFeature
     /// Any Microsoft.Extensions.AI chat client (OllamaSharp, OpenAI, Azure OpenAI, LLamaSharp...); null uses
     /// <see cref="Options.LocalPrior"/> when set, and otherwise runs data mode and says so.
     /// </param>
-    public LlmFeatureSelectionEstimator(Options options, IChatClient? chatClient = null)
+    internal LlmFeatureSelectionEstimator(Options options, IChatClient? chatClient = null)
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _chatClient = chatClient;
@@ -41,7 +41,7 @@ public sealed partial class LlmFeatureSelectionEstimator : IEstimator<LlmFeature
     /// A sentence encoder for the local language prior (the cosine similarity of each column's name and description
     /// to the task); <see cref="Options.LocalPriorQueryPrefix"/> is put before the task when the model wants one.
     /// </param>
-    public LlmFeatureSelectionEstimator(Options options, IEmbeddingGenerator<string, Embedding<float>> embeddingGenerator)
+    internal LlmFeatureSelectionEstimator(Options options, IEmbeddingGenerator<string, Embedding<float>> embeddingGenerator)
         : this(options, chatClient: null) =>
         _embeddings = embeddingGenerator ?? throw new ArgumentNullException(nameof(embeddingGenerator));
 
