@@ -12,7 +12,7 @@ var root = new RootCommand("mlnet-llm: transformer language models for ML.NET (t
 ICliCommand[] commands =
 [
     new ClassificationCommand(), new RegressionCommand(), new TrainCommand(), new PredictCommand(), new EmbedCommand(),
-    new SelectFeaturesCommand(), new ExportOnnxCommand(), new ImportOnnxCommand(), new TokenizeCommand(),
+    new SelectFeaturesCommand(), new ExportOnnxCommand(), new ImportOnnxCommand(), new TokenizeCommand(), new PretrainCommand(),
 ];
 foreach (var command in commands)
     root.Subcommands.Add(command.Build());

@@ -70,6 +70,26 @@ for name in sorted(os.listdir(ROOT)):
             failures.append(f"{name}: tokenizer mismatch for {text!r}/{pair!r}:\n  hf  {ids}\n  ref {expected}")
     print(f"    tokenizer {type(tok).__name__}: {'ok' if not any(f.startswith(name + ': tokenizer') for f in failures) else 'MISMATCH'}")
 
+# The masked-LM fixture (make_mlm_fixture.py): BertForMaskedLM.from_pretrained must find every key but the tied decoder
+# (the pooler is ignored, as transformers does for a BertModel checkpoint) and give the stored loss and accuracy.
+mlm_dir = os.path.join(ROOT, "tiny-bert-mlm")
+if os.path.isfile(os.path.join(mlm_dir, "mlm_reference.json")):
+    from transformers import BertForMaskedLM
+    with open(os.path.join(mlm_dir, "mlm_reference.json"), encoding="utf-8") as f:
+        mref = json.load(f)
+    mlm, info = BertForMaskedLM.from_pretrained(mlm_dir, attn_implementation="eager", output_loading_info=True)
+    mlm = mlm.float().eval()
+    bad = [k for k in info["missing_keys"] if "decoder" not in k] + [k for k in info["unexpected_keys"] if "pooler" not in k]
+    if bad:
+        failures.append(f"tiny-bert-mlm: missing/unexpected keys {bad}")
+    with torch.no_grad():
+        out = mlm(**{k: torch.tensor(mref[k]) for k in ("input_ids", "attention_mask", "token_type_ids", "labels")})
+    sel = torch.tensor(mref["labels"]).ne(-100)
+    correct = int(out.logits[sel].argmax(-1).eq(torch.tensor(mref["labels"])[sel]).sum())
+    print(f"tiny-bert-mlm BertForMaskedLM loss {out.loss.item():.6f} (fixture {mref['loss']}), correct {correct}/{mref['masked']}")
+    if abs(out.loss.item() - mref["loss"]) > 1e-5 * mref["loss"] or correct != mref["correct"]:
+        failures.append("tiny-bert-mlm: BertForMaskedLM loss or accuracy differs from mlm_reference.json")
+
 if failures:
     print("\nFAILED:\n" + "\n".join(failures))
     sys.exit(1)

@@ -31,6 +31,14 @@ public static class CliOptionNames
         // TextEmbeddingOptions (embed).
         ("TextEmbeddingOptions.Pooling", "--pooling"), ("TextEmbeddingOptions.MaxLength", "--max-length"), ("TextEmbeddingOptions.BatchSize", "--batch-size"),
         ("TextEmbeddingOptions.Normalize", "--normalize"), ("TextEmbeddingOptions.InputColumnName", "--text-col"), ("TextEmbeddingOptions.CheckpointPath", "--model"),
+        // MaskedLmOptions (pretrain).
+        ("MaskedLmOptions.CheckpointPath", "--model"), ("MaskedLmOptions.OutputFolder", "--output"), ("MaskedLmOptions.Resume", "--resume"),
+        ("MaskedLmOptions.Steps", "--steps"), ("MaskedLmOptions.Epochs", "--epochs"), ("MaskedLmOptions.BatchSize", "--batch-size"),
+        ("MaskedLmOptions.LearningRate", "--learning-rate"), ("MaskedLmOptions.MaxLength", "--max-length"), ("MaskedLmOptions.MaskProbability", "--mask-probability"),
+        ("MaskedLmOptions.WholeWordMasking", "--whole-word-masking"), ("MaskedLmOptions.ValidationFraction", "--validation-fraction"),
+        ("MaskedLmOptions.SaveEverySteps", "--save-every"), ("MaskedLmOptions.Layers", "--layers"), ("MaskedLmOptions.HiddenSize", "--hidden-size"),
+        ("MaskedLmOptions.Heads", "--heads"), ("MaskedLmOptions.TokenizerPath", "--tokenizer"), ("MaskedLmOptions.Seed", "--seed"),
+        ("MaskedLmOptions.Precision", "--precision"), ("MaskedLmOptions.Device", "--device"),
         // The ONNX scorers (predict and embed on an exported folder).
         ("OnnxTextPredictionOptions.ModelFolder", "--model"), ("OnnxTextEmbeddingOptions.ModelFolder", "--model"), ("OnnxTextEmbeddingOptions.BatchSize", "--batch-size"),
         // LlmFeatureSelectionEstimator.Options (select-features).

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using MlNetLlm.Modeling.Runtime;
 using MlNetLlm.Tokenization;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace MlNetLlm.Modeling.Training;
@@ -39,26 +38,16 @@ public static class TrainingLoop
 
         torch.manual_seed(options.Seed);
         model.to(device);
-        var trainable = model.parameters().Where(p => p.requires_grad).ToList();
-        if (trainable.Count == 0) throw new InvalidOperationException("The model has no trainable parameters.");
-        // Decoupled weight decay on weight matrices only; biases, LayerNorm and embeddings of size 1 rows keep theirs.
-        var groups = new List<AdamW.ParamGroup>
-        {
-            new(trainable.Where(p => p.dim() >= 2), new AdamW.Options { weight_decay = options.WeightDecay, LearningRate = options.LearningRate }),
-            new(trainable.Where(p => p.dim() < 2), new AdamW.Options { weight_decay = 0, LearningRate = options.LearningRate }),
-        };
-        using var optimizer = optim.AdamW(groups, lr: options.LearningRate, weight_decay: options.WeightDecay);
-
         int batchesPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
         int stepsPerEpoch = (batchesPerEpoch + options.GradientAccumulationSteps - 1) / options.GradientAccumulationSteps;
-        int totalSteps = stepsPerEpoch * options.Epochs;
-        int warmupSteps = (int)Math.Round(options.WarmupRatio * totalSteps);
+        using var optimizer = new ScheduledAdamW(model.parameters().Where(p => p.requires_grad), options.LearningRate, options.WeightDecay,
+            options.MaxGradNorm, stepsPerEpoch * options.Epochs, options.WarmupRatio);
         string metricName = task == TaskKind.Regression ? "r_squared" : "accuracy";
 
         var reports = new List<EpochReport>();
         Dictionary<string, Tensor>? best = null;
         double bestMetric = double.NegativeInfinity;
-        int bestEpoch = 0, sinceBest = 0, step = 0;
+        int bestEpoch = 0, sinceBest = 0;
         bool stoppedEarly = false, stopped = false;
         // A stop request (a time budget) ends training at a batch boundary with the best validated weights, so every
         // best epoch is kept when one may come.
@@ -75,7 +64,7 @@ public static class TrainingLoop
                 long epochTokens = batchTokens.Sum(), tokensSoFar = 0;
                 double lossSum = 0;
                 int lossCount = 0;
-                optimizer.zero_grad();
+                optimizer.ZeroGrad();
                 for (int b = 0; b < batches.Count; b++)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
@@ -87,23 +76,14 @@ public static class TrainingLoop
                     using var scope = NewDisposeScope();
                     var rows = batches[b].Select(i => train[i]).ToList();
                     var loss = Loss(model, task, rows, padId, device, options.Precision);
-                    double value = loss.item<float>();
-                    if (!double.IsFinite(value))
-                        throw new TrainingDivergedException(
-                            $"The training loss became {value} at epoch {epoch}, batch {b + 1} (optimizer step {step + 1}) with learning rate {CurrentLearningRate(optimizer):G3}. Lower LearningRate, check the labels for NaN/Infinity, or raise MaxGradNorm clipping.");
+                    double value = optimizer.CheckedLoss(loss, $"epoch {epoch}, batch {b + 1}",
+                        "Lower LearningRate, check the labels for NaN/Infinity, or raise MaxGradNorm clipping.");
                     (loss / options.GradientAccumulationSteps).backward();
                     lossSum += value * rows.Count;
                     lossCount += rows.Count;
                     bool lastOfEpoch = b == batches.Count - 1;
                     if ((b + 1) % options.GradientAccumulationSteps == 0 || lastOfEpoch)
-                    {
-                        step++;
-                        SetLearningRate(optimizer, options.LearningRate * Schedule(step, warmupSteps, totalSteps));
-                        if (options.MaxGradNorm > 0)
-                            nn.utils.clip_grad_norm_(trainable, options.MaxGradNorm);
-                        optimizer.step();
-                        optimizer.zero_grad();
-                    }
+                        optimizer.Step();
                     tokensSoFar += batchTokens[b];
                     batchProgress?.Report(new BatchReport(epoch, b + 1, batches.Count, value, tokensSoFar, epochTokens));
                 }
@@ -123,7 +103,7 @@ public static class TrainingLoop
                         best = Snapshot(model, best);
                 }
                 else sinceBest++;
-                var report = new EpochReport(epoch, options.Epochs, lossSum / lossCount, valLoss, valMetric, metricName, sw.Elapsed.TotalSeconds, step, isBest);
+                var report = new EpochReport(epoch, options.Epochs, lossSum / lossCount, valLoss, valMetric, metricName, sw.Elapsed.TotalSeconds, optimizer.Steps, isBest);
                 reports.Add(report);
                 epochProgress?.Report(report);
                 if (options.EarlyStoppingPatience is { } patience && sinceBest >= patience && epoch < options.Epochs)
@@ -226,19 +206,8 @@ public static class TrainingLoop
         return order.ToList();
     }
 
-    /// <summary>Linear warm-up to 1, then linear decay to 0 at the last step.</summary>
-    public static double Schedule(int step, int warmupSteps, int totalSteps)
-    {
-        if (warmupSteps > 0 && step <= warmupSteps) return (double)step / warmupSteps;
-        return Math.Max(0.0, (double)(totalSteps - step + 1) / Math.Max(1, totalSteps - warmupSteps));
-    }
-
-    private static void SetLearningRate(optim.Optimizer optimizer, double lr)
-    {
-        foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
-    }
-
-    private static double CurrentLearningRate(optim.Optimizer optimizer) => optimizer.ParamGroups.First().LearningRate;
+    /// <summary>Linear warm-up to 1, then linear decay to 0 at the last step (<see cref="ScheduledAdamW.Schedule"/>).</summary>
+    public static double Schedule(int step, int warmupSteps, int totalSteps) => ScheduledAdamW.Schedule(step, warmupSteps, totalSteps);
 
     private static Dictionary<string, Tensor> Snapshot(nn.Module model, Dictionary<string, Tensor>? previous)
     {
