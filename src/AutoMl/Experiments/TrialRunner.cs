@@ -80,16 +80,12 @@ internal static class TrialRunner
             },
         };
         bool retried = false;
-        while (true)
+        TrialOutcome? outcome = null;
+        while (outcome is null)
         {
             try
             {
-                var outcome = candidate.Run(ml, data, parameters, o.Device, control);
-                store.Complete(trial.Id, outcome.ValidationMetric, Used());
-                if (outcome.StoppedByLimit && outcome.Epochs is { Count: > 0 } epochs)
-                    store.AddRetry(trial.Id, $"stopped by the time budget after epoch {epochs.Count} of {epochs[0].Epochs}: the best validated epoch's model is its result");
-                o.Events?.Report(new ExperimentEvent.TrialCompleted((int)trial.Id, candidate.Name, outcome.ValidationMetric, sw.Elapsed.TotalSeconds));
-                return outcome;
+                outcome = candidate.Run(ml, data, parameters, o.Device, control);
             }
             catch (Exception e) when (Unwrap(e) is TrialPrunedException p)
             {
@@ -125,6 +121,13 @@ internal static class TrialRunner
                 throw;
             }
         }
+        // Recorded outside the loop's handlers: the trial is finished, so nothing after this may mark it failed. The note
+        // goes first: a completed trial takes no more notes.
+        if (outcome.StoppedByLimit && outcome.Epochs is { Count: > 0 } epochs)
+            store.AddRetry(trial.Id, $"stopped by the time budget after epoch {epochs.Count} of {epochs[0].Epochs}: the best validated epoch's model is its result");
+        store.Complete(trial.Id, outcome.ValidationMetric, Used());
+        o.Events?.Report(new ExperimentEvent.TrialCompleted((int)trial.Id, candidate.Name, outcome.ValidationMetric, sw.Elapsed.TotalSeconds));
+        return outcome;
     }
 
     /// <summary>ML.NET wraps trainer exceptions (e.g. in TargetInvocationException or InvalidOperationException); look inside.</summary>
