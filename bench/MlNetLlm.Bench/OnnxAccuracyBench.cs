@@ -17,6 +17,17 @@ using MlNetLlm.Onnx;
 /// </summary>
 static class OnnxAccuracyBench
 {
+    /// <summary>The exports both ONNX benches compare: fp32, then each int8 layout and scope (the default marked).</summary>
+    internal static readonly (string Name, OnnxExportOptions Options)[] Variants =
+    [
+        ("ONNX fp32", new OnnxExportOptions()),
+        ("ONNX int8, MatMulInteger per column, all Linears", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Layout = OnnxInt8Layout.MatMulIntegerPerChannel, Int8Scope = OnnxInt8Scope.AllLinears }),
+        ("ONNX int8, MatMulInteger per tensor, all Linears", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Layout = OnnxInt8Layout.MatMulIntegerPerTensor, Int8Scope = OnnxInt8Scope.AllLinears }),
+        ("ONNX int8, com.microsoft DynamicQuantizeMatMul per column, all Linears", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Layout = OnnxInt8Layout.DynamicQuantizeMatMulPerChannel, Int8Scope = OnnxInt8Scope.AllLinears }),
+        ("ONNX int8, MatMulInteger per column, FFN output fp32 (default)", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Scope = OnnxInt8Scope.AllButFfnOutput }),
+        ("ONNX int8, MatMulInteger per column, attention only", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Scope = OnnxInt8Scope.AttentionOnly }),
+    ];
+
     public static int Run(string[] args)
     {
         string[] datasets = ["amazon", "fortunes"];
@@ -83,15 +94,7 @@ static class OnnxAccuracyBench
         rows.Add(Row(dataset, "TorchSharp (the trained zip)", data, torchMetrics, torchMetrics, torchLabels, torchLabels, torchScores, torchScores,
             new FileInfo(zip).Length, data.Test.Count / torchSeconds));
 
-        var variants = new (string Name, OnnxExportOptions Options)[]
-        {
-            ("ONNX fp32", new OnnxExportOptions()),
-            ("ONNX int8, MatMulInteger per column, all Linears", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Layout = OnnxInt8Layout.MatMulIntegerPerChannel, Int8Scope = OnnxInt8Scope.AllLinears }),
-            ("ONNX int8, MatMulInteger per tensor, all Linears", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Layout = OnnxInt8Layout.MatMulIntegerPerTensor, Int8Scope = OnnxInt8Scope.AllLinears }),
-            ("ONNX int8, com.microsoft DynamicQuantizeMatMul per column, all Linears", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Layout = OnnxInt8Layout.DynamicQuantizeMatMulPerChannel, Int8Scope = OnnxInt8Scope.AllLinears }),
-            ("ONNX int8, MatMulInteger per column, FFN output fp32 (default)", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Scope = OnnxInt8Scope.AllButFfnOutput }),
-            ("ONNX int8, MatMulInteger per column, attention only", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Scope = OnnxInt8Scope.AttentionOnly }),
-        };
+        var variants = Variants;
         foreach (var (name, exportOptions) in variants)
         {
             string folder = Path.Combine(cache, $"{dataset}-{name.GetHashCode():x8}-{Guid.NewGuid():N}");

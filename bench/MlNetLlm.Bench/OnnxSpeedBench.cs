@@ -52,15 +52,7 @@ static class OnnxSpeedBench
                 var torch = TextEmbeddingEstimator.Create(new TextEmbeddingOptions { CheckpointPath = "minilm", BatchSize = opt.Batch, MaxLength = 128, Precision = precision, Device = new DeviceOptions { Threads = opt.Threads } });
                 engines.Add(new Engine($"TorchSharp {precision.ToString().ToLowerInvariant()} (MlNetLlm TextEmbedding)", torch.Embed, new FileInfo(weights).Length, "model.safetensors", torch));
             }
-            var layouts = new (string Name, OnnxExportOptions Options)[]
-            {
-                ("exported ONNX fp32 (MlNetLlm.Onnx)", new OnnxExportOptions()),
-                ("exported ONNX int8, MatMulInteger per column, all Linears", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Layout = OnnxInt8Layout.MatMulIntegerPerChannel, Int8Scope = OnnxInt8Scope.AllLinears }),
-                ("exported ONNX int8, MatMulInteger per tensor, all Linears", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Layout = OnnxInt8Layout.MatMulIntegerPerTensor, Int8Scope = OnnxInt8Scope.AllLinears }),
-                ("exported ONNX int8, DynamicQuantizeMatMul per column, all Linears", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Layout = OnnxInt8Layout.DynamicQuantizeMatMulPerChannel, Int8Scope = OnnxInt8Scope.AllLinears }),
-                ("exported ONNX int8, per column, FFN output fp32 (default)", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Scope = OnnxInt8Scope.AllButFfnOutput }),
-                ("exported ONNX int8, per column, attention only", new OnnxExportOptions { Quantization = OnnxQuantization.Int8, Int8Scope = OnnxInt8Scope.AttentionOnly }),
-            };
+            var layouts = OnnxAccuracyBench.Variants.Select(v => (Name: "exported " + v.Name, v.Options));
             foreach (var (name, options) in layouts)
             {
                 string folder = Path.Combine(work, $"export-{engines.Count}");
@@ -135,29 +127,7 @@ static class OnnxSpeedBench
             var encoded = texts.Select(t => _tokenizer.Encode(t, maxLength: 128)).ToList();
             var order = Enumerable.Range(0, encoded.Count).OrderBy(i => encoded[i].Length).ToArray();
             var vectors = new float[encoded.Count][];
-            for (int s = 0; s < order.Length; s += _batch)
-            {
-                var idx = order.Skip(s).Take(_batch).ToArray();
-                var tb = TokenBatch.Pad(idx.Select(i => encoded[i]).ToList(), _tokenizer.Special.Padding);
-                int[] dims = [tb.BatchSize, tb.SequenceLength];
-                using var result = _session.Run(new List<NamedOnnxValue>
-                {
-                    NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(tb.InputIds, dims)),
-                    NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(tb.AttentionMask, dims)),
-                    NamedOnnxValue.CreateFromTensor("token_type_ids", new DenseTensor<long>(tb.TokenTypeIds, dims)),
-                });
-                var hidden = result.First().AsTensor<float>();
-                int h = hidden.Dimensions[2];
-                for (int r = 0; r < idx.Length; r++)
-                {
-                    var v = new float[h];
-                    int n = encoded[idx[r]].Length;
-                    for (int t = 0; t < n; t++)
-                        for (int d = 0; d < h; d++) v[d] += hidden[r, t, d];
-                    for (int d = 0; d < h; d++) v[d] /= n;
-                    vectors[idx[r]] = v;
-                }
-            }
+            OriginalOnnxEmbedding.EmbedInto(_session, encoded, order, _batch, _tokenizer.Special.Padding, vectors);
             return vectors;
         }
 
