@@ -39,15 +39,8 @@ public static class AttentionOps
     public static Tensor AdditiveKeyMask(Tensor attentionMask, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        double min = dtype switch
-        {
-            ScalarType.Float16 => -65504.0,
-            ScalarType.BFloat16 => -3.3895313892515355e38,
-            ScalarType.Float64 => double.MinValue,
-            _ => float.MinValue,
-        };
         var padded = attentionMask.eq(0).unsqueeze(1).unsqueeze(1);
-        return zeros(padded.shape, dtype, attentionMask.device).masked_fill(padded, min).MoveToOuterDisposeScope();
+        return TensorOps.FillMostNegative(zeros(padded.shape, dtype, attentionMask.device), padded, dtype).MoveToOuterDisposeScope();
     }
 
     /// <summary>[batch, seq, hidden] → [batch, heads, seq, head_dim].</summary>
@@ -83,6 +76,24 @@ public static class TensorOps
 {
     private static readonly TorchSharp.Scalar One = TorchSharp.ScalarExtensionMethods.ToScalar(1);
 
+    // The most negative value of each floating dtype, for masks: held for the same reason as One.
+    private static readonly TorchSharp.Scalar MostNegativeHalf = TorchSharp.ScalarExtensionMethods.ToScalar(-65504.0);
+    private static readonly TorchSharp.Scalar MostNegativeBFloat16 = TorchSharp.ScalarExtensionMethods.ToScalar(-3.3895313892515355e38);
+    private static readonly TorchSharp.Scalar MostNegativeDouble = TorchSharp.ScalarExtensionMethods.ToScalar(double.MinValue);
+    private static readonly TorchSharp.Scalar MostNegativeFloat = TorchSharp.ScalarExtensionMethods.ToScalar(float.MinValue);
+
     /// <summary><paramref name="a"/> + <paramref name="b"/> (with type promotion: bf16 + fp32 is fp32).</summary>
     public static Tensor Add(Tensor a, Tensor b) => a.add(b, One);
+
+    /// <summary><paramref name="t"/> with every value below 1 raised to 1 (a count used as a divisor).</summary>
+    public static Tensor AtLeastOne(Tensor t) => t.clamp_min(One);
+
+    /// <summary><paramref name="t"/> with the most negative value of <paramref name="dtype"/> where <paramref name="mask"/> is true.</summary>
+    public static Tensor FillMostNegative(Tensor t, Tensor mask, ScalarType dtype) => t.masked_fill(mask, dtype switch
+    {
+        ScalarType.Float16 => MostNegativeHalf,
+        ScalarType.BFloat16 => MostNegativeBFloat16,
+        ScalarType.Float64 => MostNegativeDouble,
+        _ => MostNegativeFloat,
+    });
 }

@@ -35,8 +35,8 @@ public abstract class PooledTextEncoder(string name) : nn.Module<EncoderInput, T
         Tensor result = pooling switch
         {
             Pooling.Cls => hidden.select(1, 0),
-            Pooling.Max => hidden.masked_fill(mask.eq(0), float.MinValue).max(1).values,
-            _ => (hidden * mask).sum(1) / mask.sum(1).clamp_min(1.0),
+            Pooling.Max => TensorOps.FillMostNegative(hidden, mask.eq(0), ScalarType.Float32).max(1).values,
+            _ => (hidden * mask).sum(1) / TensorOps.AtLeastOne(mask.sum(1)),
         };
         return result.MoveToOuterDisposeScope();
     }
