@@ -85,6 +85,13 @@ public static class TensorOps
     /// <summary><paramref name="a"/> + <paramref name="b"/> (with type promotion: bf16 + fp32 is fp32).</summary>
     public static Tensor Add(Tensor a, Tensor b) => a.add(b, One);
 
+    /// <summary><paramref name="t"/> / <paramref name="n"/>; the Scalar is disposed only after the quotient is made.</summary>
+    public static Tensor DivideBy(Tensor t, int n)
+    {
+        using var divisor = TorchSharp.ScalarExtensionMethods.ToScalar(n);
+        return t.div(divisor);
+    }
+
     /// <summary><paramref name="t"/> with every value below 1 raised to 1 (a count used as a divisor).</summary>
     public static Tensor AtLeastOne(Tensor t) => t.clamp_min(One);
 

@@ -168,7 +168,7 @@ public static class MaskedLmTrainer
                 result = model.forward(Input(masked), Labels(masked));
             double loss = optimizer.CheckedLoss(result.Loss, $"step {step + 1}",
                 $"Lower {Owner}.LearningRate or raise clipping ({Owner}.MaxGradNorm).");
-            (result.Loss / o.GradientAccumulationSteps).backward();
+            MlNetLlm.Modeling.Architectures.TensorOps.DivideBy(result.Loss, o.GradientAccumulationSteps).backward();
             _lossSum += loss / o.GradientAccumulationSteps;
             _correct += result.Correct.item<long>();
             _masked += result.Masked;

@@ -78,7 +78,7 @@ public static class TrainingLoop
                     var loss = Loss(model, task, rows, padId, device, options.Precision);
                     double value = optimizer.CheckedLoss(loss, $"epoch {epoch}, batch {b + 1}",
                         "Lower LearningRate, check the labels for NaN/Infinity, or raise MaxGradNorm clipping.");
-                    (loss / options.GradientAccumulationSteps).backward();
+                    MlNetLlm.Modeling.Architectures.TensorOps.DivideBy(loss, options.GradientAccumulationSteps).backward();
                     lossSum += value * rows.Count;
                     lossCount += rows.Count;
                     bool lastOfEpoch = b == batches.Count - 1;
