@@ -13,8 +13,7 @@ using MlNetLlm.Modeling.Training;
 /// wordvec is ML.NET's own ApplyWordEmbedding with the same GloVe file (+ SDCA), the word-vector baseline.
 /// checkpoint:NAME fine-tunes a pretrained encoder (batch 16, max length 128 / 64, --finetune-epochs); embeddings+LEARNER:NAME
 /// is a frozen encoder's embeddings (the model's own pooling) + an ML.NET learner at its default parameters.
-/// Amazon Fine Foods with its given train/test split; Debian fortunes restricted to its 10 largest categories with a
-/// stratified 80/20 split (seed 1). Prints accuracy, macro-F1 and train time per encoder.
+/// The data sets and splits of BenchDatasets (amazon, fortunes, spam). Prints accuracy, macro-F1 and train time per encoder.
 /// </summary>
 static class TextClassificationBench
 {
@@ -38,7 +37,6 @@ static class TextClassificationBench
                 default: throw new ArgumentException($"Unknown option '{args[i]}'.");
             }
         }
-        string data = Path.Combine(FindRepoRoot(), "samples", "data");
         var rows = new List<string>();
         Console.WriteLine($"# text classification, {epochs} epochs for neural encoders, 2 threads, {DateTime.UtcNow:yyyy-MM-dd}");
         foreach (var dataset in datasets)
@@ -50,22 +48,16 @@ static class TextClassificationBench
                     Console.WriteLine($"skip {dataset}/{encoder}: no --glove file given");
                     continue;
                 }
-                var options = new TextJobOptions
+                var options = BenchDatasets.Options(dataset, FindRepoRoot()) with
                 {
-                    Dataset = Path.Combine(data, dataset == "amazon" ? "amazon_fine_foods.csv" : "debian_fortunes.csv"),
-                    LabelColumn = dataset == "amazon" ? "score" : "category",
-                    TextColumns = [dataset == "amazon" ? "review" : "text"],
-                    SplitColumn = dataset == "amazon" ? "split" : null,
-                    MaxClasses = dataset == "amazon" ? null : 10,
-                    Task = "multiclass",
+                    Task = TaskKind.Multiclass,
                     Encoder = encoder == "lstm+glove" ? "lstm" : encoder,
                     GlovePath = encoder is "lstm+glove" or "wordvec" ? glove : null,
-                    Seed = 1,
                     Trainer = new TextTrainerOptions
                     {
                         Epochs = epochs,
                         BatchSize = 32,
-                        MaxLength = dataset == "amazon" ? 160 : 64,
+                        MaxLength = dataset == "fortunes" ? 64 : 160,
                         Device = new DeviceOptions { Threads = 2 },
                         EpochProgress = new Progress(r => Console.WriteLine($"  {dataset}/{encoder} epoch {r.Epoch}: loss {r.TrainLoss:F4} ({r.Seconds:F1} s)")),
                     },
@@ -73,9 +65,9 @@ static class TextClassificationBench
                 bool pretrained = encoder.StartsWith("checkpoint:", StringComparison.Ordinal);
                 if (pretrained)
                 {
-                    options.Trainer.Epochs = finetuneEpochs;
+                    options.Trainer!.Epochs = finetuneEpochs;
                     options.Trainer.BatchSize = 16;
-                    options.Trainer.MaxLength = dataset == "amazon" ? 128 : 64;
+                    options.Trainer.MaxLength = dataset == "fortunes" ? 64 : 128;
                 }
                 var m = encoder.StartsWith("embeddings+", StringComparison.Ordinal)
                     ? FrozenEmbeddings(options, encoder, shared)
@@ -101,7 +93,7 @@ static class TextClassificationBench
         string key = $"{checkpoint}|{o.Dataset}";
         if (!shared.TryGetValue(key, out var embeddings))
             shared[key] = embeddings = new SharedEmbeddings(checkpoint, MlNetLlm.Models.BundledModels.All.FirstOrDefault(m => m.Name == checkpoint)?.Pooling ?? Pooling.Mean,
-                maxLength: o.Trainer.MaxLength);
+                maxLength: o.Trainer!.MaxLength);
         var candidate = learner == "embeddings+sdca" ? EmbeddingCandidate.Sdca(embeddings) : EmbeddingCandidate.LightGbm(embeddings);
         var ml = new MLContext(seed: 1);
         var data = TextJobData.Load(o);

@@ -56,9 +56,9 @@ static class TunerBench
                 {
                     var result = TextExperiment.Run(new MLContext(seed), new ExperimentOptions
                     {
-                        Dataset = Path.Combine(root, "samples", "data", "amazon_fine_foods.csv"), LabelColumn = "score", TextColumns = ["review"],
-                        SplitColumn = "split", GridStepsPerDimension = spaceName == "sweep" ? 3 : 5, TrainTime = TimeSpan.FromSeconds(budget), Tuner = tuner,
-                        Candidates = [candidate], Seed = seed, Device = new DeviceOptions { Threads = threads },
+                        Data = BenchDatasets.Options("amazon", root) with { Seed = seed },
+                        GridStepsPerDimension = spaceName == "sweep" ? 3 : 5, TrainTime = TimeSpan.FromSeconds(budget), Tuner = Enum.Parse<TunerKind>(tuner, ignoreCase: true),
+                        Candidates = [candidate], Device = new DeviceOptions { Threads = threads },
                     }, output, candidates);
                     var trials = result.Trials.OrderBy(t => t.Id).Select(t => (Seconds: t.DurationSeconds ?? 0, Metric: t.Status == TrialStatus.Completed ? t.Metric ?? double.NaN : double.NaN)).ToList();
                     run = new TunerRun(tuner, seed, trials, result.BestTrial.Metric ?? double.NaN, result.TestMetrics.Accuracy ?? double.NaN,

@@ -8,10 +8,11 @@ right and the other wrong, and a paired bootstrap 95% interval of the accuracy d
     /usr/bin/python3 bench/pretraining/paired.py bert-mlm bert-random
 """
 import csv
+import os
 import random
 import sys
 
-OUT = "bench/.cache/pretraining"
+OUT = os.environ.get("BENCH_OUT", "bench/.cache/pretraining")
 rows = list(csv.DictReader(open("samples/data/amazon_fine_foods.csv", encoding="utf-8")))
 test = [i for i, r in enumerate(rows) if r["split"] == "test"]
 truth = [rows[i]["score"] for i in test]

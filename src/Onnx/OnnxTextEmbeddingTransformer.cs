@@ -43,17 +43,10 @@ public sealed class OnnxTextEmbeddingTransformer : TextScoringTransformer, IDisp
     public float[][] Embed(IReadOnlyList<string> texts)
     {
         var vectors = _session.Run(texts.Select(t => _session.Encode(t ?? "")).ToList(), BatchSize);
-        if (Normalize)
-            foreach (var v in vectors)
-            {
-                float norm = MathF.Sqrt(v.Sum(x => x * x));
-                if (norm > 0) for (int i = 0; i < v.Length; i++) v[i] /= norm;
-            }
-        return vectors;
+        return Normalize ? EmbeddingVectors.NormalizeL2(vectors) : vectors;
     }
 
-    public override Array[] ScoreBatch(IReadOnlyList<string[]> rows) =>
-        [Embed(rows.Select(r => r[0]).ToList()).Select(v => new VBuffer<float>(v.Length, v)).ToArray()];
+    public override Array[] ScoreBatch(IReadOnlyList<string[]> rows) => EmbeddingVectors.AsColumn(Embed(rows.Select(r => r[0]).ToList()));
 
     protected override void SaveState(ModelWriter writer) => OnnxModelEntries.Write(writer, _session, TextColumns, BatchSize, OutputColumn, Normalize);
 

@@ -8,7 +8,7 @@ public class TrialSchedulerTests
 {
     private const int FitRows = 3200, ValidationRows = 800;
 
-    private static ExperimentOptions Options() => new() { Dataset = "unused.csv", LabelColumn = "label", TextColumns = ["text"], Seed = 1 };
+    private static ExperimentOptions Options() => new() { Data = new() { Dataset = "unused.csv", LabelColumn = "label", TextColumns = ["text"], Seed = 1 } };
 
     private static IReadOnlyList<Candidate> Candidates() => [ClassicalCandidate.Sdca(), NeuralCandidate.FineTune("minilm")];
 

@@ -257,7 +257,7 @@ public class BadInputTests
     {
         using var dir = new Fixtures.TempDir();
         var failing = new AlwaysFails();
-        var o = new ExperimentOptions { Dataset = TopicsCsv(dir), LabelColumn = "label", TextColumns = ["text"], MaxTrials = 12, TrainTime = TimeSpan.FromMinutes(2), Seed = 1 };
+        var o = new ExperimentOptions { Data = new() { Dataset = TopicsCsv(dir), LabelColumn = "label", TextColumns = ["text"], Seed = 1 }, MaxTrials = 12, TrainTime = TimeSpan.FromMinutes(2) };
         var result = TextExperiment.Run(new MLContext(1), o, dir.File("out"), [failing, ClassicalCandidate.Sdca()]);
         Assert.Equal(2, failing.Calls);
         Assert.Equal(10, result.Trials.Count(t => t.Parameters.GetString(TextExperiment.CandidateKey) == "tfidf+sdca"));
@@ -273,7 +273,7 @@ public class BadInputTests
     {
         using var dir = new Fixtures.TempDir();
         string csv = TopicsCsv(dir);
-        var o = new ExperimentOptions { Dataset = csv, LabelColumn = "label", TextColumns = ["text"], MaxTrials = 2, Seed = 1, Candidates = ["tfidf+sdca"] };
+        var o = new ExperimentOptions { Data = new() { Dataset = csv, LabelColumn = "label", TextColumns = ["text"], Seed = 1 }, MaxTrials = 2, Candidates = ["tfidf+sdca"] };
         TextExperiment.Run(new MLContext(1), o, dir.File("out"));
         File.AppendAllLines(csv, ["\"one more sports row about football\",sports"]);
         var e = Assert.Throws<InvalidOperationException>(() => TextExperiment.Run(new MLContext(1), o with { Resume = true, MaxTrials = 3 }, dir.File("out")));

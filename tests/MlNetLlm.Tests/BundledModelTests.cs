@@ -286,7 +286,7 @@ public class BundledModelCliTests
         var shared = new MlNetLlm.AutoMl.Experiments.SharedEmbeddings("minilm", maxLength: 64);
         var o = new MlNetLlm.AutoMl.Experiments.ExperimentOptions
         {
-            Dataset = csv, LabelColumn = "category", TextColumns = ["text"], SplitColumn = "split", MaxTrials = 5, TrainTime = TimeSpan.FromMinutes(5), Seed = 3, Refit = true,
+            Data = new() { Dataset = csv, LabelColumn = "category", TextColumns = ["text"], SplitColumn = "split", Seed = 3 }, MaxTrials = 5, TrainTime = TimeSpan.FromMinutes(5), Refit = true,
         };
         var result = MlNetLlm.AutoMl.Experiments.TextExperiment.Run(new Microsoft.ML.MLContext(1), o, dir.File("out"),
             [MlNetLlm.AutoMl.Experiments.EmbeddingCandidate.Sdca(shared), MlNetLlm.AutoMl.Experiments.EmbeddingCandidate.LightGbm(shared)]);

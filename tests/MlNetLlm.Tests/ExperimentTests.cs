@@ -33,8 +33,8 @@ public class ExperimentTests
 
     private static ExperimentOptions Options(string csv, int maxTrials, bool resume = false, IProgress<ExperimentEvent>? events = null) => new()
     {
-        Dataset = csv, LabelColumn = "label", TextColumns = ["text"], MaxTrials = maxTrials, TrainTime = TimeSpan.FromMinutes(3),
-        Resume = resume, Seed = 2, Events = events,
+        Data = new() { Dataset = csv, LabelColumn = "label", TextColumns = ["text"], Seed = 2 }, MaxTrials = maxTrials, TrainTime = TimeSpan.FromMinutes(3),
+        Resume = resume, Events = events,
     };
 
     /// <summary>A candidate that behaves badly on purpose, then delegates to SDCA so a model exists.</summary>
@@ -70,7 +70,7 @@ public class ExperimentTests
         var events = new Collect<ExperimentEvent>();
         var options = new ExperimentOptions
         {
-            Dataset = TopicsCsv(dir), LabelColumn = "label", TextColumns = ["text"], MaxTrials = 6, TrainTime = TimeSpan.FromMinutes(3), Seed = 2,
+            Data = new() { Dataset = TopicsCsv(dir), LabelColumn = "label", TextColumns = ["text"], Seed = 2 }, MaxTrials = 6, TrainTime = TimeSpan.FromMinutes(3),
             Candidates = ["tfidf+sdca", "tfidf+lbfgs", "lstm"], Events = events,
         };
         var ml = new MLContext(seed: 1);
@@ -139,7 +139,7 @@ public class ExperimentTests
             onEpoch?.Invoke(new EpochReport(2, 5, 1.0, 0.5, call == 1 ? 0.95 : 0.1, "accuracy", 0.1, 2, true));
             return null;
         }, FixedSpace(epochs: [5]));
-        var result = TextExperiment.Run(new MLContext(1), Options(TopicsCsv(dir), maxTrials: 2) with { Tuner = "grid" }, Path.Combine(dir.Path, "out"), [scripted]);
+        var result = TextExperiment.Run(new MLContext(1), Options(TopicsCsv(dir), maxTrials: 2) with { Tuner = TunerKind.Grid }, Path.Combine(dir.Path, "out"), [scripted]);
         Assert.Equal(TrialStatus.Completed, result.Trials[0].Status);
         Assert.Equal(TrialStatus.Pruned, result.Trials[1].Status);
         Assert.Equal(1, result.Trials[1].EpochsReached);
@@ -164,7 +164,7 @@ public class ExperimentTests
                 onEpoch?.Invoke(new EpochReport(e, epochs, 1.0, 0.5, epochs == 1 ? 0.9 : 0.1 * e + 0.01 * call, "accuracy", 0.1, e, true));
             return null;
         }, FixedSpace(epochs: [3, 1]));
-        var result = TextExperiment.Run(new MLContext(1), Options(TopicsCsv(dir), maxTrials: 4) with { Tuner = "grid" }, Path.Combine(dir.Path, "out"), [scripted]);
+        var result = TextExperiment.Run(new MLContext(1), Options(TopicsCsv(dir), maxTrials: 4) with { Tuner = TunerKind.Grid }, Path.Combine(dir.Path, "out"), [scripted]);
         Assert.Equal(4, result.Trials.Count);
         Assert.Equal(1, result.Trials[0].Parameters.GetInt(ParameterNames.Epochs)); // the case that matters: the short schedule reported first
         Assert.All(result.Trials.Where(t => t.Parameters.GetInt(ParameterNames.Epochs) == 3), t => Assert.Equal(3, t.EpochsReached));
@@ -178,7 +178,7 @@ public class ExperimentTests
         using var dir = new Fixtures.TempDir();
         string csv = TopicsCsv(dir);
         string output = Path.Combine(dir.Path, "out");
-        var first = new ExperimentOptions { Dataset = csv, LabelColumn = "label", TextColumns = ["text"], MaxTrials = 2, Candidates = ["tfidf+sdca"], Seed = 3 };
+        var first = new ExperimentOptions { Data = new() { Dataset = csv, LabelColumn = "label", TextColumns = ["text"], Seed = 3 }, MaxTrials = 2, Candidates = ["tfidf+sdca"] };
         var r1 = TextExperiment.Run(new MLContext(1), first, output);
         Assert.Equal(2, r1.Trials.Count);
 
@@ -186,10 +186,10 @@ public class ExperimentTests
         Assert.Contains("ExperimentOptions.Resume", again.Message);
         Assert.DoesNotContain("--", again.Message);
 
-        var otherTuner = Assert.Throws<InvalidOperationException>(() => TextExperiment.Run(new MLContext(1), first with { Resume = true, Tuner = "random" }, output));
+        var otherTuner = Assert.Throws<InvalidOperationException>(() => TextExperiment.Run(new MLContext(1), first with { Resume = true, Tuner = TunerKind.Random }, output));
         Assert.Contains("Tuner \"cfo\" then, \"random\" now", otherTuner.Message);
 
-        var resumed = new ExperimentOptions { Dataset = csv, LabelColumn = "label", TextColumns = ["text"], MaxTrials = 2, Candidates = ["tfidf+sdca"], Seed = 3, Resume = true };
+        var resumed = new ExperimentOptions { Data = new() { Dataset = csv, LabelColumn = "label", TextColumns = ["text"], Seed = 3 }, MaxTrials = 2, Candidates = ["tfidf+sdca"], Resume = true };
         var r2 = TextExperiment.Run(new MLContext(1), resumed, output);
         Assert.Equal(4, r2.Trials.Count);
         Assert.Equal(r1.Trials.Select(t => (t.Id, t.Metric)), r2.Trials.Take(2).Select(t => (t.Id, t.Metric)));
@@ -324,10 +324,25 @@ public class ExperimentTests
     public void Unknown_candidate_and_tuner_are_named()
     {
         using var dir = new Fixtures.TempDir();
-        var bad = new ExperimentOptions { Dataset = TopicsCsv(dir), LabelColumn = "label", TextColumns = ["text"], Candidates = ["gpt"] };
+        var bad = new ExperimentOptions { Data = new() { Dataset = TopicsCsv(dir), LabelColumn = "label", TextColumns = ["text"] }, Candidates = ["gpt"] };
         Assert.Contains("gpt", Assert.Throws<ArgumentException>(() => TextExperiment.Run(new MLContext(), bad, dir.File("o"))).Message);
-        string tunerError = Assert.Throws<ArgumentException>(() => TextExperiment.CreateTuner("hyperband", SearchSpaces.Lstm(), 1)).Message;
-        Assert.Contains("ExperimentOptions.Tuner 'hyperband'", tunerError);
-        Assert.Contains("--tuner 'hyperband'", MlNetLlm.Cli.Commands.CliOptionNames.ToFlags(tunerError));
+        string tunerError = Assert.Throws<ArgumentOutOfRangeException>(() => TextExperiment.CreateTuner((TunerKind)42, SearchSpaces.Lstm(), 1)).Message;
+        Assert.Contains("ExperimentOptions.Tuner 42 is not one of Cfo, Random, Grid, Tpe", tunerError);
+        var (code, output) = Program.RunCli("classification", "--dataset", TopicsCsv(dir), "--label-col", "label", "--text-col", "text", "--tuner", "hyperband", "--output", dir.File("o"));
+        Assert.NotEqual(0, code);
+        Assert.Contains("--tuner 'hyperband' is not one of cfo, random, grid, tpe", output);
+        Assert.False(Directory.Exists(dir.File("o")));
+    }
+
+    [Fact]
+    public void A_job_encoder_or_trainer_in_the_experiment_data_is_refused_before_anything_is_written()
+    {
+        using var dir = new Fixtures.TempDir();
+        var data = new MlNetLlm.Estimators.Jobs.TextJobOptions { Dataset = TopicsCsv(dir), LabelColumn = "label", TextColumns = ["text"] };
+        var encoder = Assert.Throws<ArgumentException>(() => TextExperiment.Run(new MLContext(), new ExperimentOptions { Data = data with { Encoder = "tfidf" } }, dir.File("o")));
+        Assert.Contains("TextJobOptions.Encoder 'tfidf' cannot apply to an experiment", encoder.Message);
+        var trainer = Assert.Throws<ArgumentException>(() => TextExperiment.Run(new MLContext(), new ExperimentOptions { Data = data with { Trainer = new() { Epochs = 9 } } }, dir.File("o")));
+        Assert.Contains("TextJobOptions.Trainer cannot apply to an experiment", trainer.Message);
+        Assert.False(Directory.Exists(dir.File("o")));
     }
 }

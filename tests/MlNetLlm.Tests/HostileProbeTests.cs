@@ -208,8 +208,8 @@ public class HostileProbeTests
             new TextTrainerOptions { Encoder = TextEncoderKind.Lstm, TextColumnName = "Label", LabelColumnName = "Label" }));
         Assert.Contains("TextTrainerOptions.TextColumnName 'Label' is the label column", e.Message);
         e = Assert.Throws<ArgumentException>(() => TextExperiment.Run(new MLContext(1),
-            new ExperimentOptions { Dataset = csv, LabelColumn = "label", TextColumns = ["text", "label"], MaxTrials = 1 }, dir.File("o3")));
-        Assert.Contains("ExperimentOptions.TextColumns names 'label', which is the label column", e.Message);
+            new ExperimentOptions { Data = new() { Dataset = csv, LabelColumn = "label", TextColumns = ["text", "label"] }, MaxTrials = 1 }, dir.File("o3")));
+        Assert.Contains("TextJobOptions.TextColumns names 'label', which is the label column", e.Message);
         Assert.False(Directory.Exists(dir.File("o3")));
         foreach (var set in new Action<LlmFeatureSelectionEstimator.Options>[] { o => o.TextColumnNames = ["y"], o => o.FeatureColumnNames = ["x", "y"] })
         {
@@ -323,6 +323,8 @@ public class HostileProbeTests
             (Train("--epochs", "0"), "--epochs must be at least 1"),
             (Train("--threads", "0"), "--threads must be positive"),
             (Train("--device", "bogus"), "--device 'bogus'"),
+            (Train("--task", "regression", "--max-classes", "3"), "--max-classes keeps the most frequent classes"),
+            (["classification", "--dataset", csv, "--label-col", "label", "--text-col", "text", "--output", dir.File("o"), "--max-classes", "0"], "--max-classes must be at least 1"),
             // One learned position per token: 100,000 would be a 100,000-row table (the checkpoints' bound is 512 too).
             (Train("--encoder", "transformer", "--max-length", "100000"), "--max-length must be at most 512"),
             (["embed", "--model", Fixtures.Checkpoint("tiny-bert"), "--dataset", csv, "--text-col", "text", "--output", dir.File("e.csv"), "--batch-size", "0"], "--batch-size must be at least 1"),
@@ -372,8 +374,7 @@ public class HostileProbeTests
             (typeof(MlNetLlm.Estimators.Jobs.TextJobOptions), ["Dataset", "Separator", "LabelColumn", "TextColumns", "TestDataset", "SplitColumn", "TestFraction", "Encoder", "Task", "PositiveClass", "MaxClasses", "GlovePath", "Seed"]),
             (typeof(TextTrainerOptions), ["Epochs", "BatchSize", "LearningRate", "MaxLength", "Device", "Seed", "Encoder", "CheckpointPath", "GlovePath", "TextColumnName", "SecondTextColumnName", "LabelColumnName"]),
             (typeof(MlNetLlm.Modeling.Runtime.DeviceOptions), ["Device", "CudaDeviceId", "Threads"]),
-            (typeof(ExperimentOptions), ["Dataset", "Separator", "LabelColumn", "TextColumns", "TestDataset", "TestFraction", "SplitColumn", "TrainTime", "MaxTrials", "Tuner", "Store",
-                "Resume", "Join", "ExperimentName", "CheckpointPath", "GlovePath", "Candidates", "Refit", "Seed", "Device"]),
+            (typeof(ExperimentOptions), ["TrainTime", "MaxTrials", "Tuner", "Store", "Resume", "Join", "ExperimentName", "CheckpointPath", "Candidates", "Refit", "Device"]),
             (typeof(MlNetLlm.Transforms.Embeddings.TextEmbeddingOptions), ["Pooling", "Normalize", "MaxLength", "BatchSize", "InputColumnName", "CheckpointPath"]),
             (typeof(LlmFeatureSelectionEstimator.Options), ["LabelColumnName", "LabelKind", "FeatureColumnNames", "TextColumnNames", "TaskDescription", "Mode", "DataEvidence", "KeepCount",
                 "KeepFraction", "ScoreThreshold", "PositiveLabel", "BatchSize", "RequestTimeout", "LlmTimeBudget", "MaxRetries", "CrossValidationFolds", "Seed", "CacheDirectory",

@@ -5,13 +5,13 @@ using MlNetLlm.Modeling.Pretraining;
 
 namespace MlNetLlm.Tests;
 
-/// <summary><c>mlnet-llm pretrain</c>, then <c>train --encoder checkpoint:DIR</c> on what it wrote.</summary>
+/// <summary><c>mlnet-llm pretrain</c>, then <c>train --encoder checkpoint:DIR</c> and <c>classification --checkpoint DIR</c> on what it wrote.</summary>
 [Collection("console")]
 public class PretrainCliTests
 {
     private static (int Code, string Output) Run(params string[] args)
     {
-        var root = new RootCommand { new PretrainCommand().Build(), new TrainCommand().Build() };
+        var root = new RootCommand { new PretrainCommand().Build(), new TrainCommand().Build(), new ClassificationCommand().Build() };
         var stdout = new StringWriter();
         var previous = Console.Out;
         Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(stdout) });
@@ -51,6 +51,15 @@ public class PretrainCliTests
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(trained, "metrics.json")));
         Assert.Equal(48, metrics.RootElement.GetProperty("rows").GetInt32());
         Assert.True(File.Exists(Path.Combine(trained, "model.zip")));
+
+        // The experiment's fine-tuning candidate takes the folder too (classification --checkpoint DIR).
+        string experiment = dir.File("experiment");
+        (code, output) = Run("classification", "--dataset", csv, "--label-col", "label", "--text-col", "text", "--checkpoint", pretrained,
+            "--candidates", "fine-tune", "--max-trials", "1", "--train-time", "300", "--precision", "fp32", "--output", experiment);
+        Assert.True(code == 0, output);
+        var trials = File.ReadAllLines(Path.Combine(experiment, "trials.csv"));
+        Assert.Equal(2, trials.Length);
+        Assert.Contains("\"fine-tune\",completed", trials[1]);
 
         // The finished run is not overwritten, and --resume says there is nothing left to do.
         (code, output) = Run("pretrain", "--model", Fixtures.Checkpoint("tiny-bert"), "--dataset", csv, "--text-col", "text", "--steps", "4", "--output", pretrained);

@@ -58,7 +58,7 @@ public static class Program
             File.WriteAllLines(csv, ["text,label", .. TextData.Topics3(60, seed: 5).Select(r => $"\"{r.Text}\",{r.Label}")]);
             var result = MlNetLlm.AutoMl.Experiments.TextExperiment.Run(new MLContext(1), new MlNetLlm.AutoMl.Experiments.ExperimentOptions
             {
-                Dataset = csv, LabelColumn = "label", TextColumns = ["text"], Candidates = ["tfidf+sdca"], MaxTrials = 1,
+                Data = new() { Dataset = csv, LabelColumn = "label", TextColumns = ["text"] }, Candidates = ["tfidf+sdca"], MaxTrials = 1,
                 Device = MlNetLlm.Modeling.Runtime.DeviceOptions.Parse("cuda:0"),
             }, Path.Combine(args[1], "out"));
             Console.WriteLine(JsonSerializer.Serialize(new

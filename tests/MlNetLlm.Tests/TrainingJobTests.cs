@@ -59,7 +59,7 @@ public class TrainingJobTests
         Assert.Equal(["no", "yes"], bin.Metrics.Classes);
 
         string regCsv = WriteCsv(dir, "reg.csv", ["text,count", .. TextData.CountGreat(120, seed: 23).Select(r => $"{Quote(r.Text)},{r.Label}")]);
-        var reg = TextTrainingJob.Run(ml, new TextJobOptions { Dataset = regCsv, LabelColumn = "count", TextColumns = ["text"], Encoder = "tfidf", Task = "regression" });
+        var reg = TextTrainingJob.Run(ml, new TextJobOptions { Dataset = regCsv, LabelColumn = "count", TextColumns = ["text"], Encoder = "tfidf", Task = TaskKind.Regression });
         Assert.Equal("regression", reg.Metrics.Task);
         // The label counts "great" (0-4, uniform): predicting the mean scores R² 0 and MAE 1.2.
         Assert.True(reg.Metrics.RSquared > 0.3, $"R² {reg.Metrics.RSquared}");

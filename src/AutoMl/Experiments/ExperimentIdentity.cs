@@ -9,8 +9,8 @@ internal static class ExperimentIdentity
     /// it (the store keeps the first settings written), so it continues it only when asked to.</param>
     public static string Settings(ExperimentOptions o, IEnumerable<string> candidates, string runId) => System.Text.Json.JsonSerializer.Serialize(new
     {
-        o.Dataset, o.LabelColumn, o.TextColumns, o.Tuner, Candidates = candidates, TrainTimeSeconds = o.TrainTime.TotalSeconds, o.MaxTrials, o.Seed,
-        DataSha256 = ContentHash(o.Dataset, o.TestDataset), RunId = runId, Precision = o.Precision.ToString(),
+        o.Data.Dataset, o.Data.LabelColumn, o.Data.TextColumns, Tuner = o.Tuner.ToString().ToLowerInvariant(), Candidates = candidates, TrainTimeSeconds = o.TrainTime.TotalSeconds, o.MaxTrials, o.Data.Seed,
+        DataSha256 = ContentHash(o.Data.Dataset, o.Data.TestDataset), RunId = runId, Precision = o.Precision.ToString(),
     });
 
     /// <summary>The id of the run that created the experiment (null for experiments recorded before it existed).</summary>

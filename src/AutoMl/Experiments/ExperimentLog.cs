@@ -16,16 +16,7 @@ internal sealed class ExperimentLog(ComponentLog log, IProgress<ExperimentEvent>
     public void Report(ExperimentEvent e)
     {
         if (e is ExperimentEvent.NewBest b) _best = (b.TrialId, b.Candidate, b.Metric);
-        string? line = e switch
-        {
-            ExperimentEvent.TrialStarted s => $"trial {s.TrialId} {s.Candidate} started: {s.Parameters}",
-            ExperimentEvent.TrialCompleted c => $"trial {c.TrialId} {c.Candidate} completed: {c.Metric:F4} in {c.Seconds:F1} s",
-            ExperimentEvent.TrialPruned p => $"trial {p.TrialId} {p.Candidate} pruned after {p.Epochs} epochs ({p.Why})",
-            ExperimentEvent.TrialFailed f => $"trial {f.TrialId} {f.Candidate} failed: {f.Error}",
-            ExperimentEvent.TrialStopped st => $"trial {st.TrialId} {st.Candidate} stopped (budget): {st.Why}",
-            ExperimentEvent.NewBest n => $"trial {n.TrialId} {n.Candidate} is the best so far: {n.Metric:F4}",
-            _ => null, // epochs: the trial's own trainer logs them
-        };
+        string? line = e.Describe();
         if (line is not null)
         {
             if (e is ExperimentEvent.TrialFailed) log.Warning($"{line}; {Status()}");

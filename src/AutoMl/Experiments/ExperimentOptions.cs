@@ -8,25 +8,18 @@ namespace MlNetLlm.AutoMl.Experiments;
 /// <summary>What a Model Builder style text experiment tries and under which budget.</summary>
 public sealed record ExperimentOptions
 {
-    public required string Dataset { get; init; }
-    /// <summary>Field separator of the data files (null: commas, see <c>CsvTable.Load</c>).</summary>
-    public char? Separator { get; init; }
-    public required string LabelColumn { get; init; }
-    public required IReadOnlyList<string> TextColumns { get; init; }
-    public string? TestDataset { get; init; }
-    public string? SplitColumn { get; init; }
-    public double TestFraction { get; init; } = 0.2;
+    /// <summary>The data: file, label and text columns, test rows, task, classes kept, GloVe file (adds lstm+glove) and
+    /// seed. Its <see cref="TextJobOptions.Encoder"/> and <see cref="TextJobOptions.Trainer"/> are what the experiment
+    /// chooses and sweeps: setting them is refused.</summary>
+    public required TextJobOptions Data { get; init; }
     /// <summary>Part of the training rows held out to compare trials (the test rows are never used to choose).</summary>
     public double ValidationFraction { get; init; } = 0.2;
-    public string Task { get; init; } = "auto";
-    public int? MaxClasses { get; init; }
     /// <summary>The default budget: 6 minutes, so that the first round of every candidate fits on a 2-core CPU.</summary>
     public static readonly TimeSpan DefaultTrainTime = TimeSpan.FromSeconds(360);
 
     public TimeSpan TrainTime { get; init; } = DefaultTrainTime;
     public int? MaxTrials { get; init; }
-    /// <summary>cfo (default), random, grid or tpe.</summary>
-    public string Tuner { get; init; } = "cfo";
+    public TunerKind Tuner { get; init; } = TunerKind.Cfo;
     /// <summary>Grid search: values per numeric parameter (choices always take all their values).</summary>
     public int GridStepsPerDimension { get; init; } = 5;
     /// <summary>Trial store: a SQLite file (default experiment.db in the output folder) or a PostgreSQL connection.</summary>
@@ -49,7 +42,6 @@ public sealed record ExperimentOptions
     /// for this long is taken to be dead and is requeued.</summary>
     public TimeSpan StaleAfter { get; init; } = TimeSpan.FromMinutes(3);
     public string? CheckpointPath { get; init; }
-    public string? GlovePath { get; init; }
     /// <summary>Candidate names to try (null: all that apply): tfidf+sdca, tfidf+lbfgs, tfidf+lightgbm, embeddings+sdca, embeddings+lightgbm, lstm, lstm+glove, transformer, fine-tune.</summary>
     public IReadOnlyList<string>? Candidates { get; init; }
     public bool Pruning { get; init; } = true;
@@ -57,7 +49,6 @@ public sealed record ExperimentOptions
     /// validation rows together). Null (default): when its measured cost fits in what is left of the time budget; true:
     /// always (after the budget if need be); false: never. The test metrics are then the refitted model's.</summary>
     public bool? Refit { get; init; }
-    public int Seed { get; init; } = 1;
     public DeviceOptions Device { get; init; } = new();
     /// <summary>Precision of the neural candidates (fine-tune, transformer, embeddings): Auto (default) runs bf16 matrix
     /// products where the device computes bf16 natively; the LSTM candidates are fp32 whatever is chosen, so Bf16 is
@@ -83,13 +74,17 @@ public sealed record ExperimentOptions
         if (string.IsNullOrWhiteSpace(ExperimentName)) throw new ArgumentException("ExperimentOptions.ExperimentName must not be empty.");
         if (MoveEarlierRunAside && (Store is not null || Resume || Join))
             throw new ArgumentException("ExperimentOptions.MoveEarlierRunAside is for a fresh experiment in the output folder's own store: not with ExperimentOptions.Store, ExperimentOptions.Resume or ExperimentOptions.Join.");
-        TextJobData.CheckColumns(LabelColumn, TextColumns, SplitColumn, "ExperimentOptions");
+        if (Data.Encoder is not null)
+            throw new ArgumentException($"TextJobOptions.Encoder '{Data.Encoder}' cannot apply to an experiment: it tries its candidates (ExperimentOptions.Candidates) instead. Leave it unset.");
+        if (Data.Trainer is not null)
+            throw new ArgumentException("TextJobOptions.Trainer cannot apply to an experiment: it sweeps each candidate's parameters itself. Leave it unset; ExperimentOptions.Device and ExperimentOptions.Precision set the device and precision.");
+        TextJobData.CheckColumns(Data.LabelColumn, Data.TextColumns, Data.SplitColumn, "TextJobOptions");
         // Files the user names are looked at now, whether or not a candidate reading them comes up within the budget.
-        if (GlovePath is not null)
+        if (Data.GlovePath is { } glove)
         {
-            if (!File.Exists(GlovePath)) throw new FileNotFoundException($"ExperimentOptions.GlovePath '{GlovePath}' does not exist.", GlovePath);
+            if (!File.Exists(glove)) throw new FileNotFoundException($"TextJobOptions.GlovePath '{glove}' does not exist.", glove);
             if (candidates.All(c => c.Name != NeuralCandidate.LstmGloveName))
-                throw new ArgumentException($"ExperimentOptions.GlovePath is read only by candidate {NeuralCandidate.LstmGloveName}, which is not among this run's candidates ({string.Join(", ", candidates.Select(c => c.Name))}).");
+                throw new ArgumentException($"TextJobOptions.GlovePath is read only by candidate {NeuralCandidate.LstmGloveName}, which is not among this run's candidates ({string.Join(", ", candidates.Select(c => c.Name))}).");
         }
         if (CheckpointPath is not null && !Directory.Exists(CheckpointPath) && !MlNetLlm.Modeling.Checkpoints.CheckpointLocator.IsBundledName(CheckpointPath))
             throw new ArgumentException($"ExperimentOptions.CheckpointPath '{CheckpointPath}' is neither a checkpoint folder nor a bundled model ({string.Join(", ", MlNetLlm.Modeling.Checkpoints.CheckpointLocator.BundledNames)}).");
@@ -109,6 +104,19 @@ public abstract record ExperimentEvent(int TrialId, string Candidate)
     public sealed record NewBest(int TrialId, string Candidate, double Metric) : ExperimentEvent(TrialId, Candidate);
     /// <summary>Before the first trial (<see cref="ExperimentOptions.MoveEarlierRunAside"/>): the earlier experiment's outputs are now in <paramref name="Folder"/>.</summary>
     public sealed record EarlierRunMovedAside(string Folder) : ExperimentEvent(0, "");
+
+    /// <summary>One line for logs and consoles; null for an epoch (the trial's own trainer logs those).</summary>
+    public string? Describe() => this switch
+    {
+        TrialStarted s => $"trial {s.TrialId} {s.Candidate} started: {s.Parameters}",
+        TrialCompleted c => $"trial {c.TrialId} {c.Candidate} completed: {c.Metric:F4} in {c.Seconds:F1} s",
+        TrialPruned p => $"trial {p.TrialId} {p.Candidate} pruned after {p.Epochs} epochs ({p.Why})",
+        TrialFailed f => $"trial {f.TrialId} {f.Candidate} failed: {f.Error}",
+        TrialStopped st => $"trial {st.TrialId} {st.Candidate} stopped (budget): {st.Why}",
+        NewBest n => $"trial {n.TrialId} {n.Candidate} is the best so far: {n.Metric:F4}",
+        EarlierRunMovedAside m => $"moved the earlier experiment's outputs to {m.Folder}",
+        _ => null,
+    };
 }
 
 /// <summary>What an experiment produced.</summary>

@@ -23,7 +23,7 @@ internal static class TrialRunner
         var parameters = TrialScheduler.CandidateParameters(trial.Parameters);
         double fraction = TrialScheduler.FractionOf(trial.Parameters);
         // A lower rung of the ladder trains on a nested, stratified share of the fit rows; validation rows are all kept.
-        var data = fraction >= 1 ? search : search.WithRows(DataShare.Take(search.Train, r => r.Label, fraction, o.Seed), search.Test);
+        var data = fraction >= 1 ? search : search.WithRows(DataShare.Take(search.Train, r => r.Label, fraction, o.Data.Seed), search.Test);
         o.Events?.Report(new ExperimentEvent.TrialStarted((int)trial.Id, candidate.Name, TextExperiment.Strip(trial.Parameters)));
         var sw = Stopwatch.StartNew();
         using var memory = new PeakMemorySampler(o.Device);

@@ -40,7 +40,7 @@ internal sealed class TrialScheduler
         _candidates = candidates;
         _fitRows = fitRows;
         _validationRows = validationRows;
-        _chooser = new CandidateChooser(o.Seed);
+        _chooser = new CandidateChooser(o.Data.Seed);
         _tuners = candidates.ToDictionary(c => c.Name, c => Tuner(o, c));
         _firstRound = new Queue<Candidate>(candidates.Where(c => !existing.Any(t => CandidateOf(t) == c.Name)));
         _fineTuneStarted = existing.Any(t => CandidateOf(t) == FineTuneName);
@@ -58,7 +58,7 @@ internal sealed class TrialScheduler
 
     private static ITuner Tuner(ExperimentOptions o, Candidate c)
     {
-        var inner = TextExperiment.CreateTuner(o.Tuner, c.Space, o.Seed, o.GridStepsPerDimension);
+        var inner = TextExperiment.CreateTuner(o.Tuner, c.Space, o.Data.Seed, o.GridStepsPerDimension);
         return c.Portfolio.Count == 0 ? inner : new PortfolioTuner(inner, c.Portfolio);
     }
 

@@ -23,11 +23,8 @@ public static class CliOptionNames
         ("TextPredictionTransformer.UsePrecision", "--precision"), ("TextEmbeddingTransformer.UsePrecision", "--precision"), ("ExperimentOptions.Candidates", "--candidates"),
         ("ExperimentOptions.Tuner", "--tuner"), ("ExperimentOptions.ExperimentName", "--experiment"), ("ExperimentOptions.Resume", "--resume"),
         ("ExperimentOptions.Join", "--join"), ("ExperimentOptions.Store", "--store"), ("ExperimentOptions.TrainTime", "--train-time"),
-        ("ExperimentOptions.MaxTrials", "--max-trials"), ("ExperimentOptions.Dataset", "--dataset"), ("ExperimentOptions.LabelColumn", "--label-col"),
-        ("ExperimentOptions.TextColumns", "--text-col"), ("ExperimentOptions.TestDataset", "--test-dataset"), ("ExperimentOptions.TestFraction", "--test-fraction"),
-        ("ExperimentOptions.SplitColumn", "--split-col"), ("ExperimentOptions.CheckpointPath", "--checkpoint"), ("ExperimentOptions.GlovePath", "--glove"),
-        ("ExperimentOptions.Candidates", "--candidates"), ("ExperimentOptions.Refit", "--refit"), ("ExperimentOptions.Seed", "--seed"),
-        ("ExperimentOptions.Device", "--device"), ("ExperimentOptions.Separator", "--separator"),
+        ("ExperimentOptions.MaxTrials", "--max-trials"), ("ExperimentOptions.CheckpointPath", "--checkpoint"), ("ExperimentOptions.Refit", "--refit"),
+        ("ExperimentOptions.Device", "--device"),
         // TextEmbeddingOptions (embed).
         ("TextEmbeddingOptions.Pooling", "--pooling"), ("TextEmbeddingOptions.MaxLength", "--max-length"), ("TextEmbeddingOptions.BatchSize", "--batch-size"),
         ("TextEmbeddingOptions.Normalize", "--normalize"), ("TextEmbeddingOptions.InputColumnName", "--text-col"), ("TextEmbeddingOptions.CheckpointPath", "--model"),

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.ML;
 using MlNetLlm.AutoMl.Experiments;
+using MlNetLlm.Estimators.Jobs;
 using MlNetLlm.Modeling.Runtime;
 using MlNetLlm.Modeling.Training;
 using Spectre.Console;
@@ -20,6 +21,7 @@ public abstract class ExperimentCommandBase(string name, string task, string des
         var text = new Option<string[]>("--text-col") { Description = "Text column(s) (default for the bundled data: review)." };
         var testDataset = new Option<string?>("--test-dataset");
         var testFraction = new Option<double>("--test-fraction") { DefaultValueFactory = _ => 0.2 };
+        var maxClasses = new Option<int?>("--max-classes") { Description = "Keep the rows of the N most frequent labels only (classification)." };
         var splitCol = new Option<string?>("--split-col") { Description = "Column whose value 'test' marks test rows." };
         // 6 minutes: on 2 CPU cores the first round (baselines, one 1-epoch fine-tuning of the bundled model, its
         // embeddings, LSTM, transformer) fits, and the README's main job still ends within 10 minutes.
@@ -48,7 +50,7 @@ public abstract class ExperimentCommandBase(string name, string task, string des
         var separator = CliOptions.Separator();
         var cmd = new Command(name, description)
         {
-            dataset, label, text, testDataset, testFraction, splitCol, trainTime, maxTrials, tuner, store, resume, join, experiment, checkpoint, glove, candidates, refit, seed, device, precision, output, separator,
+            dataset, label, text, testDataset, testFraction, splitCol, maxClasses, trainTime, maxTrials, tuner, store, resume, join, experiment, checkpoint, glove, candidates, refit, seed, device, precision, output, separator,
         };
         cmd.SetAction((parse, ct) => Task.FromResult(CliErrors.Run(() =>
         {
@@ -63,26 +65,30 @@ public abstract class ExperimentCommandBase(string name, string task, string des
                 throw new ArgumentException("The bundled data set is a classification task: give --dataset and --label-col for regression.");
             var o = new ExperimentOptions
             {
-                Dataset = ds ?? BundledData(),
-                Separator = parse.GetValue(separator),
-                LabelColumn = parse.GetValue(label) ?? (bundled ? "score" : throw new ArgumentException("--label-col is required with --dataset.")),
-                TextColumns = parse.GetValue(text) is { Length: > 0 } t ? t : bundled ? ["review"] : throw new ArgumentException("--text-col is required with --dataset."),
-                TestDataset = parse.GetValue(testDataset),
-                TestFraction = parse.GetValue(testFraction),
-                SplitColumn = parse.GetValue(splitCol) ?? (bundled ? "split" : null),
-                Task = task == "regression" ? "regression" : "auto",
+                Data = new TextJobOptions
+                {
+                    Dataset = ds ?? BundledData(),
+                    Separator = parse.GetValue(separator),
+                    LabelColumn = parse.GetValue(label) ?? (bundled ? "score" : throw new ArgumentException("--label-col is required with --dataset.")),
+                    TextColumns = parse.GetValue(text) is { Length: > 0 } t ? t : bundled ? ["review"] : throw new ArgumentException("--text-col is required with --dataset."),
+                    TestDataset = parse.GetValue(testDataset),
+                    TestFraction = parse.GetValue(testFraction),
+                    SplitColumn = parse.GetValue(splitCol) ?? (bundled ? "split" : null),
+                    Task = task == "regression" ? TaskKind.Regression : null,
+                    MaxClasses = parse.GetValue(maxClasses),
+                    GlovePath = parse.GetValue(glove),
+                    Seed = parse.GetValue(seed),
+                },
                 TrainTime = TimeSpan.FromSeconds(parse.GetValue(trainTime)),
                 MaxTrials = parse.GetValue(maxTrials),
-                Tuner = parse.GetValue(tuner)!,
+                Tuner = ParseTuner(parse.GetValue(tuner)!),
                 Store = parse.GetValue(store),
                 Resume = parse.GetValue(resume),
                 Join = parse.GetValue(join),
                 ExperimentName = parse.GetValue(experiment)!,
                 CheckpointPath = parse.GetValue(checkpoint) is { } c && !c.Equals("none", StringComparison.OrdinalIgnoreCase) ? c : null,
-                GlovePath = parse.GetValue(glove),
                 Candidates = parse.GetValue(candidates) is { Length: > 0 } names ? names : null,
                 Refit = parse.GetValue(refit),
-                Seed = parse.GetValue(seed),
                 Device = DeviceOptions.Parse(parse.GetValue(device)!),
                 Precision = parse.GetValue(precision),
                 CancellationToken = ct,
@@ -111,7 +117,7 @@ public abstract class ExperimentCommandBase(string name, string task, string des
     internal static int Run(ExperimentOptions options, string output)
     {
         if (File.Exists(output)) throw new ArgumentException($"--output '{output}' is a file: give a folder for the experiment's outputs.");
-        var ml = new MLContext(seed: options.Seed);
+        var ml = new MLContext(seed: options.Data.Seed);
         var rows = new List<string[]>();
         ExperimentResult result = null!;
         string? movedAside = null;
@@ -187,7 +193,7 @@ public abstract class ExperimentCommandBase(string name, string task, string des
             });
             result = TextExperiment.Run(ml, options with { Events = events }, output);
         }
-        ExperimentOutputs.Write(ml, result, output, $"mlnet-llm experiment on {Path.GetFileName(options.Dataset)}");
+        ExperimentOutputs.Write(ml, result, output, $"mlnet-llm experiment on {Path.GetFileName(options.Data.Dataset)}");
         var m = result.TestMetrics;
         AnsiConsole.MarkupLineInterpolated($"best: [green]{result.BestTrial.Parameters.GetString(TextExperiment.CandidateKey)}[/] (trial {result.BestTrial.Id}, validation {result.MetricName} {result.BestTrial.Metric:F4}); test: {(m.Accuracy is { } a ? $"accuracy {a:F4}, macro-F1 {m.MacroF1:F4}" : $"R² {m.RSquared:F4}, MAE {m.Mae:F4}")}");
         if (result.Refit is { } f)
@@ -196,16 +202,15 @@ public abstract class ExperimentCommandBase(string name, string task, string des
         return 0;
     }
 
-    private static string Describe(ExperimentEvent e) => e switch
+    private static string Describe(ExperimentEvent e) => e.Describe() ?? e.ToString();
+
+    private static AutoMl.TunerKind ParseTuner(string value) => value.ToLowerInvariant() switch
     {
-        ExperimentEvent.TrialStarted s => $"trial {s.TrialId} {s.Candidate}: {s.Parameters}",
-        ExperimentEvent.TrialCompleted c => $"trial {c.TrialId} {c.Candidate}: completed, metric {c.Metric:F4} in {c.Seconds:F1} s",
-        ExperimentEvent.TrialPruned p => $"trial {p.TrialId} {p.Candidate}: pruned after {p.Epochs} epochs ({p.Why})",
-        ExperimentEvent.TrialFailed f => $"trial {f.TrialId} {f.Candidate}: failed: {f.Error}",
-        ExperimentEvent.TrialStopped st => $"trial {st.TrialId} {st.Candidate}: stopped (budget): {st.Why}",
-        ExperimentEvent.NewBest b => $"trial {b.TrialId} {b.Candidate}: new best {b.Metric:F4}",
-        ExperimentEvent.EarlierRunMovedAside m => $"moved the earlier experiment's outputs to {m.Folder}",
-        _ => e.ToString(),
+        "cfo" => AutoMl.TunerKind.Cfo,
+        "random" => AutoMl.TunerKind.Random,
+        "grid" => AutoMl.TunerKind.Grid,
+        "tpe" => AutoMl.TunerKind.Tpe,
+        _ => throw new ArgumentException($"--tuner '{value}' is not one of cfo, random, grid, tpe."),
     };
 }
 

@@ -58,7 +58,7 @@ public sealed class TrainCommand : ICliCommand
                 TestFraction = parse.GetValue(testFraction),
                 SplitColumn = parse.GetValue(splitCol),
                 Encoder = parse.GetValue(encoder)!,
-                Task = parse.GetValue(task)!,
+                Task = ParseTask(parse.GetValue(task)!),
                 PositiveClass = parse.GetValue(positive),
                 MaxClasses = parse.GetValue(maxClasses),
                 GlovePath = parse.GetValue(glove),
@@ -130,52 +130,12 @@ public sealed class TrainCommand : ICliCommand
         AnsiConsole.MarkupLineInterpolated($"wrote [green]{zip}[/] and [green]{metricsPath}[/]");
         return 0;
     }
-}
-
-public static class CliJson
-{
-    public static readonly JsonSerializerOptions Options = new()
+    private static TaskKind? ParseTask(string value) => value.ToLowerInvariant() switch
     {
-        WriteIndented = true,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // "tfidf+sdca", not "tfidf\u002Bsdca"
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
-        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
-        // R² of a test set whose labels are all equal is NaN: written as "NaN", not a crash after training.
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        "auto" => null,
+        "multiclass" => TaskKind.Multiclass,
+        "binary" => TaskKind.Binary,
+        "regression" => TaskKind.Regression,
+        _ => throw new ArgumentException($"--task '{value}' is not one of auto, multiclass, binary, regression."),
     };
-}
-
-/// <summary>Turns expected failures (bad file, bad option) into one red line and exit code 1, not a stack trace.</summary>
-public static class CliErrors
-{
-    public static int Run(Func<int> action)
-    {
-        try
-        {
-            return action();
-        }
-        catch (OperationCanceledException)
-        {
-            // Ctrl+C / SIGTERM: what finished is kept (an experiment's trials are in its store: --resume continues it).
-            AnsiConsole.MarkupLine("[red]interrupted:[/] stopped before the end; finished trials are kept in the store (continue with --resume), no partial output file was written.");
-            return 130;
-        }
-        catch (Exception e) when (e is ArgumentException or FormatException or IOException or UnauthorizedAccessException or InvalidOperationException or NotSupportedException
-                                       or InvalidDataException or MlNetLlm.Tokenization.CheckpointException or TrainingDivergedException
-                                       or TorchLoadException or MlNetLlm.AutoMl.TrialStoreException)
-        {
-            // Library errors name properties and values; the CLI adds its own flag where one fixes the problem.
-            string hint = e is MlNetLlm.MlNet.Data.CsvFormatException { SuggestedSeparator: { } s } ? $" Pass --separator {(s == '\t' ? "tab" : $"'{s}'")}." : "";
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {CliOptionNames.ToFlags(Message(e))}{hint}");
-            return 1;
-        }
-    }
-
-    /// <summary>The message on one line, without the " (Parameter 'MaxLength')" .NET appends: the flag is already named.</summary>
-    private static string Message(Exception e)
-    {
-        string m = e is ArgumentException { ParamName: { } p } ? e.Message.Replace($" (Parameter '{p}')", "") : e.Message;
-        return m.ReplaceLineEndings(" ");
-    }
 }

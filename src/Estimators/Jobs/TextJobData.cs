@@ -29,6 +29,8 @@ public sealed class TextJobData
         }
         if (o.MaxClasses is < 1)
             throw new ArgumentException($"TextJobOptions.MaxClasses must be at least 1 (got {o.MaxClasses}).");
+        if (o.MaxClasses is not null && o.Task == TaskKind.Regression)
+            throw new ArgumentException("TextJobOptions.MaxClasses keeps the most frequent classes of a classification task: it cannot apply to regression.");
         if (o.TestDataset is null && o.SplitColumn is null && o.TestFraction is <= 0 or >= 1)
             throw new ArgumentException($"TextJobOptions.TestFraction must be between 0 and 1 (got {o.TestFraction}).");
         if (o.MaxClasses is { } n)
@@ -97,16 +99,10 @@ public sealed class TextJobData
         return labelled.Select(r => (text.Select(i => r[i]).ToArray(), r[label].Trim())).ToList();
     }
 
-    private static TaskKind DecideTask(TextJobOptions o, List<string> labels) => o.Task switch
-    {
-        "multiclass" => TaskKind.Multiclass,
-        "binary" => TaskKind.Binary,
-        "regression" => TaskKind.Regression,
-        "auto" => labels.All(l => float.TryParse(l, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _)) && labels.Distinct().Count() > 10
+    private static TaskKind DecideTask(TextJobOptions o, List<string> labels) => o.Task
+        ?? (labels.All(l => float.TryParse(l, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _)) && labels.Distinct().Count() > 10
             ? TaskKind.Regression
-            : labels.Distinct().Count() == 2 ? TaskKind.Binary : TaskKind.Multiclass,
-        _ => throw new ArgumentException($"TextJobOptions.Task '{o.Task}' is not one of auto, multiclass, binary, regression."),
-    };
+            : labels.Distinct().Count() == 2 ? TaskKind.Binary : TaskKind.Multiclass);
 
     /// <summary>Seeded hold-out; stratified per class so rare classes appear in both parts.</summary>
     private static (List<(string[] Texts, string Label)>, List<(string[] Texts, string Label)>) Split(List<(string[] Texts, string Label)> rows, double fraction, int seed, bool stratify)

@@ -7,7 +7,7 @@ namespace MlNetLlm.Estimators.Jobs;
 
 /// <summary>What <see cref="TextTrainingJob"/> trains. Errors name these properties (TextJobOptions.MaxClasses, ...);
 /// a front end such as the CLI maps them to its own option names.</summary>
-public sealed class TextJobOptions
+public sealed record TextJobOptions
 {
     public required string Dataset { get; init; }
     /// <summary>Field separator of the data files; null reads commas and fails naming the likely separator when the header uses another.</summary>
@@ -19,18 +19,23 @@ public sealed class TextJobOptions
     public string? SplitColumn { get; init; }
     /// <summary>Used when no test file is given: a stratified (classification) or random (regression) hold-out.</summary>
     public double TestFraction { get; init; } = 0.2;
-    /// <summary>lstm, transformer, tfidf, wordvec (ML.NET's ApplyWordEmbedding with GlovePath, averaged, + SDCA) or checkpoint:DIR.</summary>
-    public string Encoder { get; init; } = "lstm";
-    /// <summary>auto (numeric label with more than 10 values → regression; 2 classes → binary; else multiclass), multiclass, binary, regression.</summary>
-    public string Task { get; init; } = "auto";
+    /// <summary>lstm (when null), transformer, tfidf, wordvec (ML.NET's ApplyWordEmbedding with GlovePath, averaged, +
+    /// SDCA) or checkpoint:DIR. An experiment chooses its own candidates: leave it null there.</summary>
+    public string? Encoder { get; init; }
+    /// <summary>What is predicted; null (default) decides from the labels: numeric with more than 10 values → regression,
+    /// 2 classes → binary, else multiclass.</summary>
+    public TaskKind? Task { get; init; }
     /// <summary>Binary only: the class that becomes true (default: the second in ordinal order).</summary>
     public string? PositiveClass { get; init; }
     /// <summary>Keep only rows of the N most frequent classes (before splitting).</summary>
     public int? MaxClasses { get; init; }
     public string? GlovePath { get; init; }
     public int Seed { get; init; } = 1;
-    /// <summary>Trainer options for the neural encoders (Encoder, CheckpointPath, columns are set by the job).</summary>
-    public TextTrainerOptions Trainer { get; init; } = new();
+    /// <summary>Trainer options for the neural encoders (null: the defaults; Encoder, CheckpointPath and the columns are
+    /// set by the job). An experiment sweeps its own: leave it null there.</summary>
+    public TextTrainerOptions? Trainer { get; init; }
+
+    internal string EncoderName => Encoder ?? "lstm";
 }
 
 /// <summary>Test-set metrics as metrics.json holds them.</summary>

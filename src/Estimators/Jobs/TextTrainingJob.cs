@@ -16,7 +16,7 @@ public static partial class TextTrainingJob
 
     public static Result Run(MLContext ml, TextJobOptions o)
     {
-        if (o.Encoder == "tfidf" && o.GlovePath is not null)
+        if (o.EncoderName == "tfidf" && o.GlovePath is not null)
             throw new ArgumentException("TextJobOptions.GlovePath is read by the lstm and wordvec encoders, not TextJobOptions.Encoder tfidf.");
         var data = TextJobData.Load(o);
         var sw = Stopwatch.StartNew();
@@ -25,7 +25,7 @@ public static partial class TextTrainingJob
         var scored = model.Transform(data.TestView(ml));
         var metrics = Evaluate(ml, data, model) with
         {
-            Encoder = o.Encoder, TrainSeconds = Math.Round(trainSeconds, 2), Rows = data.Train.Count, TestRows = data.Test.Count, Epochs = epochs, Precision = precision,
+            Encoder = o.EncoderName, TrainSeconds = Math.Round(trainSeconds, 2), Rows = data.Train.Count, TestRows = data.Test.Count, Epochs = epochs, Precision = precision,
         };
         return new Result(model, data.InputView(ml, data.Train).Schema, metrics, scored);
     }
@@ -34,36 +34,36 @@ public static partial class TextTrainingJob
     {
         var train = d.TrainView(ml);
         string[] text = [.. o.TextColumns];
-        if (o.Encoder is "tfidf" or "wordvec" && o.Trainer.Precision == Modeling.Runtime.Precision.Bf16)
-            throw new ArgumentException($"TextTrainerOptions.Precision Bf16 applies to the neural encoders; TextJobOptions.Encoder {o.Encoder} trains ML.NET's own fp32 learners. Use Auto or Fp32.");
-        if (o.Encoder == "tfidf")
+        if (o.EncoderName is "tfidf" or "wordvec" && o.Trainer?.Precision == Modeling.Runtime.Precision.Bf16)
+            throw new ArgumentException($"TextTrainerOptions.Precision Bf16 applies to the neural encoders; TextJobOptions.Encoder {o.EncoderName} trains ML.NET's own fp32 learners. Use Auto or Fp32.");
+        if (o.EncoderName == "tfidf")
         {
             var featurize = TfIdfFeatures(ml, text);
             var pipeline = featurize.Append(TaskTrainers.Sdca(ml, d.Task));
             return (WithLabelNames(ml, d, pipeline.Fit(train), train), null, null);
         }
 
-        if (o.Encoder == "wordvec")
+        if (o.EncoderName == "wordvec")
             return (WithLabelNames(ml, d, WordVectorBaseline(ml, o, d, text).Fit(train), train), null, null);
 
-        var t = o.Trainer.Copy(); // the caller's options stay as they were
+        var t = o.Trainer?.Copy() ?? new TextTrainerOptions(); // the caller's options stay as they were
         t.TextColumnName = text[0];
         t.SecondTextColumnName = text.Length > 1 ? text[1] : null;
         t.LabelColumnName = "Label";
         t.Seed = o.Seed;
         t.GlovePath = o.GlovePath;
-        if (o.Encoder.StartsWith("checkpoint:", StringComparison.Ordinal))
+        if (o.EncoderName.StartsWith("checkpoint:", StringComparison.Ordinal))
         {
             t.Encoder = TextEncoderKind.Checkpoint;
-            t.CheckpointPath = o.Encoder["checkpoint:".Length..];
+            t.CheckpointPath = o.EncoderName["checkpoint:".Length..];
         }
         else
         {
-            t.Encoder = o.Encoder switch
+            t.Encoder = o.EncoderName switch
             {
                 "lstm" => TextEncoderKind.Lstm,
                 "transformer" => TextEncoderKind.Transformer,
-                _ => throw new ArgumentException($"TextJobOptions.Encoder '{o.Encoder}' is not one of lstm, transformer, tfidf, wordvec, checkpoint:DIR.", nameof(o.Encoder)),
+                _ => throw new ArgumentException($"TextJobOptions.Encoder '{o.EncoderName}' is not one of lstm, transformer, tfidf, wordvec, checkpoint:DIR.", nameof(o.Encoder)),
             };
         }
         var fitted = TaskTrainers.Text(ml, d.Task, t).Fit(train);

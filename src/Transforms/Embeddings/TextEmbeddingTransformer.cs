@@ -95,17 +95,10 @@ public sealed class TextEmbeddingTransformer : TextScoringTransformer, IOnnxExpo
         Interlocked.Add(ref _encodedTexts, texts.Count);
         var encoded = texts.Select(t => _tokenizer.Encode(t ?? "", maxLength: Spec.Body.MaxLength)).ToList();
         var vectors = BatchInference.Predict(_encoder, _encoder.UsesTokenTypes, encoded, BatchSize, _tokenizer.Special.Padding, _device, Precision.Value, _bf16Weights);
-        if (Spec.Normalize)
-            foreach (var v in vectors)
-            {
-                float norm = MathF.Sqrt(v.Sum(x => x * x));
-                if (norm > 0) for (int i = 0; i < v.Length; i++) v[i] /= norm;
-            }
-        return vectors;
+        return Spec.Normalize ? EmbeddingVectors.NormalizeL2(vectors) : vectors;
     }
 
-    public override Array[] ScoreBatch(IReadOnlyList<string[]> rows) =>
-        [Embed(rows.Select(r => r[0]).ToList()).Select(v => new VBuffer<float>(v.Length, v)).ToArray()];
+    public override Array[] ScoreBatch(IReadOnlyList<string[]> rows) => EmbeddingVectors.AsColumn(Embed(rows.Select(r => r[0]).ToList()));
 
     protected override void SaveState(ModelWriter writer)
     {

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.AI;
+using MlNetLlm.MlNet;
 
 namespace MlNetLlm.Transforms.Embeddings;
 
@@ -8,16 +9,13 @@ namespace MlNetLlm.Transforms.Embeddings;
 /// </summary>
 public sealed class TransformerEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
 {
-    private readonly TextEmbeddingTransformer _transformer;
-    private readonly bool _ownsTransformer;
+    private readonly LocalEmbeddingGenerator _core;
 
-    public TransformerEmbeddingGenerator(TextEmbeddingTransformer transformer, bool ownsTransformer = false)
-    {
-        _transformer = transformer;
-        _ownsTransformer = ownsTransformer;
-        Metadata = new EmbeddingGeneratorMetadata("MlNetLlm", providerUri: null, defaultModelId: transformer.Spec.Body.Transformer?.ModelType ?? transformer.Spec.Body.Encoder.ToString(),
-            defaultModelDimensions: transformer.Dimension);
-    }
+    public TransformerEmbeddingGenerator(TextEmbeddingTransformer transformer, bool ownsTransformer = false) =>
+        _core = new(transformer.Embed, transformer.Dimension,
+            new EmbeddingGeneratorMetadata("MlNetLlm", providerUri: null, defaultModelId: transformer.Spec.Body.Transformer?.ModelType ?? transformer.Spec.Body.Encoder.ToString(),
+                defaultModelDimensions: transformer.Dimension),
+            transformer, ownsTransformer ? transformer : null);
 
     /// <summary>Loads a checkpoint folder with the given pooling (mean by default) and L2 normalisation.</summary>
     public static TransformerEmbeddingGenerator FromCheckpoint(string checkpointPath, TextEmbeddingOptions? options = null)
@@ -27,27 +25,12 @@ public sealed class TransformerEmbeddingGenerator : IEmbeddingGenerator<string, 
         return new TransformerEmbeddingGenerator(TextEmbeddingEstimator.Create(options), ownsTransformer: true);
     }
 
-    public EmbeddingGeneratorMetadata Metadata { get; }
+    public EmbeddingGeneratorMetadata Metadata => _core.Metadata;
 
-    public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var texts = values.ToList();
-        if (options?.Dimensions is { } d && d != _transformer.Dimension)
-            throw new ArgumentException($"This model produces {_transformer.Dimension}-dimensional embeddings; {d} were asked for.", nameof(options));
-        cancellationToken.ThrowIfCancellationRequested();
-        var vectors = _transformer.Embed(texts);
-        var result = new GeneratedEmbeddings<Embedding<float>>(vectors.Select(v => new Embedding<float>(v) { ModelId = Metadata.DefaultModelId, CreatedAt = DateTimeOffset.UtcNow }));
-        return Task.FromResult(result);
-    }
+    public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
+        _core.GenerateAsync(values, options, cancellationToken);
 
-    public object? GetService(Type serviceType, object? serviceKey = null) =>
-        serviceKey is null && serviceType.IsInstanceOfType(this) ? this
-        : serviceKey is null && serviceType == typeof(EmbeddingGeneratorMetadata) ? Metadata
-        : serviceKey is null && serviceType == typeof(TextEmbeddingTransformer) ? _transformer
-        : null;
+    public object? GetService(Type serviceType, object? serviceKey = null) => _core.GetService(this, serviceType, serviceKey);
 
-    public void Dispose()
-    {
-        if (_ownsTransformer) _transformer.Dispose();
-    }
+    public void Dispose() => _core.Dispose();
 }
