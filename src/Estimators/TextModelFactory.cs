@@ -17,6 +17,7 @@ internal static class TextModelFactory
         var baseSpec = new TextModelSpec
         {
             Task = task, TextColumns = textColumns, Outputs = outputs, PredictionBatchSize = o.PredictionBatchSize, Dropout = o.Dropout,
+            ScoreColumnName = o.ScoreColumnName, PredictedLabelColumnName = o.PredictedLabelColumnName,
             Body = new EncoderSpec { Encoder = o.Encoder, Pooling = o.Pooling, MaxLength = o.MaxLength, TokenizerKind = "words", Tokenization = EncoderSpec.CurrentTokenization },
         };
         switch (o.Encoder)

@@ -22,6 +22,9 @@ public sealed record TextModelSpec
     /// <summary>The precision the model was trained in, resolved (Fp32 or Bf16); it scores in it after loading where the
     /// device computes bf16 natively. Zips saved before the field existed read as Fp32.</summary>
     public Precision Precision { get; init; } = Precision.Fp32;
+    /// <summary>The output columns' names (zips saved before the fields existed read as ML.NET's defaults).</summary>
+    public string ScoreColumnName { get; init; } = "Score";
+    public string PredictedLabelColumnName { get; init; } = "PredictedLabel";
 
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
 

@@ -65,14 +65,18 @@ public sealed class TextPredictionTransformer : TextScoringTransformer, ITrained
     {
         Description = $"The text {(Spec.Task == TaskKind.Regression ? "regressor" : "classifier")}",
         Body = Spec.Body, Encoder = _model.Body, TokenizerFiles = _tokenizerFiles, TextColumns = Spec.TextColumns, BatchSize = Spec.PredictionBatchSize,
-        Head = new OnnxExportHead { Task = Spec.Task, Model = _model, LabelNames = Spec.LabelNames, LabelMean = Spec.LabelMean, LabelStd = Spec.LabelStd },
+        Head = new OnnxExportHead
+        {
+            Task = Spec.Task, Model = _model, LabelNames = Spec.LabelNames, LabelMean = Spec.LabelMean, LabelStd = Spec.LabelStd,
+            ScoreColumn = Spec.ScoreColumnName, PredictedLabelColumn = Spec.PredictedLabelColumnName,
+        },
     };
 
     private static IReadOnlyList<OutputColumn> BuildOutputs(TextModelSpec spec) => spec.Task switch
     {
-        TaskKind.Multiclass => PredictionColumns.Multiclass(spec.LabelNames),
-        TaskKind.Binary => PredictionColumns.Binary(),
-        _ => PredictionColumns.Regression(),
+        TaskKind.Multiclass => PredictionColumns.Multiclass(spec.LabelNames, spec.ScoreColumnName, spec.PredictedLabelColumnName),
+        TaskKind.Binary => PredictionColumns.Binary(spec.ScoreColumnName, spec.PredictedLabelColumnName),
+        _ => PredictionColumns.Regression(spec.ScoreColumnName),
     };
 
     public override Array[] ScoreBatch(IReadOnlyList<string[]> rows)

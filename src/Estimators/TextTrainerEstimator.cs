@@ -39,15 +39,15 @@ public sealed class TextTrainerEstimator : IEstimator<TextPredictionTransformer>
         {
             TaskKind.Multiclass when !label.IsKey => throw LabelTypeError(label.ItemType),
             TaskKind.Multiclass => SchemaShapes.Append(inputSchema,
-                new SchemaShapes.ColumnSpec("Score", SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, HasSlotNames: true),
-                new SchemaShapes.ColumnSpec("PredictedLabel", scalar, label.ItemType, true, HasKeyValues: true)),
+                new SchemaShapes.ColumnSpec(_options.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, HasSlotNames: true),
+                new SchemaShapes.ColumnSpec(_options.PredictedLabelColumnName, scalar, label.ItemType, true, HasKeyValues: true)),
             TaskKind.Binary when label.ItemType is not BooleanDataViewType || label.Kind != scalar => throw LabelTypeError(label.ItemType),
             TaskKind.Binary => SchemaShapes.Append(inputSchema,
-                new SchemaShapes.ColumnSpec("Score", scalar, NumberDataViewType.Single, false),
+                new SchemaShapes.ColumnSpec(_options.ScoreColumnName, scalar, NumberDataViewType.Single, false),
                 new SchemaShapes.ColumnSpec("Probability", scalar, NumberDataViewType.Single, false),
-                new SchemaShapes.ColumnSpec("PredictedLabel", scalar, BooleanDataViewType.Instance, false)),
+                new SchemaShapes.ColumnSpec(_options.PredictedLabelColumnName, scalar, BooleanDataViewType.Instance, false)),
             _ when label.ItemType != NumberDataViewType.Single || label.Kind != scalar => throw LabelTypeError(label.ItemType),
-            _ => SchemaShapes.Append(inputSchema, new SchemaShapes.ColumnSpec("Score", scalar, NumberDataViewType.Single, false)),
+            _ => SchemaShapes.Append(inputSchema, new SchemaShapes.ColumnSpec(_options.ScoreColumnName, scalar, NumberDataViewType.Single, false)),
         };
     }
 

@@ -12,6 +12,10 @@ public sealed class TextTrainerOptions
     public string TextColumnName { get; set; } = "Text";
     /// <summary>Second text of a sentence pair (separators / token types as the checkpoint expects); null for single texts.</summary>
     public string? SecondTextColumnName { get; set; }
+    /// <summary>The score column the model adds (class probabilities, the binary logit, or the regressed value).</summary>
+    public string ScoreColumnName { get; set; } = "Score";
+    /// <summary>The predicted-label column a classifier adds (a key for multiclass, a Boolean for binary).</summary>
+    public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
 
     public TextEncoderKind Encoder { get; set; } = TextEncoderKind.Checkpoint;
     /// <summary>Hugging Face model folder (config.json, model.safetensors, tokenizer files) for <see cref="TextEncoderKind.Checkpoint"/>.</summary>
@@ -110,6 +114,10 @@ public sealed class TextTrainerOptions
         foreach (var (name, column) in new[] { (nameof(TextColumnName), TextColumnName), (nameof(SecondTextColumnName), SecondTextColumnName) })
             if (column == LabelColumnName)
                 throw new ArgumentException($"TextTrainerOptions.{name} '{column}' is the label column (TextTrainerOptions.LabelColumnName): the model would read the answer it is asked to predict.", name);
+        if (string.IsNullOrWhiteSpace(ScoreColumnName)) throw new ArgumentException("TextTrainerOptions.ScoreColumnName must be set.", nameof(ScoreColumnName));
+        if (string.IsNullOrWhiteSpace(PredictedLabelColumnName)) throw new ArgumentException("TextTrainerOptions.PredictedLabelColumnName must be set.", nameof(PredictedLabelColumnName));
+        if (ScoreColumnName == PredictedLabelColumnName)
+            throw new ArgumentException($"TextTrainerOptions.ScoreColumnName and TextTrainerOptions.PredictedLabelColumnName are both '{ScoreColumnName}': one column cannot hold both.", nameof(PredictedLabelColumnName));
         if (MaxLength < 3) throw new ArgumentOutOfRangeException(nameof(MaxLength), MaxLength, "TextTrainerOptions.MaxLength must be at least 3 (special tokens plus one text token).");
         // The from-scratch transformer has one learned position per token: its table grows with MaxLength. Bounded like
         // the pretrained checkpoints it imitates (BERT's max_position_embeddings, 512), whose tokenizers stop there too.

@@ -10,20 +10,20 @@ namespace MlNetLlm.MlNet;
 /// </summary>
 public static class PredictionColumns
 {
-    public static IReadOnlyList<OutputColumn> Multiclass(IReadOnlyList<string> labelNames) =>
+    public static IReadOnlyList<OutputColumn> Multiclass(IReadOnlyList<string> labelNames, string score = "Score", string predictedLabel = "PredictedLabel") =>
     [
-        new("Score", new VectorDataViewType(NumberDataViewType.Single, labelNames.Count), SchemaShapes.NamesAnnotation(SchemaShapes.SlotNamesKind, labelNames)),
-        new("PredictedLabel", new KeyDataViewType(typeof(uint), labelNames.Count), SchemaShapes.NamesAnnotation(SchemaShapes.KeyValuesKind, labelNames)),
+        new(score, new VectorDataViewType(NumberDataViewType.Single, labelNames.Count), SchemaShapes.NamesAnnotation(SchemaShapes.SlotNamesKind, labelNames)),
+        new(predictedLabel, new KeyDataViewType(typeof(uint), labelNames.Count), SchemaShapes.NamesAnnotation(SchemaShapes.KeyValuesKind, labelNames)),
     ];
 
-    public static IReadOnlyList<OutputColumn> Binary() =>
+    public static IReadOnlyList<OutputColumn> Binary(string score = "Score", string predictedLabel = "PredictedLabel") =>
     [
-        new("Score", NumberDataViewType.Single),
+        new(score, NumberDataViewType.Single),
         new("Probability", NumberDataViewType.Single),
-        new("PredictedLabel", BooleanDataViewType.Instance),
+        new(predictedLabel, BooleanDataViewType.Instance),
     ];
 
-    public static IReadOnlyList<OutputColumn> Regression() => [new("Score", NumberDataViewType.Single)];
+    public static IReadOnlyList<OutputColumn> Regression(string score = "Score") => [new(score, NumberDataViewType.Single)];
 
     /// <summary>Softmax probabilities and the 1-based key of the largest logit, per row.</summary>
     public static Array[] FromMulticlassLogits(float[][] raw)

@@ -26,6 +26,9 @@ public sealed record OnnxTextModelManifest
     /// <summary>Regression targets were trained standardised: value = output · std + mean.</summary>
     public float LabelMean { get; init; }
     public float LabelStd { get; init; } = 1;
+    /// <summary>Prediction models: the output columns' names (absent in older exports: Score and PredictedLabel).</summary>
+    public string? ScoreColumn { get; init; }
+    public string? PredictedLabelColumn { get; init; }
     /// <summary>The text column(s) the model was trained on (a second one: sentence pairs).</summary>
     public string[] TextColumns { get; init; } = [];
     public string? OutputColumn { get; init; }

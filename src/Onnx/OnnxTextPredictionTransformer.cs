@@ -28,9 +28,9 @@ public sealed class OnnxTextPredictionTransformer : TextScoringTransformer, IDis
         var m = session.Manifest;
         _outputs = m.Task switch
         {
-            "Multiclass" => PredictionColumns.Multiclass(m.LabelNames),
-            "Binary" => PredictionColumns.Binary(),
-            _ => PredictionColumns.Regression(),
+            "Multiclass" => PredictionColumns.Multiclass(m.LabelNames, m.ScoreColumn ?? "Score", m.PredictedLabelColumn ?? "PredictedLabel"),
+            "Binary" => PredictionColumns.Binary(m.ScoreColumn ?? "Score", m.PredictedLabelColumn ?? "PredictedLabel"),
+            _ => PredictionColumns.Regression(m.ScoreColumn ?? "Score"),
         };
     }
 

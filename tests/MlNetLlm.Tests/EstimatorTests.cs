@@ -78,6 +78,31 @@ public class EstimatorTests
     }
 
     [Fact]
+    public void Score_and_predicted_label_columns_take_the_names_given_and_keep_them_through_the_zip()
+    {
+        var rows = TextData.SameTopicPairs(48, seed: 7).Select(r => new QaRow { Same = r.Label, Question = r.Text, Answer = r.Text2 }).ToList();
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var estimator = ml.BinaryClassification.Trainers.TextClassifier(labelColumnName: "Same", textColumnName: "Question", secondTextColumnName: "Answer",
+            scoreColumnName: "Logit", predictedLabelColumnName: "IsSame", checkpoint: Fixtures.Checkpoint("tiny-bert"), epochs: 1);
+        var shape = estimator.GetOutputSchema(MlNetLlm.MlNet.SchemaShapes.FromSchema(data.Schema)).Select(c => c.Name).ToList();
+        Assert.Contains("Logit", shape);
+        Assert.Contains("IsSame", shape);
+        Assert.Contains("Probability", shape);
+        Assert.DoesNotContain("Score", shape);
+        var model = estimator.Fit(data);
+        using var dir = new Fixtures.TempDir();
+        ml.Model.Save(model, data.Schema, dir.File("model.zip"));
+        var loaded = new MLContext(seed: 2).Model.Load(dir.File("model.zip"), out _);
+        var scored = loaded.Transform(data);
+        Assert.Equal(model.Transform(data).GetColumn<bool>("IsSame"), scored.GetColumn<bool>("IsSame"));
+        Assert.Null(scored.Schema.GetColumnOrNull("Score"));
+        // One column cannot be both.
+        var same = Assert.Throws<ArgumentException>(() => ml.BinaryClassification.Trainers.TextClassifier(scoreColumnName: "Out", predictedLabelColumnName: "Out"));
+        Assert.Contains("TextTrainerOptions.ScoreColumnName and TextTrainerOptions.PredictedLabelColumnName are both 'Out'", same.Message);
+    }
+
+    [Fact]
     public void Checkpoint_binary_pairs_fit_and_evaluate()
     {
         var ml = new MLContext(seed: 1);

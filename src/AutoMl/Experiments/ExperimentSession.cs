@@ -125,13 +125,17 @@ internal sealed class ExperimentSession : IDisposable
     }
 
     /// <summary>Every trial of the experiment (all workers), the chosen one and how it was chosen: the best trial of each
-    /// candidate whose model this folder holds, judged against the validation noise (see <see cref="ModelPick"/>).</summary>
+    /// candidate whose model this folder holds, corrected for the number of its candidate's trials and judged against the
+    /// validation noise (see <see cref="ModelPick"/>).</summary>
     public (IReadOnlyList<TrialRecord> Trials, TrialRecord Chosen, ITransformer Model, ModelPick Pick) Pick()
     {
         var trials = _store.ListTrials(_o.ExperimentName);
         string NameOf(TrialRecord t) => t.Parameters.GetString(TextExperiment.CandidateKey);
+        var scores = _models.ScoresPerCandidate(trials);
+        double Optimism(string candidate) => scores.TryGetValue(candidate, out var all) ? SelectionOptimism.Estimate(all, _o.Data.Seed) : 0;
         var contenders = _models.BestPerCandidate(trials).Where(x => _candidates.Any(c => c.Name == NameOf(x.Trial)))
-            .Select(x => new ModelPick.Contender(x.Trial.Id, NameOf(x.Trial), x.Trial.Metric!.Value, _candidates.First(c => c.Name == NameOf(x.Trial)).ScoringCost, x.Scores))
+            .Select(x => new ModelPick.Contender(x.Trial.Id, NameOf(x.Trial), x.Trial.Metric!.Value, _candidates.First(c => c.Name == NameOf(x.Trial)).ScoringCost, x.Scores,
+                Optimism(NameOf(x.Trial))))
             .ToList();
         if (contenders.Count == 0 && _scheduler.AllRetired)
             throw new InvalidOperationException(

@@ -3,9 +3,10 @@ using Microsoft.ML;
 namespace MlNetLlm.AutoMl.Experiments;
 
 /// <summary>
-/// The trial models of an experiment's output folder (trial-models/trial-ID.zip, with trial-ID.scores: the per-row
-/// validation scores the final pick compares): each worker keeps its best trial of each candidate, and workers sharing
-/// the folder read each other's, so every worker ends with the experiment's best of every candidate.
+/// The trial models of an experiment's output folder (trial-models/trial-ID.zip) and every trial's per-row validation
+/// scores (trial-ID.scores, which the final pick compares): each worker keeps the model of its best trial of each
+/// candidate, and workers sharing the folder read each other's, so every worker ends with the experiment's best of every
+/// candidate.
 /// </summary>
 internal sealed class TrialModelFiles
 {
@@ -26,22 +27,28 @@ internal sealed class TrialModelFiles
 
     public bool Has(long trialId) => File.Exists(PathOf(trialId));
 
-    /// <summary>Keeps the outcome when it is this worker's best of its candidate so far (the one it beat is deleted);
-    /// true when it was kept.</summary>
+    /// <summary>Keeps the outcome's per-row validation scores (every trial's: the final pick corrects each candidate's
+    /// best for the number of its trials) and its model when it is this worker's best of its candidate so far (the model
+    /// it beat is deleted); true when the model was kept.</summary>
     public bool Keep(MLContext ml, string candidate, TrialOutcome outcome, DataViewSchema schema, long trialId)
     {
-        if (_mine.TryGetValue(candidate, out var held) && held.Metric >= outcome.ValidationMetric) return false;
-        ml.Model.Save(outcome.Model, schema, PathOf(trialId));
         using (var w = new BinaryWriter(File.Create(ScoresOf(trialId))))
             foreach (double s in outcome.ValidationScores) w.Write(s);
+        if (_mine.TryGetValue(candidate, out var held) && held.Metric >= outcome.ValidationMetric) return false;
+        ml.Model.Save(outcome.Model, schema, PathOf(trialId));
         if (_mine.TryGetValue(candidate, out var beaten))
-        {
             File.Delete(PathOf(beaten.Trial));
-            File.Delete(ScoresOf(beaten.Trial));
-        }
         _mine[candidate] = (trialId, outcome.ValidationMetric);
         return true;
     }
+
+    /// <summary>Per candidate, the per-row validation scores of each of its completed trials (any worker) found here.</summary>
+    public IReadOnlyDictionary<string, List<double[]>> ScoresPerCandidate(IEnumerable<TrialRecord> trials) =>
+        trials.Where(t => t.Status == TrialStatus.Completed && t.Metric is not null)
+            .Select(t => (Candidate: t.Parameters.GetString(TextExperiment.CandidateKey), Scores: Scores(t.Id)))
+            .Where(x => x.Scores is { Length: > 0 })
+            .GroupBy(x => x.Candidate)
+            .ToDictionary(g => g.Key, g => g.Select(x => x.Scores!).ToList());
 
     /// <summary>The per-row validation scores saved with a trial's model, or null.</summary>
     public double[]? Scores(long trialId)

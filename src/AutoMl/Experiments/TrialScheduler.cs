@@ -101,7 +101,7 @@ internal sealed class TrialScheduler
                 foreach (var e in t.Epochs.Where(e => e.Seconds > 0))
                     Costs.RecordEpoch(name, rows + (int)(TrialCostModel.ValidationShare * _validationRows), config.GetInt(ParameterNames.MaxLength), e.Seconds);
             else if (t.Status == TrialStatus.Completed && t.DurationSeconds is { } d)
-                Costs.RecordTrial(name, d);
+                Costs.RecordTrial(name, d, TrialCostModel.Work(config));
             if (name == FineTuneName)
             {
                 _configs.TryAdd(config.Key, config);
@@ -172,7 +172,7 @@ internal sealed class TrialScheduler
         }
         int? length = p.ContainsKey(ParameterNames.MaxLength) ? p.GetInt(ParameterNames.MaxLength) : null;
         return new PlannedTrial(candidate, p.With(TextExperiment.CandidateKey, candidate.Name),
-            Costs.FirstResultSeconds(candidate.Name, _fitRows, _validationRows, length), _firstRound.Contains(candidate) ? "first round" : "chosen by cost for improvement");
+            Costs.FirstResultSeconds(candidate.Name, _fitRows, _validationRows, length, TrialCostModel.Work(p)), _firstRound.Contains(candidate) ? "first round" : "chosen by cost for improvement");
     }
 
     /// <summary>

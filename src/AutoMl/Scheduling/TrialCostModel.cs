@@ -28,16 +28,24 @@ public sealed class TrialCostModel
         }
     }
 
-    /// <summary>Records a whole trial's seconds (classical candidates are costed per trial).</summary>
-    public void RecordTrial(string candidate, double seconds)
+    /// <summary>Records a whole trial's seconds (classical candidates are costed per trial, per unit of
+    /// <see cref="Work"/>).</summary>
+    public void RecordTrial(string candidate, double seconds, double work = 1)
     {
-        if (!(seconds > 0)) return;
+        if (!(seconds > 0) || !(work > 0)) return;
         lock (_gate)
         {
             var (sum, count) = _trialSeconds.GetValueOrDefault(candidate);
-            _trialSeconds[candidate] = (sum + seconds, count + 1);
+            _trialSeconds[candidate] = (sum + seconds / work, count + 1);
         }
     }
+
+    /// <summary>How much a classical trial computes relative to others of its candidate: trees × leaves for the tree
+    /// learners (a 500-tree, 136-leaf LightGBM costs far more than the 100 × 20 one before it), 1 otherwise.</summary>
+    public static double Work(ParameterSet p) =>
+        p.ContainsKey(ParameterNames.NumberOfIterations) && p.ContainsKey(ParameterNames.NumberOfLeaves)
+            ? Math.Max(1, p.GetInt(ParameterNames.NumberOfIterations)) * (double)Math.Max(1, p.GetInt(ParameterNames.NumberOfLeaves))
+            : 1;
 
     public bool KnowsEpochCost(string candidate)
     {
@@ -55,11 +63,12 @@ public sealed class TrialCostModel
         }
     }
 
-    /// <summary>Seconds to the first validated result of a neural trial (one epoch), or of a whole classical trial; null when unknown.</summary>
-    public double? FirstResultSeconds(string candidate, int rows, int validationRows, int? maxLength)
+    /// <summary>Seconds to the first validated result of a neural trial (one epoch), or of a whole classical trial of
+    /// <paramref name="work"/> (<see cref="Work"/>); null when unknown.</summary>
+    public double? FirstResultSeconds(string candidate, int rows, int validationRows, int? maxLength, double work = 1)
     {
         if (maxLength is int length && EpochSeconds(candidate, rows, validationRows, length) is double epoch) return epoch;
-        lock (_gate) return _trialSeconds.TryGetValue(candidate, out var t) ? t.Sum / t.Count : null;
+        lock (_gate) return _trialSeconds.TryGetValue(candidate, out var t) ? t.Sum / t.Count * work : null;
     }
 
     /// <summary>Seconds of a whole neural trial of <paramref name="epochs"/> epochs, or null.</summary>

@@ -80,6 +80,8 @@ public sealed class TrainCommand : ICliCommand
 
     internal static int Train(TextJobOptions options, string outputDir)
     {
+        var trainer = options.Trainer ?? new TextTrainerOptions(); // the progress reporters below go on it
+        options = options with { Trainer = trainer };
         // The folder is made when the results are written, so a failed run leaves none behind.
         if (File.Exists(outputDir)) throw new ArgumentException($"--output '{outputDir}' is a file: give a folder for model.zip and metrics.json.");
         foreach (var name in new[] { "model.zip", "metrics.json" })
@@ -90,7 +92,7 @@ public sealed class TrainCommand : ICliCommand
         if (options.Encoder == "tfidf" || !AnsiConsole.Profile.Capabilities.Interactive)
         {
             // Plain lines where there is no terminal to redraw (CI, pipes); the time left is the mean epoch so far times the epochs to go.
-            options.Trainer.EpochProgress = new InlineProgress<EpochReport>(r => AnsiConsole.MarkupLineInterpolated(
+            trainer.EpochProgress = new InlineProgress<EpochReport>(r => AnsiConsole.MarkupLineInterpolated(
                 $"epoch {r.Epoch}/{r.Epochs}: train loss {r.TrainLoss:F4}{(r.ValidationMetric is { } v ? $", {r.MetricName} {v:F4}" : "")} ({r.Seconds:F1} s{(r.Epoch < r.Epochs ? $", about {clock.Elapsed.TotalSeconds / r.Epoch * (r.Epochs - r.Epoch):F0} s left" : "")})"));
             AnsiConsole.MarkupLineInterpolated($"[grey]training {options.Encoder} on {options.Dataset}...[/]");
             result = TextTrainingJob.Run(ml, options);
@@ -100,14 +102,14 @@ public sealed class TrainCommand : ICliCommand
             // One bar over every batch of every epoch, so the remaining-time column estimates the whole training.
             AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn()).Start(ctx =>
             {
-                var training = ctx.AddTask("training", maxValue: options.Trainer.Epochs);
-                options.Trainer.BatchProgress = new InlineProgress<BatchReport>(b =>
+                var training = ctx.AddTask("training", maxValue: trainer.Epochs);
+                trainer.BatchProgress = new InlineProgress<BatchReport>(b =>
                 {
-                    training.MaxValue = (double)b.BatchesPerEpoch * options.Trainer.Epochs;
+                    training.MaxValue = (double)b.BatchesPerEpoch * trainer.Epochs;
                     training.Value = (double)(b.Epoch - 1) * b.BatchesPerEpoch + b.Batch;
-                    training.Description = $"epoch {b.Epoch}/{options.Trainer.Epochs} batch {b.Batch}/{b.BatchesPerEpoch} loss {b.Loss:F3}";
+                    training.Description = $"epoch {b.Epoch}/{trainer.Epochs} batch {b.Batch}/{b.BatchesPerEpoch} loss {b.Loss:F3}";
                 });
-                options.Trainer.EpochProgress = new InlineProgress<EpochReport>(r =>
+                trainer.EpochProgress = new InlineProgress<EpochReport>(r =>
                     AnsiConsole.MarkupLineInterpolated($"epoch {r.Epoch}/{r.Epochs}: train loss {r.TrainLoss:F4}{(r.ValidationMetric is { } v ? $", {r.MetricName} {v:F4}" : "")} ({r.Seconds:F1} s)"));
                 result = TextTrainingJob.Run(ml, options);
                 training.Value = training.MaxValue;

@@ -98,6 +98,8 @@ public static class OnnxExport
         LabelNames = [.. s.Head?.LabelNames ?? []],
         LabelMean = s.Head?.LabelMean ?? 0,
         LabelStd = s.Head?.LabelStd ?? 1,
+        ScoreColumn = s.Head?.ScoreColumn,
+        PredictedLabelColumn = s.Head?.PredictedLabelColumn,
         TextColumns = [.. s.TextColumns],
         OutputColumn = s.Head is null ? s.OutputColumn : null,
         Normalize = s.Head is null && s.Normalize,
@@ -152,6 +154,8 @@ internal sealed record ExportManifest
     public string[] LabelNames { get; init; } = [];
     public float LabelMean { get; init; }
     public float LabelStd { get; init; } = 1;
+    public string? ScoreColumn { get; init; }
+    public string? PredictedLabelColumn { get; init; }
     public required string[] TextColumns { get; init; }
     public string? OutputColumn { get; init; }
     public bool Normalize { get; init; }

@@ -36,6 +36,9 @@ public sealed record OnnxExportHead
     public IReadOnlyList<string> LabelNames { get; init; } = [];
     public float LabelMean { get; init; }
     public float LabelStd { get; init; } = 1;
+    /// <summary>The output columns' names the scorer gives (null: Score and PredictedLabel).</summary>
+    public string? ScoreColumn { get; init; }
+    public string? PredictedLabelColumn { get; init; }
 }
 
 /// <summary>
