@@ -2,16 +2,20 @@
 # The AutoML experiment (`mlnet-llm classification`, the README's main job) at fixed budgets on the three real text sets
 # of bench/MlNetLlm.Bench/BenchDatasets.cs, one after the other, then a table of what each picked and scored on the test
 # rows. The baselines it is judged against come from `bench text` (TF-IDF + SDCA at its defaults, one default fine-tune).
-#   bash bench/AutoMl/budget-experiments.sh            # DATASETS="amazon fortunes spam" BUDGETS="300 1200" OUT=/tmp/budget-experiments
+#   bash bench/AutoMl/budget-experiments.sh            # DATASETS="amazon fortunes spam" BUDGETS="300 1200" OUT=/tmp/budget-experiments [CLI_DIR=...]
 # Run it on an otherwise idle machine: every budget is wall-clock time.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${OUT:-/tmp/budget-experiments}
 mkdir -p "$out"
 cd "$root"
-dotnet build -c Release src/Cli -v q -nologo >/dev/null
 # A copy of the build: the runs take an hour or more, and a rebuild of the working tree must not change them midway.
-rm -rf "$out/cli" && cp -r src/Cli/bin/Release/net10.0 "$out/cli"
+# CLI_DIR=folder: use that build instead (the same one as runs measured before these).
+if [ -n "${CLI_DIR:-}" ]; then cli="$CLI_DIR"; else
+  dotnet build -c Release src/Cli -v q -nologo >/dev/null
+  rm -rf "$out/cli" && cp -r src/Cli/bin/Release/net10.0 "$out/cli"
+  cli="$out/cli"
+fi
 
 args_for() {
   case "$1" in
@@ -25,9 +29,9 @@ args_for() {
 for budget in ${BUDGETS:-300 1200}; do
   for ds in ${DATASETS:-amazon fortunes spam}; do
     dir="$out/$ds-$budget"
-    echo "# $ds, $budget s, $(date -u '+%Y-%m-%d %H:%M') UTC, $(git rev-parse --short HEAD), load average $(cut -d' ' -f1 /proc/loadavg)"
+    echo "# $ds, $budget s, $(date -u '+%Y-%m-%d %H:%M') UTC, $(git rev-parse --short HEAD) (CLI from $cli), load average $(cut -d' ' -f1 /proc/loadavg)"
     # shellcheck disable=SC2046
-    /usr/bin/time -f "%e s wall" dotnet "$out/cli/MlNetLlm.Cli.dll" classification $(args_for "$ds") \
+    /usr/bin/time -f "%e s wall" dotnet "$cli/MlNetLlm.Cli.dll" classification $(args_for "$ds") \
       --train-time "$budget" --output "$dir" > "$dir.log" 2>&1 || { echo "failed: see $dir.log"; tail -5 "$dir.log"; }
     tail -1 "$dir.log"
   done

@@ -91,4 +91,24 @@ public class TrialSchedulerTests
         Assert.Equal(TrialScheduler.CandidateParameters(q2.Parameters).Key, TrialScheduler.CandidateParameters(climb.Parameters).Key); // the better of the two
         Assert.Contains("climbs", climb.Why);
     }
+
+    [Fact]
+    public void Frozen_embeddings_are_costed_from_the_fine_tuning_encoder_and_not_started_without_time_for_them()
+    {
+        // The main job of 2026-12-07: fine-tuning ran 2 epochs (about 170 s each on 3,200 rows) and left 4 s; the first
+        // embeddings trial, whose cost nothing had measured, was started anyway and took 42 s.
+        var embeddings = EmbeddingCandidate.Sdca(new SharedEmbeddings("minilm"));
+        IReadOnlyList<Candidate> candidates = [NeuralCandidate.FineTune("minilm"), embeddings, ClassicalCandidate.Sdca()];
+        var s = new TrialScheduler(Options(), candidates, FitRows, ValidationRows, []);
+        var ft = s.Next([], 360)!;
+        Assert.Equal("fine-tune", ft.Candidate.Name);
+        var known = new List<TrialRecord> { Finished(ft, TrialStatus.Completed, 0.836, 170, 170) };
+        s.Absorb(known);
+        Assert.Null(s.Next(known, 4)); // neither the embeddings (about a forward pass over 4,000 rows) nor an unmeasured fit
+        var again = new TrialScheduler(Options(), candidates, FitRows, ValidationRows, known);
+        again.Absorb(known);
+        var plan = again.Next(known, 200)!;
+        Assert.Equal(embeddings.Name, plan.Candidate.Name);
+        Assert.InRange(plan.FirstResultSeconds!.Value, 30, 120); // forward only: ~0.35 of a training pass over fit + validation rows
+    }
 }

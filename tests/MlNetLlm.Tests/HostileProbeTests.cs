@@ -357,6 +357,7 @@ public class HostileProbeTests
             (Train("--positive-class", "sports"), ["--positive-class", "binary", "multiclass"]),
             (["train", "--dataset", split, "--label-col", "label", "--text-col", "text", "--split-col", "split", "--test-fraction", "0.3", "--output", dir.File("o")], ["--test-fraction", "--split-col"]),
             (Classification(csv, dir.File("o"), "--checkpoint", "minilm"), ["--checkpoint", "--candidates"]),
+            (Classification(csv, dir.File("o"), "--threads", "1"), ["--threads", "--candidates"]),
             (Classification(csv, dir.File("o"), "--test-dataset", csv, "--test-fraction", "0.1"), ["--test-fraction", "--test-dataset"]),
             (["embed", "--model", Fixtures.Checkpoint("tiny-bert"), "--dataset", csv, "--text-col", "text", "--output", dir.File("e.parquet"), "--vector-column"], ["--vector-column", "parquet"]),
         })

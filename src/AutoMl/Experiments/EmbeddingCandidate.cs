@@ -20,6 +20,8 @@ public sealed class SharedEmbeddings(string checkpoint, Pooling pooling = Poolin
 
     public string Checkpoint { get; } = checkpoint;
     public Precision Precision { get; } = precision;
+    /// <summary>Tokens per text the encoder reads.</summary>
+    public int MaxLength { get; } = maxLength;
 
     /// <summary>Texts encoded so far (each distinct text once).</summary>
     public long EncodedTexts { get { lock (_gate) return _embedder?.EncodedTexts ?? 0; } }
@@ -33,7 +35,7 @@ public sealed class SharedEmbeddings(string checkpoint, Pooling pooling = Poolin
             {
                 _embedder = TextEmbeddingEstimator.Create(new TextEmbeddingOptions
                 {
-                    InputColumnName = textColumn, OutputColumnName = "Features", CheckpointPath = Checkpoint, Pooling = pooling, MaxLength = maxLength, Device = device,
+                    InputColumnName = textColumn, OutputColumnName = "Features", CheckpointPath = Checkpoint, Pooling = pooling, MaxLength = MaxLength, Device = device,
                     Precision = Precision,
                 });
                 _embedder.RememberVectors();
@@ -49,6 +51,9 @@ public sealed class SharedEmbeddings(string checkpoint, Pooling pooling = Poolin
 public sealed class EmbeddingCandidate : Candidate
 {
     private readonly SharedEmbeddings _embeddings;
+
+    /// <summary>Tokens per text the shared encoder reads (what its first trial costs grows with it).</summary>
+    internal int MaxLength => _embeddings.MaxLength;
     private readonly string _trainer;
 
     private EmbeddingCandidate(string name, SearchSpace space, string trainer, SharedEmbeddings embeddings) : base(name, space, classical: false)

@@ -33,6 +33,11 @@ internal sealed class TrialScheduler
     private readonly Dictionary<string, int> _duplicates = [];
     private readonly Dictionary<string, string> _lastError = [];
     private bool _fineTuneStarted;
+    private bool _embeddingsComputed;
+
+    /// <summary>A trial whose cost nothing measured yet tells is not started with less than this left: it would most
+    /// likely end past the budget (a frozen-embeddings trial started with 4 s left took 42 s).</summary>
+    public const double UnknownCostFloorSeconds = 15;
 
     public TrialScheduler(ExperimentOptions o, IReadOnlyList<Candidate> candidates, int fitRows, int validationRows, IReadOnlyList<TrialRecord> existing)
     {
@@ -95,6 +100,7 @@ internal sealed class TrialScheduler
             if (_reportedConfigs.Add($"{name}|{config.Key}")) tuner.Report(t.ToResult() with { Parameters = config });
             foreach (var e in t.Epochs) PrunerFor(name, t.Parameters).Record(t.Id, e.Epoch, e.Metric);
             _chooser.Record(name, t.DurationSeconds ?? 0, t.Status == TrialStatus.Completed ? t.Metric ?? double.NaN : double.NaN);
+            if (t.Status == TrialStatus.Completed && _candidates.FirstOrDefault(c => c.Name == name) is EmbeddingCandidate) _embeddingsComputed = true;
             double fraction = FractionOf(t.Parameters);
             int rows = (int)Math.Round(_fitRows * fraction);
             if (config.ContainsKey(ParameterNames.MaxLength))
@@ -151,7 +157,7 @@ internal sealed class TrialScheduler
                 skipped.Add(candidate.Name);
                 continue;
             }
-            if (plan.FirstResultSeconds is { } cost && cost > remainingSeconds)
+            if (plan.FirstResultSeconds is { } cost ? cost > remainingSeconds : remainingSeconds < UnknownCostFloorSeconds)
             {
                 skipped.Add(candidate.Name); // would not reach its first result in time: not started
                 continue;
@@ -171,8 +177,12 @@ internal sealed class TrialScheduler
             return null;
         }
         int? length = p.ContainsKey(ParameterNames.MaxLength) ? p.GetInt(ParameterNames.MaxLength) : null;
-        return new PlannedTrial(candidate, p.With(TextExperiment.CandidateKey, candidate.Name),
-            Costs.FirstResultSeconds(candidate.Name, _fitRows, _validationRows, length, TrialCostModel.Work(p)), _firstRound.Contains(candidate) ? "first round" : "chosen by cost for improvement");
+        double? cost = Costs.FirstResultSeconds(candidate.Name, _fitRows, _validationRows, length, TrialCostModel.Work(p));
+        // Frozen embeddings: the first such trial encodes every training row once, forward only, with the encoder whose
+        // cost fine-tuning has measured (later ones reuse the vectors).
+        if (cost is null && candidate is EmbeddingCandidate e && !_embeddingsComputed)
+            cost = Costs.EpochSeconds(FineTuneName, 0, _fitRows + _validationRows, e.MaxLength);
+        return new PlannedTrial(candidate, p.With(TextExperiment.CandidateKey, candidate.Name), cost, _firstRound.Contains(candidate) ? "first round" : "chosen by cost for improvement");
     }
 
     /// <summary>

@@ -45,12 +45,13 @@ public abstract class ExperimentCommandBase(string name, string task, string des
         };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu" };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch (the neural candidates); ML.NET's learners use their own." };
         var precision = CliOptions.Precision("auto | fp32 | bf16 for the neural candidates (fine-tune, transformer, embeddings); the LSTM ones are fp32 whatever is chosen, so bf16 needs them left out. auto: bf16 where the device computes it natively.");
         var output = new Option<string>("--output") { Description = "Folder for model.zip, metrics.json, trials.csv, report.html.", DefaultValueFactory = _ => Path.Combine("out", name) };
         var separator = CliOptions.Separator();
         var cmd = new Command(name, description)
         {
-            dataset, label, text, testDataset, testFraction, splitCol, maxClasses, trainTime, maxTrials, tuner, store, resume, join, experiment, checkpoint, glove, candidates, refit, seed, device, precision, output, separator,
+            dataset, label, text, testDataset, testFraction, splitCol, maxClasses, trainTime, maxTrials, tuner, store, resume, join, experiment, checkpoint, glove, candidates, refit, seed, device, threads, precision, output, separator,
         };
         cmd.SetAction((parse, ct) => Task.FromResult(CliErrors.Run(() =>
         {
@@ -61,6 +62,8 @@ public abstract class ExperimentCommandBase(string name, string task, string des
             if (parse.GetValue(candidates) is { Length: > 0 } only && !only.Any(c => c is "fine-tune" or "embeddings+sdca" or "embeddings+lightgbm")
                 && parse.GetValue(checkpoint) is { } named && !named.Equals("none", StringComparison.OrdinalIgnoreCase))
                 CliOptions.RefuseGiven(parse, "is read by the fine-tune and embeddings candidates, which --candidates leaves out", checkpoint);
+            if (parse.GetValue(candidates) is { Length: > 0 } chosen && chosen.All(c => c.StartsWith("tfidf+", StringComparison.Ordinal)))
+                CliOptions.RefuseGiven(parse, "sets libtorch's threads for the neural candidates, which --candidates leaves out", threads);
             if (bundled && task == "regression")
                 throw new ArgumentException("The bundled data set is a classification task: give --dataset and --label-col for regression.");
             var o = new ExperimentOptions
@@ -89,7 +92,7 @@ public abstract class ExperimentCommandBase(string name, string task, string des
                 CheckpointPath = parse.GetValue(checkpoint) is { } c && !c.Equals("none", StringComparison.OrdinalIgnoreCase) ? c : null,
                 Candidates = parse.GetValue(candidates) is { Length: > 0 } names ? names : null,
                 Refit = parse.GetValue(refit),
-                Device = DeviceOptions.Parse(parse.GetValue(device)!),
+                Device = DeviceOptions.Parse(parse.GetValue(device)!, parse.GetValue(threads)),
                 Precision = parse.GetValue(precision),
                 CancellationToken = ct,
             };
