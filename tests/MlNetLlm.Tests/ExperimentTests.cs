@@ -345,4 +345,27 @@ public class ExperimentTests
         Assert.Contains("TextJobOptions.Trainer cannot apply to an experiment", trainer.Message);
         Assert.False(Directory.Exists(dir.File("o")));
     }
+
+    [Fact]
+    public void A_neural_trial_is_judged_on_its_best_epochs_validation_scores_without_scoring_the_rows_again()
+    {
+        // The training loop scored the validation rows at each epoch; the trial's metric and per-row scores are those of
+        // its best epoch. In fp32 they must be what ML.NET's evaluator gives on the returned model, row for row.
+        using var dir = new Fixtures.TempDir();
+        var ml = new MLContext(1);
+        var job = TextJobData.Load(new TextJobOptions { Dataset = TopicsCsv(dir, 240), LabelColumn = "label", TextColumns = ["text"] });
+        var (fit, validation) = job.SplitTrain(0.25, seed: 1);
+        var data = job.WithRows(fit, validation);
+        var candidate = NeuralCandidate.FineTune(Fixtures.Checkpoint("tiny-bert"), Precision.Fp32);
+        var p = candidate.Space.Defaults().With(ParameterNames.Epochs, 3).With(ParameterNames.MaxLength, 64).With(ParameterNames.LearningRate, 3e-4)
+            .With(ParameterNames.BatchSize, 16);
+        var outcome = candidate.Run(ml, data, p, new DeviceOptions(), null, default);
+        Assert.Equal(validation.Count, outcome.ValidationScores.Length);
+        Assert.True(outcome.ValidationMetric > 0.5, $"validation accuracy {outcome.ValidationMetric}: no better than the majority class (1/3), so near-ties would decide rows");
+        Assert.Equal(outcome.Epochs!.Max(e => e.ValidationMetric!.Value), outcome.ValidationMetric, 12);
+        var scored = ml.Data.Cache(outcome.Model.Transform(data.TestView(ml)));
+        var again = Candidate.ValidationScores(data, scored);
+        Assert.True(again.SequenceEqual(outcome.ValidationScores), $"loop {string.Join("", outcome.ValidationScores)} rescored {string.Join("", again)} metric {outcome.ValidationMetric} epochs {string.Join(",", outcome.Epochs!.Select(e => e.ValidationMetric))}");
+        Assert.Equal(Candidate.Metric(ml, data, scored), outcome.ValidationMetric, 12);
+    }
 }

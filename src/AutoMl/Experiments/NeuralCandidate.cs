@@ -59,6 +59,7 @@ public sealed class NeuralCandidate(string name, SearchSpace space, TextEncoderK
         IEstimator<TextPredictionTransformer> estimator = TaskTrainers.Text(ml, data.Task, o);
         var train = data.TrainView(ml);
         var fitted = estimator.Fit(train);
-        return new FittedPipeline(TextTrainingJob.WithLabelNames(ml, data, fitted, train), fitted.Training?.Epochs, fitted.Training?.Stopped == true);
+        return new FittedPipeline(TextTrainingJob.WithLabelNames(ml, data, fitted, train), fitted.Training?.Epochs, fitted.Training?.Stopped == true,
+            fitted.Training?.BestValidationRowScores);
     }
 }

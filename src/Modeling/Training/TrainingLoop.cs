@@ -48,6 +48,7 @@ public static class TrainingLoop
         Dictionary<string, Tensor>? best = null;
         double bestMetric = double.NegativeInfinity;
         int bestEpoch = 0, sinceBest = 0;
+        double[]? bestRowScores = null;
         bool stoppedEarly = false, stopped = false;
         // A stop request (a time budget) ends training at a batch boundary with the best validated weights, so every
         // best epoch is kept when one may come.
@@ -90,14 +91,19 @@ public static class TrainingLoop
                 if (stopped) break; // mid-epoch: this epoch is neither validated nor reported
 
                 double? valLoss = null, valMetric = null;
+                double[]? rowScores = null;
                 if (validation is { Count: > 0 })
-                    (valLoss, valMetric) = Evaluate(model, task, validation, options.BatchSize, padId, device, options.Precision);
+                {
+                    var (l, m, r) = EvaluateRows(model, task, validation, options.BatchSize, padId, device, options.Precision);
+                    (valLoss, valMetric, rowScores) = (l, m, r);
+                }
                 double metric = valMetric ?? -lossSum / lossCount;
                 bool isBest = metric > bestMetric;
                 if (isBest)
                 {
                     bestMetric = metric;
                     bestEpoch = epoch;
+                    bestRowScores = rowScores;
                     sinceBest = 0;
                     if (keepBest)
                         best = Snapshot(model, best);
@@ -122,7 +128,7 @@ public static class TrainingLoop
             if (best is not null) foreach (var t in best.Values) t.Dispose();
             model.eval();
         }
-        return new TrainingResult(reports, bestEpoch, stoppedEarly) { Stopped = stopped };
+        return new TrainingResult(reports, bestEpoch, stoppedEarly) { Stopped = stopped, BestValidationRowScores = bestRowScores };
     }
 
     private static Tensor Loss(TextHeadModel model, TaskKind task, List<TrainingExample> rows, int padId, Device device, Precision precision)
@@ -147,8 +153,17 @@ public static class TrainingLoop
     public static (double Loss, double Metric) Evaluate(TextHeadModel model, TaskKind task, IReadOnlyList<TrainingExample> rows, int batchSize, int padId, Device device,
         Precision precision = Precision.Fp32)
     {
+        var (loss, metric, _) = EvaluateRows(model, task, rows, batchSize, padId, device, precision);
+        return (loss, metric);
+    }
+
+    /// <summary><see cref="Evaluate"/> with each row's score (see <see cref="TrainingResult.BestValidationRowScores"/>).</summary>
+    private static (double Loss, double Metric, double[] RowScores) EvaluateRows(TextHeadModel model, TaskKind task, IReadOnlyList<TrainingExample> rows, int batchSize,
+        int padId, Device device, Precision precision)
+    {
         var outputs = BatchInference.Predict(model, model.Body.UsesTokenTypes, rows.Select(r => r.Input).ToList(), batchSize, padId, device, precision);
         double loss = 0, correct = 0;
+        var scores = new double[rows.Count];
         for (int i = 0; i < rows.Count; i++)
         {
             float[] o = outputs[i];
@@ -159,26 +174,30 @@ public static class TrainingLoop
                     float max = o.Max();
                     double logSum = max + Math.Log(o.Sum(v => Math.Exp(v - max)));
                     loss += logSum - o[(int)y];
-                    correct += Array.IndexOf(o, max) == (int)y ? 1 : 0;
+                    scores[i] = Array.IndexOf(o, max) == (int)y ? 1 : 0;
                     break;
                 case TaskKind.Binary:
                     double z = o[0];
                     loss += Math.Max(z, 0) - z * y + Math.Log(1 + Math.Exp(-Math.Abs(z))); // stable BCE with logits
-                    correct += (z > 0 ? 1 : 0) == (int)y ? 1 : 0;
+                    scores[i] = (z > 0 ? 1 : 0) == (int)y ? 1 : 0;
                     break;
                 default:
                     double d = o[0] - y;
                     loss += d * d;
+                    scores[i] = d * d;
                     break;
             }
+            correct += scores[i];
         }
         if (task == TaskKind.Regression)
         {
             double mean = rows.Average(r => (double)r.Target), total = rows.Sum(r => (r.Target - mean) * (r.Target - mean));
             double rSquared = total > 0 ? 1 - loss / total : 0;
-            return (loss / rows.Count, rSquared);
+            // −squared error × n / total sum of squares: their mean is R² − 1 (the standardisation cancels in the ratio).
+            for (int i = 0; i < scores.Length; i++) scores[i] = -scores[i] * rows.Count / (total > 0 ? total : 1);
+            return (loss / rows.Count, rSquared, scores);
         }
-        return (loss / rows.Count, correct / rows.Count);
+        return (loss / rows.Count, correct / rows.Count, scores);
     }
 
     /// <summary>

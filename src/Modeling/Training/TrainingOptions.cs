@@ -73,4 +73,8 @@ public sealed record TrainingResult(IReadOnlyList<EpochReport> Epochs, int BestE
 {
     /// <summary>A stop request ended training before its last epoch; the weights are the best validated epoch's.</summary>
     public bool Stopped { get; init; }
+    /// <summary>Each validation row's score at the best epoch, in the validation set's order: 1 or 0 for a right or wrong
+    /// class; for regression −squared error × n / total sum of squares (their mean is R² − 1). Null without validation.
+    /// An experiment compares trials on them without scoring the validation rows again.</summary>
+    public IReadOnlyList<double>? BestValidationRowScores { get; init; }
 }
