@@ -12,13 +12,7 @@ OUT="${BENCH_OUT:-bench/.cache/pretraining}"
 CLI=(dotnet src/Cli/bin/Release/net10.0/MlNetLlm.Cli.dll)
 dotnet build src/Cli -c Release -v q -nologo >/dev/null
 rm -rf "$OUT" && mkdir -p "$OUT"
-/usr/bin/python3 - "$OUT/unlabeled.csv" <<'PY'
-import csv, sys
-rows = [r["review"] for r in csv.DictReader(open("samples/data/amazon_fine_foods.csv", encoding="utf-8")) if r["split"] == "train"]
-rows += [r["text"] for r in csv.DictReader(open("samples/data/debian_fortunes.csv", encoding="utf-8"))]
-with open(sys.argv[1], "w", newline="", encoding="utf-8") as f:
-    w = csv.writer(f); w.writerow(["text"]); w.writerows([t] for t in rows)
-PY
+/usr/bin/python3 bench/pretraining/unlabeled.py "$OUT/unlabeled.csv"
 seconds() { local s=$SECONDS; "$@" > "$OUT/last.log" 2>&1 || { cat "$OUT/last.log"; exit 1; }; echo $((SECONDS - s)); }
 # The control: the same BERT and vocabulary, one step at a learning rate too small to move it (a random start).
 t_rand=$(seconds "${CLI[@]}" pretrain --model none --dataset "$OUT/unlabeled.csv" --text-col text --steps 1 --learning-rate 1e-12 --output "$OUT/bert-random")

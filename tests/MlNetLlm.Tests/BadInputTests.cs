@@ -338,7 +338,7 @@ public class InterruptTests
                 // A baseline finished and an LSTM trial is running: interrupt in the middle of training.
                 string text;
                 lock (seen) text = seen.ToString();
-                if (text.Contains("completed") && text.Contains("lstm:")) ready.Set();
+                if (text.Contains("completed") && text.Contains("lstm started")) ready.Set();
             }
         });
         string stderr;
