@@ -18,13 +18,7 @@ rm -rf "$OUT" && mkdir -p "$OUT"
 # A copy of the build, so that a rebuild of the working tree during the run changes nothing in it.
 cp -r src/Cli/bin/Release/net10.0 "$OUT/cli"
 CLI=(dotnet "$OUT/cli/MlNetLlm.Cli.dll")
-/usr/bin/python3 - "$OUT/unlabeled.csv" <<'PY'
-import csv, sys
-rows = [r["review"] for r in csv.DictReader(open("samples/data/amazon_fine_foods.csv", encoding="utf-8")) if r["split"] == "train"]
-rows += [r["text"] for r in csv.DictReader(open("samples/data/debian_fortunes.csv", encoding="utf-8"))]
-with open(sys.argv[1], "w", newline="", encoding="utf-8") as f:
-    w = csv.writer(f); w.writerow(["text"]); w.writerows([t] for t in rows)
-PY
+/usr/bin/python3 bench/pretraining/unlabeled.py "$OUT/unlabeled.csv"
 seconds() { local s=$SECONDS; "$@" > "$OUT/last.log" 2>&1 || { cat "$OUT/last.log"; exit 1; }; echo $((SECONDS - s)); }
 echo "start $(date -u +%FT%TZ), $(git rev-parse --short HEAD), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 t_mlm=$(seconds "${CLI[@]}" pretrain --model minilm --dataset "$OUT/unlabeled.csv" --text-col text --steps "$STEPS" --save-every "$STEPS" --output "$OUT/minilm-dapt")
