@@ -16,7 +16,7 @@ public static class TextCatalog
     /// multiclass text classifier; the label must be a key (MapValueToKey).</summary>
     public static TextTrainerEstimator TextClassifier(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string labelColumnName = "Label", string textColumnName = "Text", string? secondTextColumnName = null,
-        string scoreColumnName = "Score", string predictedLabelColumnName = "PredictedLabel",
+        string scoreColumnName = PredictionColumns.Score, string predictedLabelColumnName = PredictionColumns.PredictedLabel,
         string checkpoint = "minilm", int epochs = 3, int batchSize = 16) =>
         catalog.TextClassifier(Simple(labelColumnName, textColumnName, secondTextColumnName, scoreColumnName, predictedLabelColumnName, checkpoint, epochs, batchSize));
 
@@ -27,7 +27,7 @@ public static class TextCatalog
     /// <summary>Fine-tunes <paramref name="checkpoint"/> as a binary text classifier; the label must be Boolean.</summary>
     public static TextTrainerEstimator TextClassifier(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
         string labelColumnName = "Label", string textColumnName = "Text", string? secondTextColumnName = null,
-        string scoreColumnName = "Score", string predictedLabelColumnName = "PredictedLabel",
+        string scoreColumnName = PredictionColumns.Score, string predictedLabelColumnName = PredictionColumns.PredictedLabel,
         string checkpoint = "minilm", int epochs = 3, int batchSize = 16) =>
         catalog.TextClassifier(Simple(labelColumnName, textColumnName, secondTextColumnName, scoreColumnName, predictedLabelColumnName, checkpoint, epochs, batchSize));
 
@@ -38,9 +38,9 @@ public static class TextCatalog
     /// <summary>Fine-tunes <paramref name="checkpoint"/> as a text regressor; the label must be Single.</summary>
     public static TextTrainerEstimator TextRegressor(this RegressionCatalog.RegressionTrainers catalog,
         string labelColumnName = "Label", string textColumnName = "Text", string? secondTextColumnName = null,
-        string scoreColumnName = "Score",
+        string scoreColumnName = PredictionColumns.Score,
         string checkpoint = "minilm", int epochs = 3, int batchSize = 16) =>
-        catalog.TextRegressor(Simple(labelColumnName, textColumnName, secondTextColumnName, scoreColumnName, "PredictedLabel", checkpoint, epochs, batchSize));
+        catalog.TextRegressor(Simple(labelColumnName, textColumnName, secondTextColumnName, scoreColumnName, PredictionColumns.PredictedLabel, checkpoint, epochs, batchSize));
 
     /// <summary>Text regressor with every option; the label must be Single.</summary>
     public static TextTrainerEstimator TextRegressor(this RegressionCatalog.RegressionTrainers catalog, TextTrainerOptions options) =>

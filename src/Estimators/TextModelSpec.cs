@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MlNetLlm.MlNet;
 using MlNetLlm.Modeling.Checkpoints;
 using MlNetLlm.Modeling.Runtime;
 using MlNetLlm.Modeling.Training;
@@ -23,8 +24,8 @@ public sealed record TextModelSpec
     /// device computes bf16 natively. Zips saved before the field existed read as Fp32.</summary>
     public Precision Precision { get; init; } = Precision.Fp32;
     /// <summary>The output columns' names (zips saved before the fields existed read as ML.NET's defaults).</summary>
-    public string ScoreColumnName { get; init; } = "Score";
-    public string PredictedLabelColumnName { get; init; } = "PredictedLabel";
+    public string ScoreColumnName { get; init; } = PredictionColumns.Score;
+    public string PredictedLabelColumnName { get; init; } = PredictionColumns.PredictedLabel;
 
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
 

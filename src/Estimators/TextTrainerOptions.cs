@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using MlNetLlm.MlNet;
 using MlNetLlm.Modeling.Runtime;
 using MlNetLlm.Modeling.Training;
 using Microsoft.ML;
@@ -13,9 +14,9 @@ public sealed class TextTrainerOptions
     /// <summary>Second text of a sentence pair (separators / token types as the checkpoint expects); null for single texts.</summary>
     public string? SecondTextColumnName { get; set; }
     /// <summary>The score column the model adds (class probabilities, the binary logit, or the regressed value).</summary>
-    public string ScoreColumnName { get; set; } = "Score";
+    public string ScoreColumnName { get; set; } = PredictionColumns.Score;
     /// <summary>The predicted-label column a classifier adds (a key for multiclass, a Boolean for binary).</summary>
-    public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
+    public string PredictedLabelColumnName { get; set; } = PredictionColumns.PredictedLabel;
 
     public TextEncoderKind Encoder { get; set; } = TextEncoderKind.Checkpoint;
     /// <summary>Hugging Face model folder (config.json, model.safetensors, tokenizer files) for <see cref="TextEncoderKind.Checkpoint"/>.</summary>

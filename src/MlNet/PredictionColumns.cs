@@ -10,20 +10,23 @@ namespace MlNetLlm.MlNet;
 /// </summary>
 public static class PredictionColumns
 {
-    public static IReadOnlyList<OutputColumn> Multiclass(IReadOnlyList<string> labelNames, string score = "Score", string predictedLabel = "PredictedLabel") =>
+    /// <summary>ML.NET's default names of the score and predicted-label columns.</summary>
+    public const string Score = "Score", PredictedLabel = "PredictedLabel";
+
+    public static IReadOnlyList<OutputColumn> Multiclass(IReadOnlyList<string> labelNames, string score = Score, string predictedLabel = PredictedLabel) =>
     [
         new(score, new VectorDataViewType(NumberDataViewType.Single, labelNames.Count), SchemaShapes.NamesAnnotation(SchemaShapes.SlotNamesKind, labelNames)),
         new(predictedLabel, new KeyDataViewType(typeof(uint), labelNames.Count), SchemaShapes.NamesAnnotation(SchemaShapes.KeyValuesKind, labelNames)),
     ];
 
-    public static IReadOnlyList<OutputColumn> Binary(string score = "Score", string predictedLabel = "PredictedLabel") =>
+    public static IReadOnlyList<OutputColumn> Binary(string score = Score, string predictedLabel = PredictedLabel) =>
     [
         new(score, NumberDataViewType.Single),
         new("Probability", NumberDataViewType.Single),
         new(predictedLabel, BooleanDataViewType.Instance),
     ];
 
-    public static IReadOnlyList<OutputColumn> Regression(string score = "Score") => [new(score, NumberDataViewType.Single)];
+    public static IReadOnlyList<OutputColumn> Regression(string score = Score) => [new(score, NumberDataViewType.Single)];
 
     /// <summary>Softmax probabilities and the 1-based key of the largest logit, per row.</summary>
     public static Array[] FromMulticlassLogits(float[][] raw)

@@ -62,13 +62,13 @@ public sealed class OnnxTextPredictionEstimator : IEstimator<OnnxTextPredictionT
         return _manifest.Task switch
         {
             "Multiclass" => SchemaShapes.Append(inputSchema,
-                new SchemaShapes.ColumnSpec(_manifest.ScoreColumn ?? "Score", SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, HasSlotNames: true),
-                new SchemaShapes.ColumnSpec(_manifest.PredictedLabelColumn ?? "PredictedLabel", scalar, NumberDataViewType.UInt32, true, HasKeyValues: true)),
+                new SchemaShapes.ColumnSpec(_manifest.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, HasSlotNames: true),
+                new SchemaShapes.ColumnSpec(_manifest.PredictedLabelColumnName, scalar, NumberDataViewType.UInt32, true, HasKeyValues: true)),
             "Binary" => SchemaShapes.Append(inputSchema,
-                new SchemaShapes.ColumnSpec(_manifest.ScoreColumn ?? "Score", scalar, NumberDataViewType.Single, false),
+                new SchemaShapes.ColumnSpec(_manifest.ScoreColumnName, scalar, NumberDataViewType.Single, false),
                 new SchemaShapes.ColumnSpec("Probability", scalar, NumberDataViewType.Single, false),
-                new SchemaShapes.ColumnSpec(_manifest.PredictedLabelColumn ?? "PredictedLabel", scalar, BooleanDataViewType.Instance, false)),
-            _ => SchemaShapes.Append(inputSchema, new SchemaShapes.ColumnSpec(_manifest.ScoreColumn ?? "Score", scalar, NumberDataViewType.Single, false)),
+                new SchemaShapes.ColumnSpec(_manifest.PredictedLabelColumnName, scalar, BooleanDataViewType.Instance, false)),
+            _ => SchemaShapes.Append(inputSchema, new SchemaShapes.ColumnSpec(_manifest.ScoreColumnName, scalar, NumberDataViewType.Single, false)),
         };
     }
 
@@ -85,9 +85,9 @@ public sealed class OnnxTextPredictionEstimator : IEstimator<OnnxTextPredictionT
     /// </summary>
     public IEstimator<ITransformer> WithPredictedLabelValue(MLContext mlContext) => _manifest.Task switch
     {
-        "Multiclass" => this.Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabelValue", _manifest.PredictedLabelColumn ?? "PredictedLabel")),
+        "Multiclass" => this.Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabelValue", _manifest.PredictedLabelColumnName)),
         "Binary" => this.Append(mlContext.Transforms.Conversion.MapValue("PredictedLabelValue",
-            new[] { new KeyValuePair<bool, ReadOnlyMemory<char>>(false, _manifest.LabelNames[0].AsMemory()), new(true, _manifest.LabelNames[1].AsMemory()) }, _manifest.PredictedLabelColumn ?? "PredictedLabel")),
+            new[] { new KeyValuePair<bool, ReadOnlyMemory<char>>(false, _manifest.LabelNames[0].AsMemory()), new(true, _manifest.LabelNames[1].AsMemory()) }, _manifest.PredictedLabelColumnName)),
         _ => this,
     };
 

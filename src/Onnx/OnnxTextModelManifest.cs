@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MlNetLlm.MlNet;
 using MlNetLlm.Tokenization;
 
 namespace MlNetLlm.Onnx;
@@ -29,6 +30,8 @@ public sealed record OnnxTextModelManifest
     /// <summary>Prediction models: the output columns' names (absent in older exports: Score and PredictedLabel).</summary>
     public string? ScoreColumn { get; init; }
     public string? PredictedLabelColumn { get; init; }
+    [JsonIgnore] public string ScoreColumnName => ScoreColumn ?? PredictionColumns.Score;
+    [JsonIgnore] public string PredictedLabelColumnName => PredictedLabelColumn ?? PredictionColumns.PredictedLabel;
     /// <summary>The text column(s) the model was trained on (a second one: sentence pairs).</summary>
     public string[] TextColumns { get; init; } = [];
     public string? OutputColumn { get; init; }

@@ -28,9 +28,9 @@ public sealed class OnnxTextPredictionTransformer : TextScoringTransformer, IDis
         var m = session.Manifest;
         _outputs = m.Task switch
         {
-            "Multiclass" => PredictionColumns.Multiclass(m.LabelNames, m.ScoreColumn ?? "Score", m.PredictedLabelColumn ?? "PredictedLabel"),
-            "Binary" => PredictionColumns.Binary(m.ScoreColumn ?? "Score", m.PredictedLabelColumn ?? "PredictedLabel"),
-            _ => PredictionColumns.Regression(m.ScoreColumn ?? "Score"),
+            "Multiclass" => PredictionColumns.Multiclass(m.LabelNames, m.ScoreColumnName, m.PredictedLabelColumnName),
+            "Binary" => PredictionColumns.Binary(m.ScoreColumnName, m.PredictedLabelColumnName),
+            _ => PredictionColumns.Regression(m.ScoreColumnName),
         };
     }
 

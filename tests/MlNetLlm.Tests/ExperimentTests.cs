@@ -338,7 +338,7 @@ public class ExperimentTests
     public void A_job_encoder_or_trainer_in_the_experiment_data_is_refused_before_anything_is_written()
     {
         using var dir = new Fixtures.TempDir();
-        var data = new MlNetLlm.Estimators.Jobs.TextJobOptions { Dataset = TopicsCsv(dir), LabelColumn = "label", TextColumns = ["text"] };
+        var data = new TextJobOptions { Dataset = TopicsCsv(dir), LabelColumn = "label", TextColumns = ["text"] };
         var encoder = Assert.Throws<ArgumentException>(() => TextExperiment.Run(new MLContext(), new ExperimentOptions { Data = data with { Encoder = "tfidf" } }, dir.File("o")));
         Assert.Contains("TextJobOptions.Encoder 'tfidf' cannot apply to an experiment", encoder.Message);
         var trainer = Assert.Throws<ArgumentException>(() => TextExperiment.Run(new MLContext(), new ExperimentOptions { Data = data with { Trainer = new() { Epochs = 9 } } }, dir.File("o")));

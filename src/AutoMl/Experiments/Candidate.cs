@@ -67,8 +67,8 @@ public abstract class Candidate(string name, SearchSpace space, bool classical)
         var fitted = Fit(ml, data, validation, p, device, control);
         // A neural trial scored the validation rows at its best epoch already: not again (a fine-tuned encoder takes
         // 10-40 s for 800 rows on a CPU, which a trial stopped by the budget would spend past it).
-        if (fitted.ValidationRowScores is { } rows && rows.Count == data.Test.Count)
-            return new TrialOutcome(fitted.Model, data.Task == TaskKind.Regression ? 1 + rows.Average() : rows.Average(), fitted.Epochs)
+        if (fitted.ValidationRowScores is { } rows && rows.Count == data.Test.Count && fitted.Epochs is { Count: > 0 } epochs)
+            return new TrialOutcome(fitted.Model, epochs.Max(e => e.ValidationMetric ?? double.NegativeInfinity), epochs)
             {
                 ValidationScores = [.. rows], StoppedByLimit = fitted.Stopped,
             };

@@ -30,6 +30,14 @@ public static class CliOptions
         CustomParser = r => r.Tokens.Count == 0 ? Modeling.Runtime.Precision.Auto : ParsePrecision(r.Tokens[0].Value, r),
     };
 
+    /// <summary>One of an option's named values (case-insensitive), or an error naming the flag and every choice.</summary>
+    public static T ParseChoice<T>(string flag, string value, params (string Name, T Value)[] choices)
+    {
+        foreach (var (name, choice) in choices)
+            if (name.Equals(value.Trim(), StringComparison.OrdinalIgnoreCase)) return choice;
+        throw new ArgumentException($"{flag} '{value}' is not one of {string.Join(", ", choices.Select(c => c.Name))}.");
+    }
+
     public static Precision ParsePrecision(string value, System.CommandLine.Parsing.ArgumentResult? r)
     {
         switch (value.Trim().ToLowerInvariant())

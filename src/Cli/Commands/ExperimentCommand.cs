@@ -207,14 +207,8 @@ public abstract class ExperimentCommandBase(string name, string task, string des
 
     private static string Describe(ExperimentEvent e) => e.Describe() ?? e.ToString();
 
-    private static AutoMl.TunerKind ParseTuner(string value) => value.ToLowerInvariant() switch
-    {
-        "cfo" => AutoMl.TunerKind.Cfo,
-        "random" => AutoMl.TunerKind.Random,
-        "grid" => AutoMl.TunerKind.Grid,
-        "tpe" => AutoMl.TunerKind.Tpe,
-        _ => throw new ArgumentException($"--tuner '{value}' is not one of cfo, random, grid, tpe."),
-    };
+    private static AutoMl.TunerKind ParseTuner(string value) => CliOptions.ParseChoice("--tuner", value,
+        ("cfo", AutoMl.TunerKind.Cfo), ("random", AutoMl.TunerKind.Random), ("grid", AutoMl.TunerKind.Grid), ("tpe", AutoMl.TunerKind.Tpe));
 }
 
 public sealed class ClassificationCommand() : ExperimentCommandBase("classification", "classification", "AutoML over text classification pipelines (classical, LSTM, transformers) under a time budget.");

@@ -132,12 +132,6 @@ public sealed class TrainCommand : ICliCommand
         AnsiConsole.MarkupLineInterpolated($"wrote [green]{zip}[/] and [green]{metricsPath}[/]");
         return 0;
     }
-    private static TaskKind? ParseTask(string value) => value.ToLowerInvariant() switch
-    {
-        "auto" => null,
-        "multiclass" => TaskKind.Multiclass,
-        "binary" => TaskKind.Binary,
-        "regression" => TaskKind.Regression,
-        _ => throw new ArgumentException($"--task '{value}' is not one of auto, multiclass, binary, regression."),
-    };
+    private static TaskKind? ParseTask(string value) => CliOptions.ParseChoice<TaskKind?>("--task", value,
+        ("auto", null), ("multiclass", TaskKind.Multiclass), ("binary", TaskKind.Binary), ("regression", TaskKind.Regression));
 }
