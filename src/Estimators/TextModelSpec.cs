@@ -7,7 +7,7 @@ using MlNetLlm.Modeling.Training;
 namespace MlNetLlm.Estimators;
 
 /// <summary>Everything needed to rebuild a trained text model besides its weights and tokenizer files; saved as JSON in the zip.</summary>
-public sealed record TextModelSpec
+internal sealed record TextModelSpec
 {
     public required TaskKind Task { get; init; }
     public required string[] TextColumns { get; init; }

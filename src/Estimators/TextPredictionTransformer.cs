@@ -35,18 +35,12 @@ public sealed class TextPredictionTransformer : TextScoringTransformer, ITrained
         Device device, TrainingResult? training, PrecisionChoice precision)
         : base(spec.TextColumns, spec.PredictionBatchSize)
     {
-        Spec = spec;
-        Precision = precision;
-        _model = model;
-        _tokenizer = tokenizer;
-        _tokenizerFiles = tokenizerFiles;
-        _device = device;
-        Training = training;
+        (Spec, Precision, _model, _tokenizer, _tokenizerFiles, _device, Training) = (spec, precision, model, tokenizer, tokenizerFiles, device, training);
         _model.eval();
         _outputs = BuildOutputs(spec);
     }
 
-    public TextModelSpec Spec { get; }
+    internal TextModelSpec Spec { get; }
     /// <summary>The precision Transform computes in (Fp32 or Bf16) and why: the trained one (<see cref="TextModelSpec.Precision"/>)
     /// where this device computes it natively, or what <see cref="UsePrecision"/> chose.</summary>
     public PrecisionChoice Precision { get; private set; }
@@ -55,8 +49,9 @@ public sealed class TextPredictionTransformer : TextScoringTransformer, ITrained
     public override IReadOnlyList<OutputColumn> OutputColumns => _outputs;
     public TextTokenizer Tokenizer => _tokenizer;
     /// <summary>The tokenizer files stored in the zip (vocab.txt, merges.txt, ...).</summary>
-    public IReadOnlyDictionary<string, byte[]> TokenizerFiles => _tokenizerFiles;
-    public TextHeadModel Model => _model;
+    internal IReadOnlyDictionary<string, byte[]> TokenizerFiles => _tokenizerFiles;
+    internal TextHeadModel Model => _model;
+    IReadOnlyDictionary<string, byte[]> ITrainedTextEncoder.TokenizerFiles => _tokenizerFiles;
     EncoderSpec ITrainedTextEncoder.EncoderSpec => Spec.Body;
     PooledTextEncoder ITrainedTextEncoder.Encoder => _model.Body;
     IReadOnlyList<string> ITrainedTextEncoder.TextColumns => Spec.TextColumns;

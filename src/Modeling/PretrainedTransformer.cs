@@ -14,23 +14,15 @@ namespace MlNetLlm.Modeling;
 public sealed class PretrainedTransformer : IDisposable
 {
     private PretrainedTransformer(string folder, TransformerConfig config, TransformerEncoder encoder, TextTokenizer tokenizer,
-        IReadOnlyDictionary<string, byte[]> tokenizerFiles, EncoderLoadReport report, Device device)
-    {
-        Folder = folder;
-        TokenizerFiles = tokenizerFiles;
-        Config = config;
-        Encoder = encoder;
-        Tokenizer = tokenizer;
-        LoadReport = report;
-        Device = device;
-    }
+        IReadOnlyDictionary<string, byte[]> tokenizerFiles, EncoderLoadReport report, Device device) =>
+        (Folder, Config, Encoder, Tokenizer, TokenizerFiles, LoadReport, Device) = (folder, config, encoder, tokenizer, tokenizerFiles, report, device);
 
     public string Folder { get; }
     public TransformerConfig Config { get; }
-    public TransformerEncoder Encoder { get; }
+    internal TransformerEncoder Encoder { get; }
     public TextTokenizer Tokenizer { get; }
     /// <summary>The files <see cref="Tokenizer"/> was built from, by name (what a model zip stores to rebuild it).</summary>
-    public IReadOnlyDictionary<string, byte[]> TokenizerFiles { get; }
+    internal IReadOnlyDictionary<string, byte[]> TokenizerFiles { get; }
     public EncoderLoadReport LoadReport { get; }
     public Device Device { get; }
 

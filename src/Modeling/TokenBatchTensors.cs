@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace MlNetLlm.Modeling;
 
 /// <summary>Token batches as encoder tensors (the tokenizers themselves know no TorchSharp).</summary>
-public static class TokenBatchTensors
+internal static class TokenBatchTensors
 {
     /// <summary>Tensors on <paramref name="device"/>; the caller disposes them (a dispose scope does).</summary>
     public static EncoderInput ToEncoderInput(this TokenBatch batch, Device? device = null, bool withTokenTypes = true)

@@ -30,7 +30,7 @@ public sealed class OnnxTextEmbeddingTransformer : TextScoringTransformer, IDisp
         _outputs = [new OutputColumn(outputColumn, new VectorDataViewType(NumberDataViewType.Single, dim), SchemaShapes.NamesAnnotation(SchemaShapes.SlotNamesKind, slotNames))];
     }
 
-    public OnnxTextModelManifest Manifest => _session.Manifest;
+    internal OnnxTextModelManifest Manifest => _session.Manifest;
     public TextTokenizer Tokenizer => _session.Tokenizer;
     public string OutputColumn { get; }
     /// <summary>Whether vectors are scaled to unit L2 length.</summary>

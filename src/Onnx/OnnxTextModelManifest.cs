@@ -9,7 +9,7 @@ namespace MlNetLlm.Onnx;
 /// <c>mlnetllm-onnx.json</c>, written beside an exported graph by MlNetLlm's exporter: what the graph computes and
 /// everything a scorer needs besides it (the tokenizer, its maximum length, how outputs read).
 /// </summary>
-public sealed record OnnxTextModelManifest
+internal sealed record OnnxTextModelManifest
 {
     public const string FileName = "mlnetllm-onnx.json";
     public const string FormatName = "mlnetllm-onnx";

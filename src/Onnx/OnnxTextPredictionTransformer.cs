@@ -35,7 +35,7 @@ public sealed class OnnxTextPredictionTransformer : TextScoringTransformer, IDis
     }
 
     /// <summary>What the export says of the model: task, class names, maximum length, quantization.</summary>
-    public OnnxTextModelManifest Manifest => _session.Manifest;
+    internal OnnxTextModelManifest Manifest => _session.Manifest;
     /// <summary>The tokenizer the model was trained with, rebuilt from the exported files.</summary>
     public TextTokenizer Tokenizer => _session.Tokenizer;
     public override IReadOnlyList<OutputColumn> OutputColumns => _outputs;

@@ -8,26 +8,13 @@ namespace MlNetLlm.Onnx;
 /// encoded, sorted by length and run in padded batches (results in input order). Thread-safe: ONNX Runtime sessions
 /// may run concurrently and encoding keeps no state.
 /// </summary>
-internal sealed class OnnxTextSession : IDisposable
+internal sealed class OnnxTextSession(OnnxTextModelManifest manifest, byte[] graph, IReadOnlyDictionary<string, byte[]> tokenizerFiles, TextTokenizer tokenizer, InferenceSession session, int? threads) : IDisposable
 {
-    private readonly InferenceSession _session;
-
-    private OnnxTextSession(OnnxTextModelManifest manifest, byte[] graph, IReadOnlyDictionary<string, byte[]> tokenizerFiles, TextTokenizer tokenizer,
-        InferenceSession session, int? threads)
-    {
-        Manifest = manifest;
-        Graph = graph;
-        TokenizerFiles = tokenizerFiles;
-        Tokenizer = tokenizer;
-        _session = session;
-        Threads = threads;
-    }
-
-    public OnnxTextModelManifest Manifest { get; }
-    public byte[] Graph { get; }
-    public IReadOnlyDictionary<string, byte[]> TokenizerFiles { get; }
-    public TextTokenizer Tokenizer { get; }
-    public int? Threads { get; }
+    public OnnxTextModelManifest Manifest { get; } = manifest;
+    public byte[] Graph { get; } = graph;
+    public IReadOnlyDictionary<string, byte[]> TokenizerFiles { get; } = tokenizerFiles;
+    public TextTokenizer Tokenizer { get; } = tokenizer;
+    public int? Threads { get; } = threads;
 
     /// <summary>Opens an export folder (<c>mlnetllm-onnx.json</c>, the graph, the tokenizer files); errors name the file.</summary>
     public static OnnxTextSession Open(string folder, int? threads)
@@ -100,7 +87,7 @@ internal sealed class OnnxTextSession : IDisposable
             try
             {
                 using var runOptions = new RunOptions();
-                using var outputs = _session.Run(runOptions, Manifest.Inputs, values, outputNames);
+                using var outputs = session.Run(runOptions, Manifest.Inputs, values, outputNames);
                 var flat = outputs[0].GetTensorDataAsSpan<float>();
                 int k = flat.Length / idx.Length;
                 for (int r = 0; r < idx.Length; r++) result[idx[r]] = flat.Slice(r * k, k).ToArray();
@@ -113,5 +100,5 @@ internal sealed class OnnxTextSession : IDisposable
         return result;
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose() => session.Dispose();
 }

@@ -2,7 +2,7 @@ namespace MlNetLlm.Tokenization;
 
 /// <summary>A token matched in the raw text before normalization (Hugging Face's added tokens: [CLS], &lt;mask&gt;, ...).
 /// <see cref="LeftStrip"/> / <see cref="RightStrip"/> absorb the whitespace beside it.</summary>
-public sealed record AddedToken(string Content, int Id, bool LeftStrip = false, bool RightStrip = false);
+internal sealed record AddedToken(string Content, int Id, bool LeftStrip = false, bool RightStrip = false);
 
 /// <summary>
 /// Splits a text around the added tokens written in it, as Hugging Face's added vocabulary does before normalization:

@@ -10,7 +10,7 @@ namespace MlNetLlm.Tokenization;
 /// lower-case; split on whitespace; isolate every punctuation character (all ASCII non-alphanumeric symbols and
 /// Unicode P*). The words it returns go to WordPiece.
 /// </summary>
-public sealed class BertBasicTokenizer(bool lowerCase = true, bool? stripAccents = null, bool handleChineseChars = true, bool cleanText = true)
+internal sealed class BertBasicTokenizer(bool lowerCase = true, bool? stripAccents = null, bool handleChineseChars = true, bool cleanText = true)
 {
     public bool LowerCase { get; } = lowerCase;
     public bool StripAccents { get; } = stripAccents ?? lowerCase; // transformers: strip_accents follows do_lower_case when unset

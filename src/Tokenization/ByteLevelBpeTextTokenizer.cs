@@ -4,7 +4,7 @@ using Microsoft.ML.Tokenizers;
 namespace MlNetLlm.Tokenization;
 
 /// <summary>RoBERTa / GPT-2 byte-level BPE (vocab.json + merges.txt), through Microsoft.ML.Tokenizers' BpeTokenizer.</summary>
-public sealed class ByteLevelBpeTextTokenizer : TextTokenizer
+internal sealed class ByteLevelBpeTextTokenizer : TextTokenizer
 {
     private readonly BpeTokenizer _bpe;
 

@@ -2,7 +2,7 @@
 // from Tokenizers.DotNet 1.4.1 (Hugging Face tokenizers, Rust): 770 ranges. Do not edit. </auto-generated>
 namespace MlNetLlm.Tokenization;
 
-public static partial class HuggingFaceCharClasses
+internal static partial class HuggingFaceCharClasses
 {
     private static readonly int[] Starts =
     [

@@ -7,7 +7,7 @@ namespace MlNetLlm.Tokenization;
 /// trained with. Kept only so that those model zips score with the tokenization they learned; it deletes symbols
 /// and glues words across line breaks (dotnet/machinelearning#7725, #7724). New models use <see cref="WordPieceTextTokenizer"/>.
 /// </summary>
-public sealed class LegacyWordPieceTextTokenizer : TextTokenizer
+internal sealed class LegacyWordPieceTextTokenizer : TextTokenizer
 {
     private readonly BertTokenizer _bert;
 

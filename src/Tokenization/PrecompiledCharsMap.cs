@@ -10,7 +10,7 @@ namespace MlNetLlm.Tokenization;
 /// NUL-terminated replacements. Applied as Hugging Face's tokenizers applies it: per extended grapheme cluster
 /// (whole cluster first when it is under 6 bytes, otherwise each character), taking the shortest matching key.
 /// </summary>
-public sealed class PrecompiledCharsMap
+internal sealed class PrecompiledCharsMap
 {
     private readonly uint[] _trie;
     private readonly byte[] _normalized;

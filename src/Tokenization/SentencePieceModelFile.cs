@@ -4,7 +4,7 @@ namespace MlNetLlm.Tokenization;
 
 /// <summary>The parts of a SentencePiece model file (sentencepiece_model.proto's ModelProto) a tokenizer needs:
 /// the pieces with their scores and types, the model type, and the normalizer's precompiled character map.</summary>
-public sealed class SentencePieceModelFile
+internal sealed class SentencePieceModelFile
 {
     public enum PieceType { Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, Byte = 6 }
     public enum ModelType { Unigram = 1, Bpe = 2, Word = 3, Char = 4 }

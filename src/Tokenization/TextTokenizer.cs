@@ -23,20 +23,13 @@ public sealed record SpecialTokenIds(int Start, int Separator, int Padding, int 
 /// in the model's layout, and truncation to a maximum length (longest-first for pairs, as transformers does).
 /// Thread-safe: encoding keeps no state between calls.
 /// </summary>
-public abstract class TextTokenizer
+public abstract class TextTokenizer(SpecialTokenIds special, SpecialTokenLayout layout, int modelMaxLength)
 {
-    protected TextTokenizer(SpecialTokenIds special, SpecialTokenLayout layout, int modelMaxLength)
-    {
-        Special = special;
-        Layout = layout;
-        ModelMaxLength = modelMaxLength;
-    }
-
-    public SpecialTokenIds Special { get; }
-    public SpecialTokenLayout Layout { get; }
+    public SpecialTokenIds Special { get; } = special;
+    public SpecialTokenLayout Layout { get; } = layout;
 
     /// <summary>The longest sequence the model's position table allows.</summary>
-    public int ModelMaxLength { get; }
+    public int ModelMaxLength { get; } = modelMaxLength;
 
     /// <summary>The vocabulary entry of <paramref name="id"/> (null where the tokenizer cannot say).</summary>
     public virtual string? TokenText(int id) => null;

@@ -4,14 +4,8 @@ namespace MlNetLlm.Tokenization;
 /// (TorchSharp tensors, ONNX Runtime inputs) is fed.</summary>
 public sealed class TokenBatch
 {
-    private TokenBatch(int batchSize, int sequenceLength, long[] inputIds, long[] attentionMask, long[] tokenTypeIds)
-    {
-        BatchSize = batchSize;
-        SequenceLength = sequenceLength;
-        InputIds = inputIds;
-        AttentionMask = attentionMask;
-        TokenTypeIds = tokenTypeIds;
-    }
+    private TokenBatch(int batchSize, int sequenceLength, long[] inputIds, long[] attentionMask, long[] tokenTypeIds) =>
+        (BatchSize, SequenceLength, InputIds, AttentionMask, TokenTypeIds) = (batchSize, sequenceLength, inputIds, attentionMask, tokenTypeIds);
 
     public int BatchSize { get; }
     public int SequenceLength { get; }

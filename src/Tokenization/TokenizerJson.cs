@@ -8,7 +8,7 @@ namespace MlNetLlm.Tokenization;
 /// or a Unigram model with Metaspace pre-tokenization (XLM-R and other SentencePiece conversions).
 /// Anything else is an error that names the file and the part it cannot read.
 /// </summary>
-public static class TokenizerJson
+internal static class TokenizerJson
 {
     public const string FileName = "tokenizer.json";
 

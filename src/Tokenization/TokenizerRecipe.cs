@@ -5,7 +5,7 @@ namespace MlNetLlm.Tokenization;
 /// ONNX graph): a checkpoint's own tokenizer files for its <c>model_type</c>, or a WordPiece vocabulary learned from the
 /// training text, with the tokenizer implementation the model was trained with.
 /// </summary>
-public sealed record TokenizerRecipe : ITokenizedModel
+internal sealed record TokenizerRecipe : ITokenizedModel
 {
     /// <summary>The checkpoint's own tokenizer files (vocab.txt, vocab.json + merges.txt, sentencepiece.bpe.model, tokenizer.json).</summary>
     public const string CheckpointKind = "checkpoint";

@@ -10,7 +10,7 @@ namespace MlNetLlm.Tokenization;
 /// piece covers scoring <c>min score - 10</c> and consecutive unknowns fused into one unknown token.
 /// Checked id for id against the Rust library (tests/MlNetLlm.Tests/UnigramParityTests.cs).
 /// </summary>
-public sealed class UnigramTextTokenizer : TextTokenizer
+internal sealed class UnigramTextTokenizer : TextTokenizer
 {
     private const double UnknownPenalty = 10.0;
     private const char Replacement = '\u2581';

@@ -9,7 +9,7 @@ namespace MlNetLlm.Tokenization;
 /// that cannot be covered by vocabulary pieces, becomes the unknown token. Checked id for id against the Rust library
 /// (tests/MlNetLlm.Tests/TokenizerParityTests.cs).
 /// </summary>
-public sealed class WordPieceTextTokenizer : TextTokenizer
+internal sealed class WordPieceTextTokenizer : TextTokenizer
 {
     private readonly Dictionary<string, int> _vocab;
     private readonly AddedTokens _added;
@@ -120,4 +120,4 @@ public sealed class WordPieceTextTokenizer : TextTokenizer
 }
 
 /// <summary>Special token strings from tokenizer_config.json / special_tokens_map.json (null: the family default).</summary>
-public sealed record TokenizerSpecialTokens(string? Start = null, string? Separator = null, string? Padding = null, string? Unknown = null, string? Mask = null);
+internal sealed record TokenizerSpecialTokens(string? Start = null, string? Separator = null, string? Padding = null, string? Unknown = null, string? Mask = null);

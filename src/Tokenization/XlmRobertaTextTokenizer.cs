@@ -6,7 +6,7 @@ namespace MlNetLlm.Tokenization;
 /// XLM-R SentencePiece (sentencepiece.bpe.model) with fairseq's id layout: &lt;s&gt;=0, &lt;pad&gt;=1, &lt;/s&gt;=2, &lt;unk&gt;=3,
 /// and every other SentencePiece id shifted by one.
 /// </summary>
-public sealed class XlmRobertaTextTokenizer : TextTokenizer
+internal sealed class XlmRobertaTextTokenizer : TextTokenizer
 {
     private const int FairseqOffset = 1;
     private const int FairseqUnk = 3;

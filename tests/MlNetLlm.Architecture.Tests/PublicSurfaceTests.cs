@@ -50,6 +50,38 @@ public class PublicSurfaceTests
         Assert.True(offenders.Count == 0, "public TorchSharp types:\n" + string.Join("\n", offenders));
     }
 
+    /// <summary>The core's own entry points for code that works below ML.NET (samples/EncodeSentences, a tokenizer alone).</summary>
+    private static readonly Type[] CoreEntryPoints = [typeof(MlNetLlm.Modeling.PretrainedTransformer), typeof(MlNetLlm.Tokenization.TokenizerLoader)];
+
+    private static readonly Assembly[] Core = [typeof(MlNetLlm.Modeling.PretrainedTransformer).Assembly, typeof(MlNetLlm.Tokenization.TokenizerLoader).Assembly];
+
+    [Fact]
+    public void The_core_exports_only_what_the_public_api_names()
+    {
+        // A public type of the modeling core or the tokenizers must be reachable from the adapters' public members or
+        // the core's entry points, or be an exception a caller catches; BERT's submodules, the tokenizer's steps and the
+        // checkpoint readers are internal.
+        var offenders = CoreTypesNotReachable();
+        Assert.True(offenders.Count == 0, "public core types no public API names (make them internal):\n" + string.Join("\n", offenders));
+    }
+
+    internal static List<string> CoreTypesNotReachable(params Type[] alsoExported)
+    {
+        var reached = new HashSet<Type>();
+        var queue = new Queue<Type>(Adapters.SelectMany(a => a.GetExportedTypes()).Concat(CoreEntryPoints));
+        while (queue.TryDequeue(out var t))
+        {
+            if (!reached.Add(t)) continue;
+            foreach (var (_, named) in PublicSignatures(t))
+                foreach (var u in Unwrap(named).Where(u => Core.Contains(u.Assembly) && !reached.Contains(u)))
+                    queue.Enqueue(u);
+            foreach (var i in t.GetInterfaces().Where(i => Core.Contains(i.Assembly))) queue.Enqueue(i);
+        }
+        return Core.SelectMany(a => a.GetExportedTypes()).Concat(alsoExported)
+            .Where(t => !reached.Contains(t) && !(t.IsNested && reached.Contains(t.DeclaringType!)) && !typeof(Exception).IsAssignableFrom(t))
+            .Select(t => t.FullName!).ToList();
+    }
+
     [Fact]
     public void Estimators_have_no_public_constructor()
     {
@@ -68,5 +100,8 @@ public class PublicSurfaceTests
             s => Unwrap(s.Type).Any(u => u.Assembly == TorchSharpAssembly));
         Assert.Contains(Adapters.SelectMany(a => a.GetExportedTypes()),
             t => t.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEstimator<>)));
+        // An internal module, were it exported, would be named: the reachability walk does not pass everything.
+        var bertLayer = typeof(MlNetLlm.Modeling.PretrainedTransformer).Assembly.GetType("MlNetLlm.Modeling.Architectures.BertLayer", throwOnError: true)!;
+        Assert.Contains(bertLayer.FullName!, CoreTypesNotReachable(bertLayer));
     }
 }

@@ -7,7 +7,7 @@ namespace MlNetLlm.Tests;
 /// Asks Hugging Face's tokenizers how it treats every code point, to build (and check) the table of code points where
 /// it differs from .NET's Unicode data (src/Tokenization/HuggingFaceCharClasses.g.cs).
 /// </summary>
-public static class HuggingFaceCharProbe
+internal static class HuggingFaceCharProbe
 {
     /// <summary>The ranges where HF's class differs from <see cref="BertBasicTokenizer.DefaultClass"/>.</summary>
     public static List<(int Start, int End, BertBasicTokenizer.CharClass Class)> Differences(string folder)
@@ -43,7 +43,7 @@ public static class HuggingFaceCharProbe
             // from Tokenizers.DotNet 1.4.1 (Hugging Face tokenizers, Rust): {{ranges.Count}} ranges. Do not edit. </auto-generated>
             namespace MlNetLlm.Tokenization;
 
-            public static partial class HuggingFaceCharClasses
+            internal static partial class HuggingFaceCharClasses
             {
                 private static readonly int[] Starts =
                 [

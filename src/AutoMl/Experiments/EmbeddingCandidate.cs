@@ -40,8 +40,8 @@ public sealed class SharedEmbeddings(string checkpoint, Pooling pooling = Poolin
                 });
                 _embedder.RememberVectors();
             }
-            else if (_embedder.Spec.InputColumn != textColumn)
-                throw new InvalidOperationException($"The shared embeddings were made for text column '{_embedder.Spec.InputColumn}', not '{textColumn}'.");
+            else if (_embedder.InputColumnName != textColumn)
+                throw new InvalidOperationException($"The shared embeddings were made for text column '{_embedder.InputColumnName}', not '{textColumn}'.");
             return _embedder;
         }
     }

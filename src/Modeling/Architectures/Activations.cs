@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace MlNetLlm.Modeling.Architectures;
 
 /// <summary>The hidden activations named in Hugging Face configs (hidden_act / activation).</summary>
-public static class Activations
+internal static class Activations
 {
     public static readonly IReadOnlyList<string> Names = ["gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "relu", "silu", "swish"];
 

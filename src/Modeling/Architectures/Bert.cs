@@ -9,7 +9,7 @@ namespace MlNetLlm.Modeling.Architectures;
 // state dict is a plain name match (embeddings.word_embeddings.weight, encoder.layer.0.attention.self.query.weight, ...).
 #pragma warning disable IDE1006 // names mirror checkpoint keys
 
-public sealed class BertEmbeddings : nn.Module<Tensor, Tensor?, Tensor, Tensor>
+internal sealed class BertEmbeddings : nn.Module<Tensor, Tensor?, Tensor, Tensor>
 {
     private readonly Embedding word_embeddings;
     private readonly Embedding position_embeddings;
@@ -41,7 +41,7 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor?, Tensor, Tensor>
     }
 }
 
-public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly Linear query;
     private readonly Linear key;
@@ -68,7 +68,7 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
 }
 
 /// <summary>dense → dropout → LayerNorm(x + residual): BertSelfOutput and BertOutput share this shape.</summary>
-public sealed class BertResidualOutput : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class BertResidualOutput : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly Linear dense;
     private readonly LayerNorm LayerNorm;
@@ -90,7 +90,7 @@ public sealed class BertResidualOutput : nn.Module<Tensor, Tensor, Tensor>
     }
 }
 
-public sealed class BertAttention : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class BertAttention : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly BertSelfAttention self;
     private readonly BertResidualOutput output;
@@ -109,7 +109,7 @@ public sealed class BertAttention : nn.Module<Tensor, Tensor, Tensor>
     }
 }
 
-public sealed class BertIntermediate : nn.Module<Tensor, Tensor>
+internal sealed class BertIntermediate : nn.Module<Tensor, Tensor>
 {
     private readonly Linear dense;
     private readonly string _act;
@@ -128,7 +128,7 @@ public sealed class BertIntermediate : nn.Module<Tensor, Tensor>
     }
 }
 
-public sealed class BertLayer : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class BertLayer : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly BertAttention attention;
     private readonly BertIntermediate intermediate;
@@ -150,7 +150,7 @@ public sealed class BertLayer : nn.Module<Tensor, Tensor, Tensor>
     }
 }
 
-public sealed class BertEncoder : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class BertEncoder : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly ModuleList<BertLayer> layer;
 
@@ -170,7 +170,7 @@ public sealed class BertEncoder : nn.Module<Tensor, Tensor, Tensor>
     }
 }
 
-public sealed class BertPooler : nn.Module<Tensor, Tensor>
+internal sealed class BertPooler : nn.Module<Tensor, Tensor>
 {
     private readonly Linear dense;
 
@@ -191,7 +191,7 @@ public sealed class BertPooler : nn.Module<Tensor, Tensor>
 /// BERT encoder (BertModel). Also the body of RoBERTa/XLM-R, which differ only in how position ids are made
 /// (<see cref="RobertaModel"/>).
 /// </summary>
-public class BertModel : TransformerEncoder
+internal class BertModel : TransformerEncoder
 {
     private readonly BertEmbeddings embeddings;
     private readonly BertEncoder encoder;

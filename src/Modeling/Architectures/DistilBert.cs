@@ -9,7 +9,7 @@ namespace MlNetLlm.Modeling.Architectures;
 // (embeddings.*, transformer.layer.N.attention.q_lin, sa_layer_norm, ffn.lin1, output_layer_norm).
 #pragma warning disable IDE1006
 
-public sealed class DistilBertEmbeddings : nn.Module<Tensor, Tensor>
+internal sealed class DistilBertEmbeddings : nn.Module<Tensor, Tensor>
 {
     private readonly Embedding word_embeddings;
     private readonly Embedding position_embeddings;
@@ -35,7 +35,7 @@ public sealed class DistilBertEmbeddings : nn.Module<Tensor, Tensor>
     }
 }
 
-public sealed class DistilBertAttention : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class DistilBertAttention : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly Linear q_lin;
     private readonly Linear k_lin;
@@ -64,7 +64,7 @@ public sealed class DistilBertAttention : nn.Module<Tensor, Tensor, Tensor>
     }
 }
 
-public sealed class DistilBertFfn : nn.Module<Tensor, Tensor>
+internal sealed class DistilBertFfn : nn.Module<Tensor, Tensor>
 {
     private readonly Linear lin1;
     private readonly Linear lin2;
@@ -87,7 +87,7 @@ public sealed class DistilBertFfn : nn.Module<Tensor, Tensor>
     }
 }
 
-public sealed class DistilBertBlock : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class DistilBertBlock : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly DistilBertAttention attention;
     private readonly LayerNorm sa_layer_norm;
@@ -111,7 +111,7 @@ public sealed class DistilBertBlock : nn.Module<Tensor, Tensor, Tensor>
     }
 }
 
-public sealed class DistilBertTransformer : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class DistilBertTransformer : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly ModuleList<DistilBertBlock> layer;
 
@@ -131,7 +131,7 @@ public sealed class DistilBertTransformer : nn.Module<Tensor, Tensor, Tensor>
 }
 
 /// <summary>DistilBERT encoder (DistilBertModel): no token types, no pooler.</summary>
-public sealed class DistilBertModel : TransformerEncoder
+internal sealed class DistilBertModel : TransformerEncoder
 {
     private readonly DistilBertEmbeddings embeddings;
     private readonly DistilBertTransformer transformer;

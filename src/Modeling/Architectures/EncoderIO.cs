@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace MlNetLlm.Modeling.Architectures;
 
 /// <summary>A padded batch for an encoder: ids and mask are [batch, seq] int64; token types optional.</summary>
-public sealed record EncoderInput(Tensor InputIds, Tensor AttentionMask, Tensor? TokenTypeIds = null);
+internal sealed record EncoderInput(Tensor InputIds, Tensor AttentionMask, Tensor? TokenTypeIds = null);
 
 /// <summary>Encoder result: last hidden state [batch, seq, hidden] and, where the checkpoint has one, the pooler [batch, hidden].</summary>
 public sealed class EncoderOutput(Tensor lastHiddenState, Tensor? poolerOutput) : IDisposable
@@ -19,7 +19,7 @@ public sealed class EncoderOutput(Tensor lastHiddenState, Tensor? poolerOutput) 
 }
 
 /// <summary>Base of every encoder architecture: the checkpoint-named module tree plus its config.</summary>
-public abstract class TransformerEncoder : nn.Module<EncoderInput, EncoderOutput>
+internal abstract class TransformerEncoder : nn.Module<EncoderInput, EncoderOutput>
 {
     protected TransformerEncoder(string name, Checkpoints.TransformerConfig config) : base(name) => Config = config;
 
@@ -30,7 +30,7 @@ public abstract class TransformerEncoder : nn.Module<EncoderInput, EncoderOutput
 }
 
 /// <summary>Attention pieces shared by every architecture.</summary>
-public static class AttentionOps
+internal static class AttentionOps
 {
     /// <summary>
     /// Additive mask [batch, 1, 1, seq] from a 0/1 mask: 0 where attended, the dtype's most negative value where padded.
@@ -72,7 +72,7 @@ public static class AttentionOps
 /// only use is its handle: the GC may finalize it while libtorch still reads it (seen as "Expected false to be true ...
 /// toFloat" under load, with many threads allocating). One Scalar held for the life of the process cannot be collected.
 /// </summary>
-public static class TensorOps
+internal static class TensorOps
 {
     private static readonly TorchSharp.Scalar One = TorchSharp.ScalarExtensionMethods.ToScalar(1);
 

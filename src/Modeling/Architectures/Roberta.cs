@@ -7,7 +7,7 @@ namespace MlNetLlm.Modeling.Architectures;
 /// RoBERTa and XLM-R (Hugging Face modeling_roberta.py / modeling_xlm_roberta.py): BERT's module tree, but
 /// position ids count only real tokens and start at padding_idx + 1; padded positions get padding_idx.
 /// </summary>
-public sealed class RobertaModel : BertModel
+internal sealed class RobertaModel : BertModel
 {
     public RobertaModel(TransformerConfig config, bool withPooler = true) : base(nameof(RobertaModel), config, withPooler) { }
 

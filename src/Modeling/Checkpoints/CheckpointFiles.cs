@@ -8,7 +8,7 @@ namespace MlNetLlm.Modeling.Checkpoints;
 /// The weight files of a Hugging Face model folder: <c>model.safetensors</c>, or shards listed by
 /// <c>model.safetensors.index.json</c>.
 /// </summary>
-public static class CheckpointFiles
+internal static class CheckpointFiles
 {
     public const string SingleFile = "model.safetensors";
     public const string IndexFile = "model.safetensors.index.json";

@@ -4,7 +4,7 @@ using System.Reflection;
 namespace MlNetLlm.Modeling.Checkpoints;
 
 /// <summary>A source of pretrained models known by name (the MlNetLlm.Models assembly provides "minilm" and "arctic-xs").</summary>
-public interface IPretrainedModelSource
+internal interface IPretrainedModelSource
 {
     IReadOnlyCollection<string> Names { get; }
 
@@ -17,7 +17,7 @@ public interface IPretrainedModelSource
 /// The bundled models live in the optional MlNetLlm.Models assembly, so that an application that does not want
 /// their weights can leave it out; it is found by name when first asked for.
 /// </summary>
-public static class CheckpointLocator
+internal static class CheckpointLocator
 {
     public const string ModelsAssembly = "MlNetLlm.Models";
     public const string ModelsSourceType = "MlNetLlm.Models.BundledModels";

@@ -13,7 +13,7 @@ public sealed record EncoderLoadReport(string? StrippedPrefix, IReadOnlyList<str
 /// naming the key and both shapes. Task-model prefixes (bert., roberta., distilbert.) and heads (classifier, lm_head, cls, ...)
 /// are accepted.
 /// </summary>
-public static class EncoderCheckpoint
+internal static class EncoderCheckpoint
 {
     // Buffers some checkpoints saved that the model recomputes: not weights.
     private static readonly string[] DerivedBuffers = ["embeddings.position_ids", "embeddings.token_type_ids"];

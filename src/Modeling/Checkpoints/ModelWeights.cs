@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace MlNetLlm.Modeling.Checkpoints;
 
 /// <summary>Loads weights saved with <see cref="SafeTensorsWriter"/> into a model, strictly.</summary>
-public static class ModelWeights
+internal static class ModelWeights
 {
     public static byte[] Save(nn.Module model)
     {

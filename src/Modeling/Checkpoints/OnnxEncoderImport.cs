@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace MlNetLlm.Modeling.Checkpoints;
 
 /// <summary>What an ONNX import found and wrote.</summary>
-public sealed record OnnxImportResult(TransformerConfig Config, bool HasPooler, int Tensors, string SourceSha256, string Folder);
+internal sealed record OnnxImportResult(TransformerConfig Config, bool HasPooler, int Tensors, string SourceSha256, string Folder);
 
 /// <summary>
 /// Turns a PyTorch / optimum ONNX export of a Hugging Face BERT-family encoder (BertModel: all-MiniLM, arctic-embed, BERT)
@@ -21,7 +21,7 @@ public sealed record OnnxImportResult(TransformerConfig Config, bool HasPooler, 
 /// attention's Reshape constants, LayerNorm epsilon from the Add before its Sqrt, GELU from Erf): nothing is guessed.
 /// The result is checked by loading it strictly into the encoder the inferred config describes.
 /// </remarks>
-public static class OnnxEncoderImport
+internal static class OnnxEncoderImport
 {
     internal const int OnnxFloat = 1, OnnxInt64 = 7, OnnxInt32 = 6;
 

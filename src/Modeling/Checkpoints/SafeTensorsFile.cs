@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace MlNetLlm.Modeling.Checkpoints;
 
 /// <summary>Where one tensor lives in a safetensors file.</summary>
-public sealed record SafeTensorInfo(string Name, string DType, long[] Shape, long Begin, long End)
+internal sealed record SafeTensorInfo(string Name, string DType, long[] Shape, long Begin, long End)
 {
     public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
 }
@@ -16,27 +16,14 @@ public sealed record SafeTensorInfo(string Name, string DType, long[] Shape, lon
 /// <c>{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}}</c>, then raw little-endian bytes.
 /// The header is validated on open, so a truncated or corrupt file fails before any tensor is made.
 /// </summary>
-public sealed class SafeTensorsFile : IDisposable
+internal sealed class SafeTensorsFile(string path, Stream stream, long dataStart, Dictionary<string, SafeTensorInfo> tensors, Dictionary<string, string> metadata) : IDisposable
 {
     // Larger headers do not occur in practice (the reference implementation caps at 100 MB).
     private const long MaxHeaderBytes = 100L * 1024 * 1024;
 
-    private readonly Stream _stream;
-    private readonly long _dataStart;
-
-    private SafeTensorsFile(string path, Stream stream, long dataStart,
-        Dictionary<string, SafeTensorInfo> tensors, Dictionary<string, string> metadata)
-    {
-        FilePath = path;
-        _stream = stream;
-        _dataStart = dataStart;
-        Tensors = tensors;
-        Metadata = metadata;
-    }
-
-    public string FilePath { get; }
-    public IReadOnlyDictionary<string, SafeTensorInfo> Tensors { get; }
-    public IReadOnlyDictionary<string, string> Metadata { get; }
+    public string FilePath { get; } = path;
+    public IReadOnlyDictionary<string, SafeTensorInfo> Tensors { get; } = tensors;
+    public IReadOnlyDictionary<string, string> Metadata { get; } = metadata;
 
     public static SafeTensorsFile Open(string path)
     {
@@ -159,10 +146,10 @@ public sealed class SafeTensorsFile : IDisposable
             throw new CheckpointException($"Tensor '{name}' is not in '{FilePath}'.", FilePath, name);
         var storage = StorageType(FilePath, info);
         var bytes = new byte[info.End - info.Begin];
-        lock (_stream)
+        lock (stream)
         {
-            _stream.Position = _dataStart + info.Begin;
-            _stream.ReadExactly(bytes);
+            stream.Position = dataStart + info.Begin;
+            stream.ReadExactly(bytes);
         }
         var t = torch.empty(info.Shape, storage);
         if (bytes.Length > 0)
@@ -176,7 +163,7 @@ public sealed class SafeTensorsFile : IDisposable
         return t;
     }
 
-    public void Dispose() => _stream.Dispose();
+    public void Dispose() => stream.Dispose();
 
     private static CheckpointException Corrupt(string path, string what, string? key = null, Exception? inner = null) =>
         new($"Safetensors file '{path}' is corrupt: {what}.", path, key, inner);

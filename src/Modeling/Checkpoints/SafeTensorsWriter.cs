@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace MlNetLlm.Modeling.Checkpoints;
 
 /// <summary>Writes tensors in the safetensors format (the same layout <see cref="SafeTensorsFile"/> reads).</summary>
-public static class SafeTensorsWriter
+internal static class SafeTensorsWriter
 {
     public static void Write(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {

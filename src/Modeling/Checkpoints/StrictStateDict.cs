@@ -7,7 +7,7 @@ namespace MlNetLlm.Modeling.Checkpoints;
 /// The one strict loader: every parameter and buffer of a module must be in the source with its exact shape, and the
 /// source may hold nothing else. Errors name the source, the first key at fault, and what implied the shape.
 /// </summary>
-public static class StrictStateDict
+internal static class StrictStateDict
 {
     /// <param name="source">How errors name where the tensors came from ("Checkpoint 'DIR'", "Model zip entry 'X'").</param>
     /// <param name="shapesFrom">What the module's shapes come from, for shape errors ("config.json").</param>

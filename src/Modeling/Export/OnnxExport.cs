@@ -14,7 +14,7 @@ namespace MlNetLlm.Modeling.Export;
 /// pooling, maximum length, normalisation, how to rebuild the tokenizer). Everything is checked before anything is
 /// written; the folder appears complete or not at all.
 /// </summary>
-public static class OnnxExport
+internal static class OnnxExport
 {
     public const string GraphFile = "model.onnx";
     public const string ManifestFile = "mlnetllm-onnx.json";

@@ -27,7 +27,7 @@ public sealed class OnnxExportOptions
 }
 
 /// <summary>What a classifier or regressor adds on top of the pooled encoder: the head's task and how its outputs read.</summary>
-public sealed record OnnxExportHead
+internal sealed record OnnxExportHead
 {
     public required TaskKind Task { get; init; }
     /// <summary>The model with the head: its state dict holds body.encoder.* and head.* (<see cref="TextHeadModel"/>).</summary>
@@ -45,7 +45,7 @@ public sealed record OnnxExportHead
 /// What an exporter needs of a trained text model: the encoder and its spec (pooling, maximum length, tokenizer), the
 /// tokenizer files it was trained with, the text columns, and either a head (classifier, regressor) or embedding settings.
 /// </summary>
-public sealed record OnnxExportSource
+internal sealed record OnnxExportSource
 {
     /// <summary>Names the model in errors ("the text classifier in 'model.zip'").</summary>
     public required string Description { get; init; }
@@ -63,7 +63,7 @@ public sealed record OnnxExportSource
 }
 
 /// <summary>A model that can describe itself for ONNX export (the text classifiers and the embedding transform).</summary>
-public interface IOnnxExportable
+internal interface IOnnxExportable
 {
     OnnxExportSource GetOnnxExportSource();
 }

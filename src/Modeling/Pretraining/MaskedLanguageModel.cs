@@ -10,7 +10,7 @@ namespace MlNetLlm.Modeling.Pretraining;
 #pragma warning disable IDE1006 // module field names
 
 /// <summary>The loss of one batch and how many masked tokens the model got right (argmax = original token).</summary>
-public sealed record MaskedLmBatchResult(Tensor Loss, Tensor Correct, long Masked);
+internal sealed record MaskedLmBatchResult(Tensor Loss, Tensor Correct, long Masked);
 
 /// <summary>
 /// An encoder with its masked-language-model head (Hugging Face's BertForMaskedLM, RobertaForMaskedLM,
@@ -18,7 +18,7 @@ public sealed record MaskedLmBatchResult(Tensor Loss, Tensor Correct, long Maske
 /// over those positions, as transformers computes it with labels of -100 elsewhere. Only the masked positions go
 /// through the head and the vocabulary-sized decoder (the loss is the same; the decoder is the largest product).
 /// </summary>
-public sealed class MaskedLanguageModel : nn.Module<Architectures.EncoderInput, Tensor, MaskedLmBatchResult>
+internal sealed class MaskedLanguageModel : nn.Module<Architectures.EncoderInput, Tensor, MaskedLmBatchResult>
 {
     /// <summary>The label of a position that is not predicted (transformers' ignore_index).</summary>
     public const long IgnoreLabel = -100;

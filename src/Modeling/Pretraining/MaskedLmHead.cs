@@ -14,7 +14,7 @@ namespace MlNetLlm.Modeling.Pretraining;
 /// Its keys are named per family by <see cref="MaskedLmLayout"/> (BertForMaskedLM's cls.predictions.*, RoBERTa's
 /// lm_head.*, DistilBERT's vocab_*).
 /// </summary>
-public sealed class MaskedLmHead : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class MaskedLmHead : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly Linear dense;
     private readonly LayerNorm layer_norm;
@@ -64,7 +64,7 @@ public sealed class MaskedLmHead : nn.Module<Tensor, Tensor, Tensor>
 /// prefix (bert., roberta., distilbert.) and the head's five tensors under the family's names. The decoder weight (and
 /// decoder bias) are tied to the word embeddings (and the head bias), so, as save_pretrained does, they are not stored.
 /// </summary>
-public sealed record MaskedLmLayout(string Architecture, string EncoderPrefix, IReadOnlyDictionary<string, string> HeadKeys, IReadOnlyList<string> TiedKeys, string Activation)
+internal sealed record MaskedLmLayout(string Architecture, string EncoderPrefix, IReadOnlyDictionary<string, string> HeadKeys, IReadOnlyList<string> TiedKeys, string Activation)
 {
     /// <summary>The layout of <paramref name="config"/>'s family.</summary>
     public static MaskedLmLayout For(TransformerConfig config) => config.Family switch

@@ -24,7 +24,7 @@ public sealed record MaskedLmResult(string OutputFolder, string Model, int Steps
 /// save: the batch order, the masks and dropout of each step follow from the seed and the step alone, so a resumed run
 /// computes what the uninterrupted run would have.
 /// </summary>
-public static class MaskedLmTrainer
+internal static class MaskedLmTrainer
 {
     private const string Owner = nameof(MaskedLmOptions);
 

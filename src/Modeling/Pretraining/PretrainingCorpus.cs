@@ -11,7 +11,7 @@ namespace MlNetLlm.Modeling.Pretraining;
 /// nothing is thrown away by truncation. Texts are never joined across (dynamic padding and length bucketing keep
 /// the short ones cheap). Empty texts, and pieces where masking could choose nothing (all [UNK]), are left out.
 /// </summary>
-public sealed class PretrainingCorpus
+internal sealed class PretrainingCorpus
 {
     private PretrainingCorpus(List<EncodedText> sequences, int texts, int skipped, string fingerprint)
     {
@@ -73,7 +73,7 @@ public sealed class PretrainingCorpus
 }
 
 /// <summary>What pretraining needs of a tokenizer beyond encoding: the mask token, and WordPiece's word boundaries.</summary>
-public static class PretrainingTokens
+internal static class PretrainingTokens
 {
     /// <summary>
     /// The mask token's id: tokenizer_config.json's mask_token (or the family's [MASK] / &lt;mask&gt;), looked up in the

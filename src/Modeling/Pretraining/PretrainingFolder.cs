@@ -8,7 +8,7 @@ public sealed record PretrainingLogEntry(int Step, double Loss, double MaskedAcc
     double? ValidationLoss = null, double? ValidationAccuracy = null);
 
 /// <summary>pretraining/trainer_state.json: where a run stands and what it was started with.</summary>
-public sealed record PretrainingState
+internal sealed record PretrainingState
 {
     public int Format { get; init; } = 1;
     public required int Step { get; init; }
@@ -31,7 +31,7 @@ public sealed record PretrainingState
 /// in <c>.save-tmp/</c> was never committed and is dropped. The folder is locked (by the operating system, so a
 /// killed run leaves no lock) for as long as a run holds it.
 /// </summary>
-public sealed class PretrainingFolder : IDisposable
+internal sealed class PretrainingFolder : IDisposable
 {
     public const string StateFolder = "pretraining";
     public const string StateFile = StateFolder + "/trainer_state.json";

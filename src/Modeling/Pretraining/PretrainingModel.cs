@@ -14,24 +14,15 @@ namespace MlNetLlm.Modeling.Pretraining;
 /// source's, naming the masked-LM architecture) and the tokenizer files. Built from a checkpoint (its head kept when
 /// it has one, else a new head), from scratch, or from the run's own folder when it resumes.
 /// </summary>
-public sealed class PretrainingModel : IDisposable
+internal sealed class PretrainingModel(MaskedLanguageModel model, TextTokenizer tokenizer, Dictionary<string, byte[]> tokenizerFiles, byte[] configJson, string description) : IDisposable
 {
-    private PretrainingModel(MaskedLanguageModel model, TextTokenizer tokenizer, Dictionary<string, byte[]> tokenizerFiles, byte[] configJson, string description)
-    {
-        Model = model;
-        Tokenizer = tokenizer;
-        TokenizerFiles = tokenizerFiles;
-        ConfigJson = configJson;
-        Description = description;
-    }
-
-    public MaskedLanguageModel Model { get; }
-    public TextTokenizer Tokenizer { get; }
+    public MaskedLanguageModel Model { get; } = model;
+    public TextTokenizer Tokenizer { get; } = tokenizer;
     /// <summary>Tokenizer files by name (config.json excluded), written beside the weights.</summary>
-    public IReadOnlyDictionary<string, byte[]> TokenizerFiles { get; }
-    public byte[] ConfigJson { get; }
+    public IReadOnlyDictionary<string, byte[]> TokenizerFiles { get; } = tokenizerFiles;
+    public byte[] ConfigJson { get; } = configJson;
     /// <summary>What was loaded, for logs ("minilm (a new head)", "a bert from scratch (2 layers, hidden 128)").</summary>
-    public string Description { get; }
+    public string Description { get; } = description;
 
     /// <summary>Loads a checkpoint folder (a bundled name already resolved) with its head, or a new one.</summary>
     public static PretrainingModel FromCheckpoint(string folder, string name)

@@ -3,7 +3,7 @@ using MlNetLlm.Tokenization;
 namespace MlNetLlm.Modeling.Pretraining;
 
 /// <summary>A padded batch with its masked inputs and labels ([rows, seq] row-major, like <see cref="TokenBatch"/>).</summary>
-public sealed record MaskedBatch(TokenBatch Batch, long[] MaskedIds, long[] Labels, int Masked);
+internal sealed record MaskedBatch(TokenBatch Batch, long[] MaskedIds, long[] Labels, int Masked);
 
 /// <summary>
 /// BERT's masking (Devlin et al. 2019, as transformers' DataCollatorForLanguageModeling does it): each token that is
@@ -14,7 +14,7 @@ public sealed record MaskedBatch(TokenBatch Batch, long[] MaskedIds, long[] Labe
 /// nothing was chosen gets one chosen word, so every batch has a loss. Deterministic for a given
 /// <see cref="Random"/>, so a resumed run masks exactly as an uninterrupted one.
 /// </summary>
-public sealed class TokenMasker
+internal sealed class TokenMasker
 {
     private readonly HashSet<int> _neverMasked;
     private readonly Func<int, bool>? _continuesWord;

@@ -11,7 +11,7 @@ namespace MlNetLlm.Modeling.Runtime;
 /// activation beside a matrix product keeps fp32: residual sums (bf16 + fp32 promotes to fp32), layer norms, pooling,
 /// the head and the loss. The scope is per thread; outside one (or with fp32) every call is the plain fp32 layer.
 /// </summary>
-public static class Autocast
+internal static class Autocast
 {
     [ThreadStatic] private static Scope? _current;
 

@@ -8,7 +8,7 @@ namespace MlNetLlm.Modeling.Runtime;
 /// PCI order, CUDA may not (CUDA_VISIBLE_DEVICES, CUDA_DEVICE_ORDER), so the question answered is whether EVERY GPU the
 /// driver lists computes bf16 natively (capability 8.0 or more): then whichever one CUDA runs on does.
 /// </summary>
-public static class CudaCapability
+internal static class CudaCapability
 {
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int InitFn();
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int CountFn(out uint count);

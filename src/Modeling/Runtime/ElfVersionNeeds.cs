@@ -1,13 +1,13 @@
 namespace MlNetLlm.Modeling.Runtime;
 
 /// <summary>One symbol-version requirement from an ELF file's .gnu.version_r section.</summary>
-public sealed record ElfVersionNeed(string Library, string Version, bool Weak);
+internal sealed record ElfVersionNeed(string Library, string Version, bool Weak);
 
 /// <summary>
 /// Reads the version requirements (SHT_GNU_verneed) of an ELF64 little-endian shared library: used to explain why
 /// libLibTorchSharp.so does not load (the build-time patch lives in build/TorchNatives.targets).
 /// </summary>
-public static class ElfVersionNeeds
+internal static class ElfVersionNeeds
 {
     private const uint ShtGnuVerneed = 0x6ffffffe;
     private const ushort VerFlgWeak = 2;

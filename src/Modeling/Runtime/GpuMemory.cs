@@ -8,7 +8,7 @@ namespace MlNetLlm.Modeling.Runtime;
 /// driver lists it, else the memory in use on the whole device (which then includes other processes).
 /// Every member returns null, never throws, where there is no NVIDIA driver or no such device.
 /// </summary>
-public static class GpuMemory
+internal static class GpuMemory
 {
     private const int Success = 0, InsufficientSize = 7;
 

@@ -27,7 +27,7 @@ public sealed record PrecisionChoice(Precision Value, string Reason)
 }
 
 /// <summary>Which precision a device runs natively, and the one place <see cref="Precision.Auto"/> is decided.</summary>
-public static class PrecisionSupport
+internal static class PrecisionSupport
 {
     private static readonly Lazy<string?> CpuFlag = new(() => CpuBf16Flag(ReadCpuFlags()));
 

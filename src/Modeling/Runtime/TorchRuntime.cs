@@ -8,7 +8,7 @@ namespace MlNetLlm.Modeling.Runtime;
 /// ("doesn't contain a reference to libtorch-cpu-linux-x64") is misleading on Debian 12, where the cause is
 /// libLibTorchSharp.so asking for GLIBCXX_3.4.32.
 /// </summary>
-public static class TorchRuntime
+internal static class TorchRuntime
 {
     private static readonly object Gate = new();
     private static bool _tried;
@@ -119,4 +119,4 @@ public static class TorchRuntime
 }
 
 /// <summary>libtorch could not be loaded; the message says why and how to fix it.</summary>
-public sealed class TorchLoadException(string message, Exception inner) : Exception(message, inner);
+internal sealed class TorchLoadException(string message, Exception inner) : Exception(message, inner);

@@ -6,7 +6,7 @@ namespace MlNetLlm.Modeling.Training;
 
 /// <summary>Inference for every model of this project (classifiers, regressors, embedders): no gradients, eval mode,
 /// length-sorted batches. Not part of training; the training loop uses it only to score its validation rows.</summary>
-public static class BatchInference
+internal static class BatchInference
 {
     /// <summary>
     /// Outputs of <paramref name="model"/> (logits, standardised values or pooled embeddings) for every input, in input

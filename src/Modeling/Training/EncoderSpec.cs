@@ -15,7 +15,7 @@ public enum TextEncoderKind
 }
 
 /// <summary>How to rebuild an encoder and its tokenizer (weights and tokenizer files are stored beside it).</summary>
-public sealed record EncoderSpec
+internal sealed record EncoderSpec
 {
     public required TextEncoderKind Encoder { get; init; }
     public Pooling Pooling { get; init; } = Pooling.Mean;
@@ -86,11 +86,12 @@ public sealed record EncoderSpec
 }
 
 /// <summary>A trained encoder with what rebuilds it: the spec, the encoder module, the tokenizer files it was trained
-/// with. Implemented by the text classifiers, so an embedding transform can take over their encoder.</summary>
+/// with. Implemented by the text classifiers, so an embedding transform can take over their encoder; public so the
+/// catalog can name it, with members only the adapters see.</summary>
 public interface ITrainedTextEncoder
 {
-    EncoderSpec EncoderSpec { get; }
-    PooledTextEncoder Encoder { get; }
-    IReadOnlyDictionary<string, byte[]> TokenizerFiles { get; }
-    IReadOnlyList<string> TextColumns { get; }
+    internal EncoderSpec EncoderSpec { get; }
+    internal PooledTextEncoder Encoder { get; }
+    internal IReadOnlyDictionary<string, byte[]> TokenizerFiles { get; }
+    internal IReadOnlyList<string> TextColumns { get; }
 }

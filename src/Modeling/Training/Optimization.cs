@@ -10,7 +10,7 @@ namespace MlNetLlm.Modeling.Training;
 /// linear decay of the learning rate, gradient clipping, and the finite-loss check. One optimizer step is
 /// <see cref="Step"/>; its state can be saved and loaded so a run continues where it stopped.
 /// </summary>
-public sealed class ScheduledAdamW : IDisposable
+internal sealed class ScheduledAdamW : IDisposable
 {
     private readonly List<Parameter> _trainable;
     private readonly AdamW _optimizer;

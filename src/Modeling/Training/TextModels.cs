@@ -21,7 +21,7 @@ public enum Pooling
 }
 
 /// <summary>An encoder that turns a padded batch into one vector per row.</summary>
-public abstract class PooledTextEncoder(string name) : nn.Module<EncoderInput, Tensor>(name)
+internal abstract class PooledTextEncoder(string name) : nn.Module<EncoderInput, Tensor>(name)
 {
     public abstract int OutputSize { get; }
     /// <summary>Whether the encoder reads token type ids.</summary>
@@ -43,7 +43,7 @@ public abstract class PooledTextEncoder(string name) : nn.Module<EncoderInput, T
 }
 
 /// <summary>A Hugging Face encoder (BERT, RoBERTa, XLM-R, DistilBERT, or one trained from scratch) with pooling.</summary>
-public sealed class TransformerTextEncoder : PooledTextEncoder
+internal sealed class TransformerTextEncoder : PooledTextEncoder
 {
     private readonly TransformerEncoder encoder;
     private readonly Pooling _pooling;
@@ -72,10 +72,10 @@ public sealed class TransformerTextEncoder : PooledTextEncoder
 }
 
 /// <summary>Hyper-parameters of the LSTM encoder (saved with the model).</summary>
-public sealed record LstmConfig(int VocabSize, int EmbeddingDim, int HiddenSize, int Layers, bool Bidirectional, double Dropout, int PadTokenId);
+internal sealed record LstmConfig(int VocabSize, int EmbeddingDim, int HiddenSize, int Layers, bool Bidirectional, double Dropout, int PadTokenId);
 
 /// <summary>The classic cheap encoder: word embeddings (optionally GloVe-initialised) → (Bi)LSTM → mean and max pooling.</summary>
-public sealed class LstmTextEncoder : PooledTextEncoder
+internal sealed class LstmTextEncoder : PooledTextEncoder
 {
     private readonly Embedding embeddings;
     private readonly LSTM lstm;
@@ -117,7 +117,7 @@ public sealed class LstmTextEncoder : PooledTextEncoder
 }
 
 /// <summary>Encoder + dropout + linear head: the one model shape every task trains.</summary>
-public sealed class TextHeadModel : nn.Module<EncoderInput, Tensor>
+internal sealed class TextHeadModel : nn.Module<EncoderInput, Tensor>
 {
     private readonly PooledTextEncoder body;
     private readonly Dropout dropout;

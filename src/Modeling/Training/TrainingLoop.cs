@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace MlNetLlm.Modeling.Training;
 
 /// <summary>A training row: the encoded text(s) and the target (class index, 0/1, or the standardised value).</summary>
-public sealed record TrainingExample(EncodedText Input, float Target);
+internal sealed record TrainingExample(EncodedText Input, float Target);
 
 /// <summary>
 /// The one training loop (nanoGPT style: one obvious loop for every encoder and head). AdamW with decoupled weight
@@ -16,7 +16,7 @@ public sealed record TrainingExample(EncodedText Input, float Target);
 /// best weights, progress per batch and per epoch, cancellation checked at every batch, and a clear error on NaN loss.
 /// Same seed, same data, CPU: same numbers.
 /// </summary>
-public static class TrainingLoop
+internal static class TrainingLoop
 {
     /// <summary>
     /// libtorch has one global random generator (weight init, dropout). Seeded work holds this lock from seeding to the

@@ -14,7 +14,7 @@ public enum TaskKind
 }
 
 /// <summary>Hyper-parameters of the one training loop every encoder and head share.</summary>
-public sealed class TrainingOptions
+internal sealed class TrainingOptions
 {
     public int Epochs { get; set; } = 3;
     public int BatchSize { get; set; } = 16;

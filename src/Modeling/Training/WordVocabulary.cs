@@ -10,7 +10,7 @@ namespace MlNetLlm.Modeling.Training;
 /// (lower-casing, accent stripping, punctuation split) serves the LSTM and the from-scratch transformer;
 /// words outside it become [UNK].
 /// </summary>
-public static partial class WordVocabulary
+internal static partial class WordVocabulary
 {
     public static readonly string[] SpecialTokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 
@@ -54,7 +54,7 @@ public static partial class WordVocabulary
 }
 
 /// <summary>Reads GloVe vectors from the plain text format (<c>word f1 ... fd</c>), optionally gzip-compressed.</summary>
-public static class GloveVectors
+internal static class GloveVectors
 {
     /// <summary>Vectors of the wanted words only (all when null). Every line must have the same dimension.</summary>
     public static (Dictionary<string, float[]> Vectors, int Dimension) Load(string path, IReadOnlySet<string>? wanted = null)

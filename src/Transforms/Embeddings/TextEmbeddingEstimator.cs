@@ -186,9 +186,9 @@ public static class TextEmbeddingSource
     /// <summary>The encoder of a saved embedding transform, as a trained encoder to embed with.</summary>
     private sealed class StoredEncoder(TextEmbeddingTransformer stored) : ITrainedTextEncoder
     {
-        public EncoderSpec EncoderSpec => stored.Spec.Body;
-        public PooledTextEncoder Encoder => stored.Encoder;
-        public IReadOnlyDictionary<string, byte[]> TokenizerFiles => stored.TokenizerFiles;
-        public IReadOnlyList<string> TextColumns => [stored.Spec.InputColumn];
+        EncoderSpec ITrainedTextEncoder.EncoderSpec => stored.Spec.Body;
+        PooledTextEncoder ITrainedTextEncoder.Encoder => stored.Encoder;
+        IReadOnlyDictionary<string, byte[]> ITrainedTextEncoder.TokenizerFiles => stored.TokenizerFiles;
+        IReadOnlyList<string> ITrainedTextEncoder.TextColumns => [stored.Spec.InputColumn];
     }
 }

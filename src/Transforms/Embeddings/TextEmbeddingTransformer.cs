@@ -34,18 +34,15 @@ public sealed class TextEmbeddingTransformer : TextScoringTransformer, IOnnxExpo
         PrecisionChoice precision)
         : base([spec.InputColumn], spec.BatchSize)
     {
-        Spec = spec;
-        Precision = precision;
-        _encoder = encoder;
-        _tokenizer = tokenizer;
-        _tokenizerFiles = tokenizerFiles;
-        _device = device;
+        (Spec, Precision, _encoder, _tokenizer, _tokenizerFiles, _device) = (spec, precision, encoder, tokenizer, tokenizerFiles, device);
         _encoder.eval();
         var slotNames = Enumerable.Range(0, encoder.OutputSize).Select(i => $"dim{i}").ToArray();
         _outputs = [new OutputColumn(spec.OutputColumn, new VectorDataViewType(NumberDataViewType.Single, encoder.OutputSize), SchemaShapes.NamesAnnotation(SchemaShapes.SlotNamesKind, slotNames))];
     }
 
-    public EmbeddingSpec Spec { get; }
+    internal EmbeddingSpec Spec { get; }
+    /// <summary>The text column this transform embeds.</summary>
+    public string InputColumnName => Spec.InputColumn;
     /// <summary>The precision the encoder computes in (Fp32 or Bf16) and why.</summary>
     public PrecisionChoice Precision { get; private set; }
     /// <summary>The tokenizer this transform encodes with (the one stored in its zip).</summary>
@@ -135,7 +132,7 @@ public sealed class TextEmbeddingTransformer : TextScoringTransformer, IOnnxExpo
 }
 
 /// <summary>What an embedding transformer saves besides weights and tokenizer files.</summary>
-public sealed record EmbeddingSpec
+internal sealed record EmbeddingSpec
 {
     public required string InputColumn { get; init; }
     public required string OutputColumn { get; init; }

@@ -28,15 +28,8 @@ public sealed class LlmFeatureSelectionTransformer : PersistableTransformer
     public string OutputColumnName { get; }
 
     internal LlmFeatureSelectionTransformer(MLContext ml, ITransformer inner, DataViewSchema trainingSchema, FeatureSelectionReport report,
-        string[] selectedColumns, string outputColumnName)
-    {
-        _ml = ml;
-        _inner = inner;
-        _trainingSchema = trainingSchema;
-        Report = report;
-        SelectedColumns = selectedColumns;
-        OutputColumnName = outputColumnName;
-    }
+        string[] selectedColumns, string outputColumnName) =>
+        (_ml, _inner, _trainingSchema, Report, SelectedColumns, OutputColumnName) = (ml, inner, trainingSchema, report, selectedColumns, outputColumnName);
 
     public override bool IsRowToRowMapper => _inner.IsRowToRowMapper;
 
