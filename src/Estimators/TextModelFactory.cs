@@ -1,5 +1,3 @@
-using Microsoft.ML.Data;
-using MlNetLlm.MlNet;
 using MlNetLlm.Modeling;
 using MlNetLlm.Modeling.Checkpoints;
 using MlNetLlm.Tokenization;

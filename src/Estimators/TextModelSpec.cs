@@ -1,6 +1,5 @@
 using System.Text.Json;
 using MlNetLlm.MlNet;
-using MlNetLlm.Modeling.Checkpoints;
 using MlNetLlm.Modeling.Runtime;
 using MlNetLlm.Modeling.Training;
 

@@ -1,7 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNetLlm.MlNet;
-using MlNetLlm.Modeling.Checkpoints;
 using MlNetLlm.Modeling.Runtime;
 using MlNetLlm.Modeling.Training;
 

@@ -6,8 +6,10 @@ using Microsoft.ML;
 
 namespace MlNetLlm.Estimators;
 
-/// <summary>Options of the text classification and regression trainers (one set for every task and encoder).</summary>
-public sealed class TextTrainerOptions
+/// <summary>Options of the text classification and regression trainers (one set for every task and encoder). A null
+/// <see cref="OptimizerOptions.LearningRate"/> picks one for the encoder: 5e-5 fine-tuning, 1e-3 frozen or LSTM,
+/// 5e-4 from-scratch transformer.</summary>
+public sealed class TextTrainerOptions : OptimizerOptions
 {
     public string LabelColumnName { get; set; } = "Label";
     public string TextColumnName { get; set; } = "Text";
@@ -35,14 +37,6 @@ public sealed class TextTrainerOptions
     /// <summary>The largest <see cref="MaxLength"/> of the from-scratch transformer: the 512 positions of BERT checkpoints.</summary>
     public const int MaxTransformerPositions = 512;
     public int Epochs { get; set; } = 3;
-    public int BatchSize { get; set; } = 16;
-    /// <summary>Null picks a default for the encoder: 5e-5 fine-tuning, 1e-3 frozen or LSTM, 5e-4 from-scratch transformer.</summary>
-    public double? LearningRate { get; set; }
-    public double WeightDecay { get; set; } = 0.01;
-    public double WarmupRatio { get; set; } = 0.1;
-    public double MaxGradNorm { get; set; } = 1.0;
-    public int GradientAccumulationSteps { get; set; } = 1;
-    public int Seed { get; set; } = 1;
     public double Dropout { get; set; } = 0.1;
 
     /// <summary>Validation data (same columns) for per-epoch metrics and early stopping.</summary>
@@ -93,19 +87,8 @@ public sealed class TextTrainerOptions
     public PrecisionChoice ResolvePrecision() =>
         PrecisionSupport.Resolve(Precision, Device, "TextTrainerOptions.Precision", Encoder == TextEncoderKind.Lstm ? LstmTextEncoder.NoBf16 : null);
 
-    internal TrainingOptions ToTrainingOptions(Precision resolved = Precision.Fp32) => new()
-    {
-        Epochs = Epochs,
-        BatchSize = BatchSize,
-        LearningRate = EffectiveLearningRate,
-        WeightDecay = WeightDecay,
-        WarmupRatio = WarmupRatio,
-        MaxGradNorm = MaxGradNorm,
-        GradientAccumulationSteps = GradientAccumulationSteps,
-        Seed = Seed,
-        EarlyStoppingPatience = EarlyStoppingPatience,
-        Precision = resolved,
-    };
+    internal TrainingOptions ToTrainingOptions(Precision resolved = Precision.Fp32) =>
+        CopyOptimizerTo(new TrainingOptions { Epochs = Epochs, EarlyStoppingPatience = EarlyStoppingPatience, Precision = resolved }, EffectiveLearningRate);
 
     /// <summary>Checks the options that do not depend on data; messages name the option.</summary>
     internal void Validate()

@@ -1,7 +1,5 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Trainers.LightGbm;
-using MlNetLlm.Estimators;
 using MlNetLlm.Estimators.Jobs;
 using MlNetLlm.Modeling.Runtime;
 using MlNetLlm.Modeling.Training;

@@ -1,6 +1,4 @@
 using Microsoft.ML;
-using Microsoft.ML.Trainers;
-using Microsoft.ML.Trainers.LightGbm;
 using MlNetLlm.Estimators;
 using MlNetLlm.Estimators.Jobs;
 using MlNetLlm.Modeling.Runtime;

@@ -1,6 +1,3 @@
-using Microsoft.ML;
-using Microsoft.ML.Data;
-using MlNetLlm.MlNet.Data;
 using MlNetLlm.Modeling.Training;
 
 namespace MlNetLlm.Estimators.Jobs;

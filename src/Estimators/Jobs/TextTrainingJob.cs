@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Microsoft.ML;
-using MlNetLlm.MlNet.Data;
 using MlNetLlm.Modeling.Training;
 
 namespace MlNetLlm.Estimators.Jobs;

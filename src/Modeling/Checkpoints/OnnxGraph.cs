@@ -1,7 +1,4 @@
 using MlNetLlm.Tokenization;
-using System.Security.Cryptography;
-using System.Text.Json;
-using Google.Protobuf;
 using Onnx;
 using static TorchSharp.torch;
 

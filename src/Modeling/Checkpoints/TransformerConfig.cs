@@ -80,45 +80,34 @@ public sealed record TransformerConfig : ITokenizedModel
             throw new CheckpointException(
                 $"'{source}' has model_type \"{modelType}\"; supported: {string.Join(", ", SupportedModelTypes.Keys)} (MiniLM checkpoints are \"bert\").", source);
 
-        TransformerConfig config = family == EncoderFamily.DistilBert
-            ? new TransformerConfig
-            {
-                ModelType = modelType,
-                Family = family,
-                VocabSize = Req(root, "vocab_size", source),
-                HiddenSize = Req(root, "dim", source),
-                NumLayers = Req(root, "n_layers", source),
-                NumHeads = Req(root, "n_heads", source),
-                IntermediateSize = Req(root, "hidden_dim", source),
-                HiddenAct = Str(root, "activation") ?? "gelu",
-                MaxPositionEmbeddings = Int(root, "max_position_embeddings") ?? 512,
-                TypeVocabSize = 0,
-                LayerNormEps = 1e-12,
-                PadTokenId = Int(root, "pad_token_id") ?? 0,
-                HiddenDropout = Dbl(root, "dropout") ?? 0.1,
-                AttentionDropout = Dbl(root, "attention_dropout") ?? 0.1,
-                SinusoidalPositions = root.TryGetProperty("sinusoidal_pos_embds", out var s) && s.ValueKind == JsonValueKind.True,
-            }
-            : new TransformerConfig
-            {
-                ModelType = modelType,
-                Family = family,
-                VocabSize = Req(root, "vocab_size", source),
-                HiddenSize = Req(root, "hidden_size", source),
-                NumLayers = Req(root, "num_hidden_layers", source),
-                NumHeads = Req(root, "num_attention_heads", source),
-                IntermediateSize = Req(root, "intermediate_size", source),
-                HiddenAct = Str(root, "hidden_act") ?? "gelu",
-                MaxPositionEmbeddings = Int(root, "max_position_embeddings") ?? 512,
-                TypeVocabSize = Int(root, "type_vocab_size") ?? 2,
-                LayerNormEps = Dbl(root, "layer_norm_eps") ?? 1e-12,
-                PadTokenId = Int(root, "pad_token_id") ?? (family == EncoderFamily.Roberta ? 1 : 0),
-                HiddenDropout = Dbl(root, "hidden_dropout_prob") ?? 0.1,
-                AttentionDropout = Dbl(root, "attention_probs_dropout_prob") ?? 0.1,
-            };
+        // DistilBERT's config.json names the same numbers differently and has no token types or layer-norm eps.
+        bool distil = family == EncoderFamily.DistilBert;
+        var k = distil ? DistilBertKeys : BertKeys;
+        var config = new TransformerConfig
+        {
+            ModelType = modelType,
+            Family = family,
+            VocabSize = Req(root, "vocab_size", source),
+            HiddenSize = Req(root, k.Hidden, source),
+            NumLayers = Req(root, k.Layers, source),
+            NumHeads = Req(root, k.Heads, source),
+            IntermediateSize = Req(root, k.Intermediate, source),
+            HiddenAct = Str(root, k.Activation) ?? "gelu",
+            MaxPositionEmbeddings = Int(root, "max_position_embeddings") ?? 512,
+            TypeVocabSize = distil ? 0 : Int(root, "type_vocab_size") ?? 2,
+            LayerNormEps = distil ? 1e-12 : Dbl(root, "layer_norm_eps") ?? 1e-12,
+            PadTokenId = Int(root, "pad_token_id") ?? (family == EncoderFamily.Roberta ? 1 : 0),
+            HiddenDropout = Dbl(root, k.Dropout) ?? 0.1,
+            AttentionDropout = Dbl(root, k.AttentionDropout) ?? 0.1,
+            SinusoidalPositions = distil && root.TryGetProperty("sinusoidal_pos_embds", out var s) && s.ValueKind == JsonValueKind.True,
+        };
         config.Validate(source);
         return config;
     }
+
+    private sealed record ConfigKeys(string Hidden, string Layers, string Heads, string Intermediate, string Activation, string Dropout, string AttentionDropout);
+    private static readonly ConfigKeys BertKeys = new("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "hidden_act", "hidden_dropout_prob", "attention_probs_dropout_prob");
+    private static readonly ConfigKeys DistilBertKeys = new("dim", "n_layers", "n_heads", "hidden_dim", "activation", "dropout", "attention_dropout");
 
     /// <summary>Checks the numbers agree with each other; the message names the file and the keys.</summary>
     public void Validate(string source = "config")

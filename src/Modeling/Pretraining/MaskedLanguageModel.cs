@@ -1,4 +1,3 @@
-using MlNetLlm.Modeling.Architectures;
 using MlNetLlm.Modeling.Checkpoints;
 using MlNetLlm.Tokenization;
 using TorchSharp.Modules;

@@ -1,3 +1,4 @@
+using MlNetLlm.Modeling.Training;
 using MlNetLlm.Modeling.Runtime;
 
 namespace MlNetLlm.Modeling.Pretraining;
@@ -5,9 +6,10 @@ namespace MlNetLlm.Modeling.Pretraining;
 /// <summary>
 /// Masked-language-model pretraining: continued pretraining of a checkpoint on your own text (domain-adaptive
 /// pretraining), or a small BERT trained from scratch. Errors name these properties (MaskedLmOptions.Steps, ...);
-/// a front end such as the CLI maps them to its own option names.
+/// a front end such as the CLI maps them to its own option names. A null LearningRate is 5e-5 continuing a checkpoint,
+/// 5e-4 from scratch.
 /// </summary>
-public sealed class MaskedLmOptions
+public sealed class MaskedLmOptions : OptimizerOptions
 {
     /// <summary>The checkpoint to continue from: a save_pretrained folder (one this pretraining wrote included, whose
     /// head is kept) or a bundled name (minilm, arctic-xs). Null trains a new BERT from scratch (<see cref="Layers"/>, ...).</summary>
@@ -36,13 +38,6 @@ public sealed class MaskedLmOptions
     public int? Steps { get; set; }
     /// <summary>Passes over the text when <see cref="Steps"/> is null (default 1).</summary>
     public int? Epochs { get; set; }
-    public int BatchSize { get; set; } = 16;
-    /// <summary>Null: 5e-5 continuing a checkpoint, 5e-4 from scratch.</summary>
-    public double? LearningRate { get; set; }
-    public double WeightDecay { get; set; } = 0.01;
-    public double WarmupRatio { get; set; } = 0.1;
-    public double MaxGradNorm { get; set; } = 1.0;
-    public int GradientAccumulationSteps { get; set; } = 1;
     public bool LengthBucketing { get; set; } = true;
 
     /// <summary>Share of the non-special tokens chosen for prediction (BERT: 0.15).</summary>
@@ -53,7 +48,6 @@ public sealed class MaskedLmOptions
     public double ValidationFraction { get; set; }
     /// <summary>Optimizer steps between saves (and at the end, and when cancelled): a killed run loses at most these.</summary>
     public int SaveEverySteps { get; set; } = 200;
-    public int Seed { get; set; } = 1;
 
     public DeviceOptions Device { get; set; } = new();
     /// <summary>Auto: bf16 products where the device computes bf16 natively; weights, optimizer state, layer norms and the loss stay fp32.</summary>
@@ -80,11 +74,7 @@ public sealed class MaskedLmOptions
         if (Steps is < 1) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, $"{O}.Steps must be at least 1.");
         if (Epochs is < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, $"{O}.Epochs must be at least 1.");
         if (Steps is not null && Epochs is not null) throw new ArgumentException($"Give {O}.Steps or {O}.Epochs, not both.", nameof(Epochs));
-        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, $"{O}.BatchSize must be at least 1.");
-        if (LearningRate is { } lr && !(lr > 0 && double.IsFinite(lr))) throw new ArgumentOutOfRangeException(nameof(LearningRate), lr, $"{O}.LearningRate must be a positive number.");
-        if (!(WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, $"{O}.WeightDecay must be 0 or more.");
-        if (WarmupRatio is < 0 or >= 1 || double.IsNaN(WarmupRatio)) throw new ArgumentOutOfRangeException(nameof(WarmupRatio), WarmupRatio, $"{O}.WarmupRatio must be in [0, 1).");
-        if (GradientAccumulationSteps < 1) throw new ArgumentOutOfRangeException(nameof(GradientAccumulationSteps), GradientAccumulationSteps, $"{O}.GradientAccumulationSteps must be at least 1.");
+        ValidateOptimizer(O);
         if (!(MaskProbability is > 0 and < 1)) throw new ArgumentOutOfRangeException(nameof(MaskProbability), MaskProbability, $"{O}.MaskProbability must be between 0 and 1 (BERT: 0.15).");
         if (!(ValidationFraction is >= 0 and < 1)) throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, $"{O}.ValidationFraction must be in [0, 1).");
         if (SaveEverySteps < 1) throw new ArgumentOutOfRangeException(nameof(SaveEverySteps), SaveEverySteps, $"{O}.SaveEverySteps must be at least 1.");

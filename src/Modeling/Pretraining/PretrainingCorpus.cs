@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using MlNetLlm.Modeling.Checkpoints;
 using MlNetLlm.Tokenization;
 
 namespace MlNetLlm.Modeling.Pretraining;

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using MlNetLlm.Modeling.Architectures;
 using MlNetLlm.Modeling.Checkpoints;
 using MlNetLlm.Tokenization;
 using MlNetLlm.Modeling.Training;

@@ -40,7 +40,7 @@ internal static class TrainingLoop
         model.to(device);
         int batchesPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
         int stepsPerEpoch = (batchesPerEpoch + options.GradientAccumulationSteps - 1) / options.GradientAccumulationSteps;
-        using var optimizer = new ScheduledAdamW(model.parameters().Where(p => p.requires_grad), options.LearningRate, options.WeightDecay,
+        using var optimizer = new ScheduledAdamW(model.parameters().Where(p => p.requires_grad), options.LearningRate!.Value, options.WeightDecay,
             options.MaxGradNorm, stepsPerEpoch * options.Epochs, options.WarmupRatio);
         string metricName = task == TaskKind.Regression ? "r_squared" : "accuracy";
 

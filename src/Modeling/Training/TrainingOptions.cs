@@ -14,19 +14,11 @@ public enum TaskKind
 }
 
 /// <summary>Hyper-parameters of the one training loop every encoder and head share.</summary>
-internal sealed class TrainingOptions
+internal sealed class TrainingOptions : OptimizerOptions
 {
+    public TrainingOptions() => LearningRate = 5e-5;
+
     public int Epochs { get; set; } = 3;
-    public int BatchSize { get; set; } = 16;
-    public double LearningRate { get; set; } = 5e-5;
-    public double WeightDecay { get; set; } = 0.01;
-    /// <summary>Fraction of all optimizer steps spent warming the learning rate up from 0; then it decays linearly to 0.</summary>
-    public double WarmupRatio { get; set; } = 0.1;
-    /// <summary>Gradient norm clip; 0 or less disables clipping.</summary>
-    public double MaxGradNorm { get; set; } = 1.0;
-    /// <summary>Batches whose gradients are summed before one optimizer step.</summary>
-    public int GradientAccumulationSteps { get; set; } = 1;
-    public int Seed { get; set; } = 1;
     /// <summary>Epochs without validation improvement before stopping; null trains all epochs. Needs a validation set.</summary>
     public int? EarlyStoppingPatience { get; set; }
     /// <summary>Group rows of similar length into batches (shuffled per epoch) so padding stays small.</summary>
@@ -41,11 +33,8 @@ internal sealed class TrainingOptions
     public void Validate(string owner = nameof(TrainingOptions))
     {
         if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, $"{owner}.Epochs must be at least 1.");
-        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, $"{owner}.BatchSize must be at least 1.");
-        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, $"{owner}.LearningRate must be a positive number.");
-        if (WeightDecay < 0) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, $"{owner}.WeightDecay must be 0 or more.");
-        if (WarmupRatio is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(WarmupRatio), WarmupRatio, $"{owner}.WarmupRatio must be in [0, 1).");
-        if (GradientAccumulationSteps < 1) throw new ArgumentOutOfRangeException(nameof(GradientAccumulationSteps), GradientAccumulationSteps, $"{owner}.GradientAccumulationSteps must be at least 1.");
+        if (LearningRate is null) throw new ArgumentException($"{owner}.LearningRate must be resolved before training.", nameof(LearningRate));
+        ValidateOptimizer(owner);
         if (Precision is not (Precision.Fp32 or Precision.Bf16))
             throw new ArgumentOutOfRangeException(nameof(Precision), Precision, $"{owner}.Precision must be resolved to Fp32 or Bf16 (PrecisionSupport.Resolve) before training.");
         if (EarlyStoppingPatience is < 1) throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, $"{owner}.EarlyStoppingPatience must be at least 1 (or null to disable).");
