@@ -21,6 +21,28 @@ public class RuntimeTests
     }
 
     [Fact]
+    public void Marking_weak_flips_only_the_named_version_and_is_idempotent()
+    {
+        // The package's own shim, as NuGet restored it: the requirement is still strong there.
+        string original = Path.Combine(Environment.GetEnvironmentVariable("NUGET_PACKAGES") ??
+            Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"),
+            "torchsharp", typeof(torch).Assembly.GetName().Version!.ToString(3), "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+        byte[] b = File.ReadAllBytes(original);
+        var before = ElfVersionNeeds.Read(b, original);
+        Assert.Contains(before, n => n.Version == "GLIBCXX_3.4.32" && !n.Weak);
+        byte[] copy = (byte[])b.Clone();
+        var (found, changed) = ElfVersionNeeds.MarkWeak(copy, original, "GLIBCXX_3.4.32");
+        Assert.Equal(before.Count(n => n.Version == "GLIBCXX_3.4.32"), found);
+        Assert.Equal(found, changed);
+        var after = ElfVersionNeeds.Read(copy, original);
+        Assert.Equal(before.Select(n => (n.Library, n.Version, n.Weak || n.Version == "GLIBCXX_3.4.32")), after.Select(n => (n.Library, n.Version, n.Weak)));
+        // Only the flag bytes moved, and the build's copy is byte for byte this result.
+        Assert.Equal(changed, Enumerable.Range(0, b.Length).Count(i => b[i] != copy[i]));
+        Assert.Equal(copy, File.ReadAllBytes(OutputShim));
+        Assert.Equal((found, 0), ElfVersionNeeds.MarkWeak(copy, original, "GLIBCXX_3.4.32"));
+    }
+
+    [Fact]
     public void Torch_loads_and_computes()
     {
         TorchRuntime.EnsureLoaded();
