@@ -6,6 +6,15 @@ namespace MlNetLlm.Cli.Commands;
 /// <summary>Options several commands share.</summary>
 public static class CliOptions
 {
+    /// <summary>A required string option: the files and folders every command reads or writes.</summary>
+    public static Option<string> Required(string name, string description) => new(name) { Description = description, Required = true };
+
+    /// <summary><c>--device cpu|cuda|cuda:N|auto</c> (default cpu), read with <see cref="DeviceOptions.Parse(string, int?)"/>.</summary>
+    public static Option<string> Device() => new("--device") { Description = "cpu | cuda | cuda:N | auto", DefaultValueFactory = _ => "cpu" };
+
+    /// <summary><c>--threads N</c>: libtorch's CPU threads (null: its default).</summary>
+    public static Option<int?> Threads(string description = "CPU threads for libtorch.") => new("--threads") { Description = description };
+
     /// <summary><c>--separator</c>: the data files' field separator (one character, or tab / semicolon / comma / bar).</summary>
     public static Option<char?> Separator() => new("--separator")
     {

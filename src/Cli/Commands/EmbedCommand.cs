@@ -15,10 +15,10 @@ public sealed class EmbedCommand : ICliCommand
 {
     public Command Build()
     {
-        var model = new Option<string>("--model") { Description = "Checkpoint folder, a model.zip with an embedding transform or a text classifier, or a folder export-onnx wrote from one (scored with ONNX Runtime).", Required = true };
-        var dataset = new Option<string>("--dataset") { Description = "Input CSV.", Required = true };
-        var textCol = new Option<string>("--text-col") { Description = "Column to embed.", Required = true };
-        var output = new Option<string>("--output") { Description = "Output file: .csv or .parquet.", Required = true };
+        var model = CliOptions.Required("--model", "Checkpoint folder, a model.zip with an embedding transform or a text classifier, or a folder export-onnx wrote from one (scored with ONNX Runtime).");
+        var dataset = CliOptions.Required("--dataset", "Input CSV.");
+        var textCol = CliOptions.Required("--text-col", "Column to embed.");
+        var output = CliOptions.Required("--output", "Output file: .csv or .parquet.");
         var pooling = new Option<Pooling?>("--pooling") { Description = "Mean, Cls, Max or Pooler (default: Mean for a checkpoint, the model's own for a zip; an LSTM's zip pools mean and max and takes none)." };
         var normalize = new Option<bool>("--normalize") { Description = "L2-normalise each vector." };
         var vectorColumn = new Option<bool>("--vector-column") { Description = "CSV only: one 'embedding' column of space-separated numbers instead of one column per dimension." };

@@ -44,8 +44,8 @@ public abstract class ExperimentCommandBase(string name, string task, string des
             Description = "Fit the chosen pipeline again on all training rows (train + validation) before saving it. Default: when its measured cost fits in the budget left; --refit true: always; --refit false: never.",
         };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
-        var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu" };
-        var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch (the neural candidates); ML.NET's learners use their own." };
+        var device = CliOptions.Device();
+        var threads = CliOptions.Threads("CPU threads for libtorch (the neural candidates); ML.NET's learners use their own.");
         var precision = CliOptions.Precision("auto | fp32 | bf16 for the neural candidates (fine-tune, transformer, embeddings); the LSTM ones are fp32 whatever is chosen, so bf16 needs them left out. auto: bf16 where the device computes it natively.");
         var output = new Option<string>("--output") { Description = "Folder for model.zip, metrics.json, trials.csv, report.html.", DefaultValueFactory = _ => Path.Combine("out", name) };
         var separator = CliOptions.Separator();

@@ -17,8 +17,8 @@ public sealed class ExportOnnxCommand : ICliCommand
 {
     public Command Build()
     {
-        var model = new Option<string>("--model") { Description = "model.zip written by train (a transformer encoder), or a checkpoint folder / bundled model name (minilm, arctic-xs) to export as an embedding model.", Required = true };
-        var output = new Option<string>("--output") { Description = "New (or empty) folder for model.onnx, the tokenizer files and mlnetllm-onnx.json.", Required = true };
+        var model = CliOptions.Required("--model", "model.zip written by train (a transformer encoder), or a checkpoint folder / bundled model name (minilm, arctic-xs) to export as an embedding model.");
+        var output = CliOptions.Required("--output", "New (or empty) folder for model.onnx, the tokenizer files and mlnetllm-onnx.json.");
         var quantize = new Option<string>("--quantize") { Description = "none (fp32) or int8 (the encoder's Linear weights as int8, dynamic quantization).", DefaultValueFactory = _ => "none" };
         quantize.AcceptOnlyFromAmong("none", "int8");
         var pooling = new Option<Pooling?>("--pooling") { Description = "Checkpoints only: Mean (default), Cls, Max or Pooler." };

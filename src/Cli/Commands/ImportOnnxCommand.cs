@@ -10,8 +10,8 @@ public sealed class ImportOnnxCommand : ICliCommand
     public Command Build()
     {
         var model = new Argument<string>("model") { Description = "The .onnx file (a PyTorch / optimum export of a Hugging Face BertModel)." };
-        var vocab = new Option<string>("--vocab") { Description = "The model's WordPiece vocab.txt.", Required = true };
-        var output = new Option<string>("--output") { Description = "Folder to write (config.json, model.safetensors, vocab.txt, tokenizer_config.json).", Required = true };
+        var vocab = CliOptions.Required("--vocab", "The model's WordPiece vocab.txt.");
+        var output = CliOptions.Required("--output", "Folder to write (config.json, model.safetensors, vocab.txt, tokenizer_config.json).");
         var cased = new Option<bool>("--cased") { Description = "Keep case when tokenizing (default: lower-case when the vocabulary has no upper-case token)." };
         var cmd = new Command("import-onnx", "Import an ONNX encoder export as a Hugging Face checkpoint folder usable with --encoder checkpoint:DIR.") { model, vocab, output, cased };
         cmd.SetAction(parse => CliErrors.Run(() => Import(parse.GetRequiredValue(model), parse.GetRequiredValue(vocab), parse.GetRequiredValue(output),

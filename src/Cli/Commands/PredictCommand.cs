@@ -13,9 +13,9 @@ public sealed class PredictCommand : ICliCommand
 {
     public Command Build()
     {
-        var model = new Option<string>("--model") { Description = "model.zip written by train, or a folder export-onnx wrote (scored with ONNX Runtime).", Required = true };
-        var dataset = new Option<string>("--dataset") { Description = "CSV with the model's text column(s).", Required = true };
-        var output = new Option<string>("--output") { Description = "CSV to write: row, predicted label (or value), score.", Required = true };
+        var model = CliOptions.Required("--model", "model.zip written by train, or a folder export-onnx wrote (scored with ONNX Runtime).");
+        var dataset = CliOptions.Required("--dataset", "CSV with the model's text column(s).");
+        var output = CliOptions.Required("--output", "CSV to write: row, predicted label (or value), score.");
         var separator = CliOptions.Separator();
         var precision = new Option<string?>("--precision")
         {

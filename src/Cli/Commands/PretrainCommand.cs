@@ -18,9 +18,9 @@ public sealed class PretrainCommand : ICliCommand
     public Command Build()
     {
         var model = new Option<string>("--model") { Description = "minilm | arctic-xs | a checkpoint folder (continued pretraining) | none (a small BERT from scratch).", DefaultValueFactory = _ => "minilm" };
-        var dataset = new Option<string>("--dataset") { Description = "CSV of unlabeled text (header row).", Required = true };
+        var dataset = CliOptions.Required("--dataset", "CSV of unlabeled text (header row).");
         var text = new Option<string[]>("--text-col") { Description = "Text column; give it again to add another column's texts.", Required = true, AllowMultipleArgumentsPerToken = false };
-        var output = new Option<string>("--output") { Description = "New or empty folder for the pretrained model (save_pretrained layout, BertForMaskedLM).", Required = true };
+        var output = CliOptions.Required("--output", "New or empty folder for the pretrained model (save_pretrained layout, BertForMaskedLM).");
         var steps = new Option<int?>("--steps") { Description = "Optimizer steps in all (or --epochs)." };
         var epochs = new Option<int?>("--epochs") { Description = "Passes over the text (default 1 when --steps is not given)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its last save (same options and data)." };
@@ -36,8 +36,8 @@ public sealed class PretrainCommand : ICliCommand
         var heads = new Option<int>("--heads") { Description = "From scratch: attention heads.", DefaultValueFactory = _ => 4 };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "From scratch: use this checkpoint's (folder or bundled name) WordPiece tokenizer instead of a word vocabulary built from the text." };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
-        var device = new Option<string>("--device") { Description = "cpu | cuda | cuda:N | auto", DefaultValueFactory = _ => "cpu" };
-        var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch." };
+        var device = CliOptions.Device();
+        var threads = CliOptions.Threads();
         var precision = CliOptions.Precision();
         var separator = CliOptions.Separator();
 

@@ -19,8 +19,8 @@ public sealed class SelectFeaturesCommand : ICliCommand
 
     public Command Build()
     {
-        var dataset = new Option<string>("--dataset") { Description = "Training CSV (header row).", Required = true };
-        var label = new Option<string>("--label-col") { Description = "Label column: binary, multiclass or a number (regression).", Required = true };
+        var dataset = CliOptions.Required("--dataset", "Training CSV (header row).");
+        var label = CliOptions.Required("--label-col", "Label column: binary, multiclass or a number (regression).");
         var labelKind = new Option<string>("--label-kind") { Description = "auto | binary | multiclass | regression (auto: two values = binary, numbers = regression unless <= 10 integer classes, text = multiclass).", DefaultValueFactory = _ => "auto" };
         var task = new Option<string?>("--task") { Description = "What is predicted and why, in plain words (needed for llm and blend modes)." };
         var descriptions = new Option<string?>("--descriptions") { Description = "Column descriptions: JSON {\"column\": \"description\"} or CSV with 'column' and 'description' columns." };
@@ -43,7 +43,7 @@ public sealed class SelectFeaturesCommand : ICliCommand
         var noCache = new Option<bool>("--no-cache") { Description = "Do not read or write the LLM reply cache." };
         var folds = new Option<int>("--folds") { Description = "Cross-validation folds for the blend weight.", DefaultValueFactory = _ => 5 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 42 };
-        var output = new Option<string>("--output") { Description = "Folder for selection.csv, selection.md and model.zip.", Required = true };
+        var output = CliOptions.Required("--output", "Folder for selection.csv, selection.md and model.zip.");
         var separator = CliOptions.Separator();
 
         var cmd = new Command("select-features", "Select feature columns for a binary, multiclass or regression label with an LLM's judgement (or a local encoder's similarity), data evidence, or a cross-validated blend.")

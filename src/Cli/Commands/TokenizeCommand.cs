@@ -16,11 +16,11 @@ public sealed class TokenizeCommand : ICliCommand
 {
     public Command Build()
     {
-        var model = new Option<string>("--model") { Description = "Bundled model name (minilm, arctic-xs), checkpoint folder, or model.zip.", Required = true };
-        var dataset = new Option<string>("--dataset") { Description = "Input CSV.", Required = true };
-        var textCol = new Option<string>("--text-col") { Description = "Column to tokenize.", Required = true };
+        var model = CliOptions.Required("--model", "Bundled model name (minilm, arctic-xs), checkpoint folder, or model.zip.");
+        var dataset = CliOptions.Required("--dataset", "Input CSV.");
+        var textCol = CliOptions.Required("--text-col", "Column to tokenize.");
         var pairCol = new Option<string?>("--pair-col") { Description = "Second text of a pair." };
-        var output = new Option<string>("--output") { Description = "One line per row: ids separated by spaces (.txt), or {\"ids\", \"tokens\"} per line (.jsonl).", Required = true };
+        var output = CliOptions.Required("--output", "One line per row: ids separated by spaces (.txt), or {\"ids\", \"tokens\"} per line (.jsonl).");
         var maxLength = new Option<int?>("--max-length") { Description = "Truncate as the model would (default: no truncation)." };
         var separator = CliOptions.Separator();
         var cmd = new Command("tokenize", "Write the token ids (with special tokens) a model gets for each row.") { model, dataset, textCol, pairCol, output, maxLength, separator };

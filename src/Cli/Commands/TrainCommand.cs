@@ -14,8 +14,8 @@ public sealed class TrainCommand : ICliCommand
 {
     public Command Build()
     {
-        var dataset = new Option<string>("--dataset") { Description = "Training CSV (header row; quoted fields may hold commas and newlines).", Required = true };
-        var label = new Option<string>("--label-col") { Description = "Label column.", Required = true };
+        var dataset = CliOptions.Required("--dataset", "Training CSV (header row; quoted fields may hold commas and newlines).");
+        var label = CliOptions.Required("--label-col", "Label column.");
         var text = new Option<string[]>("--text-col") { Description = "Text column; give it twice for sentence pairs.", Required = true, AllowMultipleArgumentsPerToken = false };
         var testDataset = new Option<string?>("--test-dataset") { Description = "Test CSV; otherwise --test-fraction of the data is held out." };
         var splitCol = new Option<string?>("--split-col") { Description = "Column whose value 'test' marks test rows (a given split)." };
@@ -30,10 +30,10 @@ public sealed class TrainCommand : ICliCommand
         var lr = new Option<double?>("--learning-rate") { Description = "Default depends on the encoder." };
         var maxLength = new Option<int>("--max-length") { DefaultValueFactory = _ => 128 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
-        var device = new Option<string>("--device") { Description = "cpu | cuda | cuda:N | auto", DefaultValueFactory = _ => "cpu" };
-        var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch." };
+        var device = CliOptions.Device();
+        var threads = CliOptions.Threads();
         var precision = CliOptions.Precision();
-        var output = new Option<string>("--output") { Description = "Folder for model.zip and metrics.json.", Required = true };
+        var output = CliOptions.Required("--output", "Folder for model.zip and metrics.json.");
         var separator = CliOptions.Separator();
 
         var cmd = new Command("train", "Train a text classifier or regressor and evaluate it on held-out data.")
