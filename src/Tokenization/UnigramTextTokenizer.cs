@@ -8,7 +8,7 @@ namespace MlNetLlm.Tokenization;
 /// pre-tokenization (spaces become ▁, a ▁ is prepended, the text is split before each run of ▁), then the
 /// highest-scoring segmentation of each piece (Viterbi over the vocabulary's log-probabilities), characters no
 /// piece covers scoring <c>min score - 10</c> and consecutive unknowns fused into one unknown token.
-/// Checked id for id against the Rust library (tests/MlNetLlm.Tests/UnigramParityTests.cs).
+/// Checked id for id against the Rust library (tests/MlNetLlm.Tokenization.Tests/UnigramParityTests.cs).
 /// </summary>
 internal sealed class UnigramTextTokenizer : TextTokenizer
 {

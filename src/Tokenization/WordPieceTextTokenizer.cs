@@ -7,7 +7,7 @@ namespace MlNetLlm.Tokenization;
 /// whole (as HF's added tokens), the rest goes through <see cref="BertBasicTokenizer"/> and then greedy
 /// longest-match-first WordPiece with the <c>##</c> continuation prefix; a word longer than 100 characters, or one
 /// that cannot be covered by vocabulary pieces, becomes the unknown token. Checked id for id against the Rust library
-/// (tests/MlNetLlm.Tests/TokenizerParityTests.cs).
+/// (tests/MlNetLlm.Tokenization.Tests/TokenizerParityTests.cs).
 /// </summary>
 internal sealed class WordPieceTextTokenizer : TextTokenizer
 {

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
+using Microsoft.ML;
 using MlNetLlm.AutoMl;
 
 namespace MlNetLlm.AutoMl.Tests;
@@ -11,6 +13,8 @@ namespace MlNetLlm.AutoMl.Tests;
 /// MS_PER_EPOCH per epoch and reporting a metric computed from its parameters, then completes. It prints
 /// "ready" once the store is open, then (if GO_FILE is given) waits for that file to exist before claiming, and prints
 /// "claimed ID" / "completed ID" after each claim / completion has been written.
+///   dotnet MlNetLlm.AutoMl.Tests.dll gpu-memory DIR
+/// runs one trial asked to run on CUDA and prints the GPU memory NVML reports and the trial recorded.
 /// </summary>
 public static class Program
 {
@@ -30,9 +34,32 @@ public static class Program
                 return 1;
             }
         }
-        Console.Error.WriteLine("usage: worker STORE EXPERIMENT WORKER_ID EPOCHS MS_PER_EPOCH [GO_FILE]");
+        if (args.Length == 2 && args[0] == "gpu-memory")
+        {
+            // GPU memory as NVML reports it, alone and recorded per trial by an experiment asked to run on CUDA
+            // (tfidf+sdca never touches the GPU, so this needs no CUDA build of libtorch; the NVML may be a fake).
+            string csv = Path.Combine(args[1], "topics.csv");
+            File.WriteAllLines(csv, ["text,label", .. TextData.Topics3(60, seed: 5).Select(r => $"\"{r.Text}\",{r.Label}")]);
+            var result = MlNetLlm.AutoMl.Experiments.TextExperiment.Run(new MLContext(1), new MlNetLlm.AutoMl.Experiments.ExperimentOptions
+            {
+                Data = new() { Dataset = csv, LabelColumn = "label", TextColumns = ["text"] }, Candidates = ["tfidf+sdca"], MaxTrials = 1,
+                Device = MlNetLlm.Modeling.Runtime.DeviceOptions.Parse("cuda:0"),
+            }, Path.Combine(args[1], "out"));
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                device0 = MlNetLlm.Modeling.Runtime.GpuMemory.InUse(0),
+                device1 = MlNetLlm.Modeling.Runtime.GpuMemory.InUse(1),
+                trialPeak = result.Trials.Single().PeakGpuMemoryBytes,
+                why = MlNetLlm.Modeling.Runtime.GpuMemory.Unavailable,
+            }));
+            return 0;
+        }
+        Console.Error.WriteLine("usage: worker STORE EXPERIMENT WORKER_ID EPOCHS MS_PER_EPOCH [GO_FILE] | gpu-memory DIR");
         return 2;
     }
+
+    public static string RunSelf(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
+        TestProcesses.RunSelf(typeof(Program).Assembly, args, environment);
 
     private static void Say(string line)
     {
