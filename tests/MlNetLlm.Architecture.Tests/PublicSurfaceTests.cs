@@ -65,18 +65,42 @@ public class PublicSurfaceTests
         Assert.True(offenders.Count == 0, "public core types no public API names (make them internal):\n" + string.Join("\n", offenders));
     }
 
-    internal static List<string> CoreTypesNotReachable(params Type[] alsoExported)
+    /// <summary><paramref name="roots"/> and every public core type their public members name, transitively (an internal
+    /// type's members are out of a user's reach, so the walk does not follow them).</summary>
+    private static HashSet<Type> Reach(IEnumerable<Type> roots)
     {
         var reached = new HashSet<Type>();
-        var queue = new Queue<Type>(Adapters.SelectMany(a => a.GetExportedTypes()).Concat(CoreEntryPoints));
+        var queue = new Queue<Type>(roots);
         while (queue.TryDequeue(out var t))
         {
             if (!reached.Add(t)) continue;
             foreach (var (_, named) in PublicSignatures(t))
-                foreach (var u in Unwrap(named).Where(u => Core.Contains(u.Assembly) && !reached.Contains(u)))
+                foreach (var u in Unwrap(named).Where(u => u.IsVisible && Core.Contains(u.Assembly) && !reached.Contains(u)))
                     queue.Enqueue(u);
-            foreach (var i in t.GetInterfaces().Where(i => Core.Contains(i.Assembly))) queue.Enqueue(i);
+            foreach (var i in t.GetInterfaces().Where(i => i.IsVisible && Core.Contains(i.Assembly))) queue.Enqueue(i);
         }
+        return reached;
+    }
+
+    /// <summary>Public members of core types that an ML.NET user meets through the adapters (TextTrainerOptions.Device's
+    /// DeviceOptions, the reports, the enums) and that name a TorchSharp type.</summary>
+    internal static List<string> TorchSharpReachedThroughAdapters(params Type[] alsoNamed) =>
+        Reach(Adapters.SelectMany(a => a.GetExportedTypes()).Concat(alsoNamed))
+            .Where(t => Core.Contains(t.Assembly))
+            .SelectMany(PublicSignatures)
+            .Where(s => Unwrap(s.Type).Any(u => u.Assembly == TorchSharpAssembly))
+            .Select(s => $"{s.Member}: {s.Type.Name}").Distinct().ToList();
+
+    [Fact]
+    public void Core_types_the_adapters_name_show_no_torchsharp_type()
+    {
+        var offenders = TorchSharpReachedThroughAdapters();
+        Assert.True(offenders.Count == 0, "TorchSharp in core types the adapters' API names (make the member internal):\n" + string.Join("\n", offenders));
+    }
+
+    internal static List<string> CoreTypesNotReachable(params Type[] alsoExported)
+    {
+        var reached = Reach(Adapters.SelectMany(a => a.GetExportedTypes()).Concat(CoreEntryPoints));
         return Core.SelectMany(a => a.GetExportedTypes()).Concat(alsoExported)
             .Where(t => !reached.Contains(t) && !(t.IsNested && reached.Contains(t.DeclaringType!)) && !typeof(Exception).IsAssignableFrom(t))
             .Select(t => t.FullName!).ToList();
@@ -103,5 +127,8 @@ public class PublicSurfaceTests
         // An internal module, were it exported, would be named: the reachability walk does not pass everything.
         var bertLayer = typeof(MlNetLlm.Modeling.PretrainedTransformer).Assembly.GetType("MlNetLlm.Modeling.Architectures.BertLayer", throwOnError: true)!;
         Assert.Contains(bertLayer.FullName!, CoreTypesNotReachable(bertLayer));
+        // PretrainedTransformer (the core's own entry point, below ML.NET) does name TorchSharp: were an adapter to name
+        // it, the rule above would say so.
+        Assert.NotEmpty(TorchSharpReachedThroughAdapters(typeof(MlNetLlm.Modeling.PretrainedTransformer)));
     }
 }

@@ -7,6 +7,7 @@ using MlNetLlm.Modeling.Runtime;
 namespace MlNetLlm.Modeling.Tests;
 
 /// <summary>Masked-language-model pretraining on tiny models: the folder it writes, resuming, and what it refuses.</summary>
+[Collection(nameof(SeededRuns))]
 public class PretrainingTests
 {
     internal static List<string> Texts(int n = 60) => TextData.Topics3(n, seed: 5).Select(r => r.Text).ToList();
@@ -154,3 +155,10 @@ public class PretrainingTests
         Assert.Contains("cls.predictions.bias", loaded.LoadReport.IgnoredKeys);
     }
 }
+
+/// <summary>
+/// Runs alone (no other test class in parallel): other tests seed or draw from libtorch's global random generator and
+/// change its thread count (RuntimeTests), either of which changes a seeded run's weights in the last bits.
+/// </summary>
+[CollectionDefinition(nameof(SeededRuns), DisableParallelization = true)]
+public sealed class SeededRuns;

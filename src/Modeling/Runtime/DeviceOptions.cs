@@ -48,7 +48,7 @@ public sealed class DeviceOptions
     /// Loads libtorch if needed, applies <see cref="Threads"/>, and returns the torch device.
     /// Throws when CUDA is asked for and not there, or the device id is out of range.
     /// </summary>
-    public torch.Device Resolve()
+    internal torch.Device Resolve()
     {
         TorchRuntime.EnsureLoaded(cuda: Device == ComputeDevice.Cuda);
         if (Threads is { } n)
