@@ -5,37 +5,24 @@ using MlNetLlm.MlNet;
 namespace MlNetLlm.Onnx;
 
 /// <summary>Embeds a text column with an exported embedding model on ONNX Runtime: <c>mlContext.Transforms.Text.OnnxTextEmbedding(...)</c>.</summary>
-public sealed class OnnxTextEmbeddingEstimator : IEstimator<OnnxTextEmbeddingTransformer>
+public sealed class OnnxTextEmbeddingEstimator : OnnxTextEstimator<OnnxTextEmbeddingOptions, OnnxTextEmbeddingTransformer>
 {
-    private readonly OnnxTextEmbeddingOptions _options;
-    private readonly OnnxTextModelManifest _manifest;
-
     internal OnnxTextEmbeddingEstimator(OnnxTextEmbeddingOptions options)
+        : base(options, OnnxTextModelManifest.EmbeddingKind, m => $"OnnxTextEmbeddingOptions.ModelFolder '{options.ModelFolder}' holds a {m.Task?.ToLowerInvariant()} model, not an embedding model: use OnnxTextPrediction " +
+                                                                  "(export the checkpoint, or a zip with an embedding transform, for embeddings).")
     {
-        _options = options;
-        _manifest = options.ReadManifest();
-        if (_manifest.Kind != OnnxTextModelManifest.EmbeddingKind)
-            throw new ArgumentException($"OnnxTextEmbeddingOptions.ModelFolder '{options.ModelFolder}' holds a {_manifest.Task?.ToLowerInvariant()} model, not an embedding model: use OnnxTextPrediction " +
-                                        "(export the checkpoint, or a zip with an embedding transform, for embeddings).", nameof(options));
     }
 
-    private string InputColumn => _options.InputColumnName ?? _manifest.TextColumns[0];
-    private string OutputColumn => _options.OutputColumnName ?? _manifest.OutputColumn ?? "Embedding";
+    private string InputColumn => Options.InputColumnName ?? Manifest.TextColumns[0];
+    private string OutputColumn => Options.OutputColumnName ?? Manifest.OutputColumn ?? "Embedding";
 
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         SchemaShapes.RequireText(inputSchema, InputColumn, "Input column");
         return SchemaShapes.Append(inputSchema,
             new SchemaShapes.ColumnSpec(OutputColumn, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, HasSlotNames: true));
     }
 
-    public OnnxTextEmbeddingTransformer Fit(IDataView input)
-    {
-        GetOutputSchema(SchemaShapes.FromSchema(input.Schema));
-        return Create();
-    }
-
-    /// <summary>The transformer without data (embeddings need no fitting).</summary>
-    public OnnxTextEmbeddingTransformer Create() =>
-        _options.Open(session => new OnnxTextEmbeddingTransformer(session, InputColumn, OutputColumn, _options.Normalize ?? _manifest.Normalize, _options.BatchSize ?? _manifest.BatchSize));
+    public override OnnxTextEmbeddingTransformer Create() =>
+        Options.Open(session => new OnnxTextEmbeddingTransformer(session, InputColumn, OutputColumn, Options.Normalize ?? Manifest.Normalize, Options.BatchSize ?? Manifest.BatchSize));
 }

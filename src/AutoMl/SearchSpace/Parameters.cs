@@ -67,31 +67,56 @@ public abstract class Parameter
     };
 }
 
-/// <summary>A real-valued parameter on [Low, High], uniform or log-uniform (Low &gt; 0 required for log).</summary>
-public sealed class FloatParameter : Parameter
+/// <summary>
+/// A number on [Low, High] (inclusive), uniform or log-scaled, with a default and a low-cost start that must lie inside:
+/// what <see cref="FloatParameter"/> and <see cref="IntParameter"/> share.
+/// </summary>
+public abstract class RangeParameter<T> : Parameter where T : struct, System.Numerics.INumber<T>
 {
-    private readonly double defaultValue, lowCost;
+    private readonly string kind;
 
-    public FloatParameter(string name, double low, double high, bool log = false, double? defaultValue = null, double? lowCost = null)
-        : base(name)
+    private protected RangeParameter(string name, string kind, T low, T high, bool log) : base(name)
     {
-        if (!double.IsFinite(low) || !double.IsFinite(high)) throw new ArgumentException($"Parameter '{name}': bounds must be finite numbers (got [{low}, {high}]).");
         if (low > high) throw new ArgumentException($"Parameter '{name}': low ({Show(low)}) is greater than high ({Show(high)}).");
-        if (log && low <= 0) throw new ArgumentException($"Parameter '{name}': a log-scaled parameter needs low > 0 (got {Show(low)}).");
-        Low = low;
-        High = high;
-        Log = log;
-        this.defaultValue = defaultValue ?? (log ? Math.Sqrt(low * high) : (low + high) / 2);
-        this.lowCost = lowCost ?? this.defaultValue;
-        CheckInside(this.defaultValue, "default");
-        CheckInside(this.lowCost, "low-cost value");
+        (this.kind, Low, High, Log) = (kind, low, high, log);
     }
 
-    public double Low { get; }
-    public double High { get; }
+    public T Low { get; }
+    public T High { get; }
     public bool Log { get; }
-    public override object Default => defaultValue;
-    public override object LowCost => lowCost;
+    public override object Default => DefaultValue;
+    public override object LowCost => LowCostValue;
+    private protected T DefaultValue { get; private set; }
+    private protected T LowCostValue { get; private set; }
+
+    /// <summary>The default (<paramref name="fallback"/> when not given) and the low-cost start (the default when not
+    /// given); both are checked to lie inside.</summary>
+    private protected void SetStarts(T? defaultValue, T? lowCost, T fallback)
+    {
+        DefaultValue = defaultValue ?? fallback;
+        LowCostValue = lowCost ?? DefaultValue;
+        CheckInside(DefaultValue, "default");
+        CheckInside(LowCostValue, "low-cost value");
+    }
+
+    private protected abstract void CheckInside(T v, string what);
+
+    protected override string Describe() => $"{kind}{(Log ? " log" : "")} [{Show(Low)}, {Show(High)}] default {Show(DefaultValue)} low-cost {Show(LowCostValue)}";
+}
+
+/// <summary>A real-valued parameter on [Low, High], uniform or log-uniform (Low &gt; 0 required for log).</summary>
+public sealed class FloatParameter : RangeParameter<double>
+{
+    public FloatParameter(string name, double low, double high, bool log = false, double? defaultValue = null, double? lowCost = null)
+        : base(name, "float", Finite(name, low, high), high, log)
+    {
+        if (log && low <= 0) throw new ArgumentException($"Parameter '{name}': a log-scaled parameter needs low > 0 (got {Show(low)}).");
+        SetStarts(defaultValue, lowCost, log ? Math.Sqrt(low * high) : (low + high) / 2);
+    }
+
+    private static double Finite(string name, double low, double high) => double.IsFinite(low) && double.IsFinite(high) ? low
+        : throw new ArgumentException($"Parameter '{name}': bounds must be finite numbers (got [{low}, {high}]).");
+
     public override long? Cardinality => Low == High ? 1 : null;
 
     public override double ToUnit(object value)
@@ -117,47 +142,32 @@ public sealed class FloatParameter : Parameter
         return v;
     }
 
-    private void CheckInside(double v, string what)
+    private protected override void CheckInside(double v, string what)
     {
         // A relative tolerance absorbs round-off from log/exp and JSON round trips.
         double tol = 1e-12 * Math.Max(Math.Abs(Low), Math.Abs(High));
         if (double.IsNaN(v) || v < Low - tol || v > High + tol)
             throw new ArgumentException($"Parameter '{Name}': {what} {Show(v)} is outside [{Show(Low)}, {Show(High)}].");
     }
-
-    protected override string Describe() => $"float{(Log ? " log" : "")} [{Show(Low)}, {Show(High)}] default {Show(defaultValue)} low-cost {Show(lowCost)}";
 }
 
 /// <summary>
 /// An integer parameter on [Low, High] (inclusive). Linear: each integer owns an equal slice of [0, 1]. Log (Low ≥ 1):
 /// slices are equal in log space, so small values get as much attention as large ones.
 /// </summary>
-public sealed class IntParameter : Parameter
+public sealed class IntParameter : RangeParameter<int>
 {
-    private readonly int defaultValue, lowCost;
     private readonly double logLo, logHi; // log-scale bucket edges: log(Low - 0.5), log(High + 0.5)
 
     public IntParameter(string name, int low, int high, bool log = false, int? defaultValue = null, int? lowCost = null)
-        : base(name)
+        : base(name, "int", low, high, log)
     {
-        if (low > high) throw new ArgumentException($"Parameter '{name}': low ({low}) is greater than high ({high}).");
         if (log && low < 1) throw new ArgumentException($"Parameter '{name}': a log-scaled integer parameter needs low >= 1 (got {low}).");
-        Low = low;
-        High = high;
-        Log = log;
         logLo = log ? Math.Log(low - 0.5) : 0;
         logHi = log ? Math.Log(high + 0.5) : 0;
-        this.defaultValue = defaultValue ?? (log ? (int)Math.Round(Math.Sqrt((double)low * high)) : low + (high - low) / 2);
-        this.lowCost = lowCost ?? this.defaultValue;
-        CheckInside(this.defaultValue, "default");
-        CheckInside(this.lowCost, "low-cost value");
+        SetStarts(defaultValue, lowCost, log ? (int)Math.Round(Math.Sqrt((double)low * high)) : low + (high - low) / 2);
     }
 
-    public int Low { get; }
-    public int High { get; }
-    public bool Log { get; }
-    public override object Default => defaultValue;
-    public override object LowCost => lowCost;
     public override long? Cardinality => (long)High - Low + 1;
 
     public override double ToUnit(object value)
@@ -182,12 +192,10 @@ public sealed class IntParameter : Parameter
         return (int)d;
     }
 
-    private void CheckInside(int v, string what)
+    private protected override void CheckInside(int v, string what)
     {
         if (v < Low || v > High) throw new ArgumentException($"Parameter '{Name}': {what} {v} is outside [{Low}, {High}].");
     }
-
-    protected override string Describe() => $"int{(Log ? " log" : "")} [{Low}, {High}] default {defaultValue} low-cost {lowCost}";
 }
 
 /// <summary>
