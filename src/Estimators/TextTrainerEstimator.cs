@@ -24,6 +24,10 @@ public sealed class TextTrainerEstimator : IEstimator<TextPredictionTransformer>
         _task = task;
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _options.Validate();
+        if (task == TaskKind.Binary)
+            foreach (var (name, column) in new[] { (nameof(options.ScoreColumnName), options.ScoreColumnName), (nameof(options.PredictedLabelColumnName), options.PredictedLabelColumnName) })
+                if (column == PredictionColumns.Probability)
+                    throw new ArgumentException($"TextTrainerOptions.{name} '{column}' is the column a binary classifier adds for its probability: choose another name.", name);
     }
 
     private string[] TextColumns => _options.SecondTextColumnName is { } second ? [_options.TextColumnName, second] : [_options.TextColumnName];
@@ -43,7 +47,7 @@ public sealed class TextTrainerEstimator : IEstimator<TextPredictionTransformer>
             TaskKind.Binary when label.ItemType is not BooleanDataViewType || label.Kind != scalar => throw LabelTypeError(label.ItemType),
             TaskKind.Binary => SchemaShapes.Append(inputSchema,
                 new SchemaShapes.ColumnSpec(_options.ScoreColumnName, scalar, NumberDataViewType.Single, false),
-                new SchemaShapes.ColumnSpec("Probability", scalar, NumberDataViewType.Single, false),
+                new SchemaShapes.ColumnSpec(PredictionColumns.Probability, scalar, NumberDataViewType.Single, false),
                 new SchemaShapes.ColumnSpec(_options.PredictedLabelColumnName, scalar, BooleanDataViewType.Instance, false)),
             _ when label.ItemType != NumberDataViewType.Single || label.Kind != scalar => throw LabelTypeError(label.ItemType),
             _ => SchemaShapes.Append(inputSchema, new SchemaShapes.ColumnSpec(_options.ScoreColumnName, scalar, NumberDataViewType.Single, false)),

@@ -13,6 +13,9 @@ public static class PredictionColumns
     /// <summary>ML.NET's default names of the score and predicted-label columns.</summary>
     public const string Score = "Score", PredictedLabel = "PredictedLabel";
 
+    /// <summary>The calibrated probability a binary classifier adds beside its score (fixed, as ML.NET's binary trainers name it).</summary>
+    public const string Probability = "Probability";
+
     public static IReadOnlyList<OutputColumn> Multiclass(IReadOnlyList<string> labelNames, string score = Score, string predictedLabel = PredictedLabel) =>
     [
         new(score, new VectorDataViewType(NumberDataViewType.Single, labelNames.Count), SchemaShapes.NamesAnnotation(SchemaShapes.SlotNamesKind, labelNames)),
@@ -22,7 +25,7 @@ public static class PredictionColumns
     public static IReadOnlyList<OutputColumn> Binary(string score = Score, string predictedLabel = PredictedLabel) =>
     [
         new(score, NumberDataViewType.Single),
-        new("Probability", NumberDataViewType.Single),
+        new(Probability, NumberDataViewType.Single),
         new(predictedLabel, BooleanDataViewType.Instance),
     ];
 

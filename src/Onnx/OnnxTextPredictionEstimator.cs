@@ -30,7 +30,7 @@ public sealed class OnnxTextPredictionEstimator : OnnxTextEstimator<OnnxTextPred
                 new SchemaShapes.ColumnSpec(Manifest.PredictedLabelColumnName, scalar, NumberDataViewType.UInt32, true, HasKeyValues: true)),
             "Binary" => SchemaShapes.Append(inputSchema,
                 new SchemaShapes.ColumnSpec(Manifest.ScoreColumnName, scalar, NumberDataViewType.Single, false),
-                new SchemaShapes.ColumnSpec("Probability", scalar, NumberDataViewType.Single, false),
+                new SchemaShapes.ColumnSpec(PredictionColumns.Probability, scalar, NumberDataViewType.Single, false),
                 new SchemaShapes.ColumnSpec(Manifest.PredictedLabelColumnName, scalar, BooleanDataViewType.Instance, false)),
             _ => SchemaShapes.Append(inputSchema, new SchemaShapes.ColumnSpec(Manifest.ScoreColumnName, scalar, NumberDataViewType.Single, false)),
         };

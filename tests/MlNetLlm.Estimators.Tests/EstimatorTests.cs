@@ -100,6 +100,13 @@ public class EstimatorTests
         // One column cannot be both.
         var same = Assert.Throws<ArgumentException>(() => ml.BinaryClassification.Trainers.TextClassifier(scoreColumnName: "Out", predictedLabelColumnName: "Out"));
         Assert.Contains("TextTrainerOptions.ScoreColumnName and TextTrainerOptions.PredictedLabelColumnName are both 'Out'", same.Message);
+        // Nor can either be the probability column a binary classifier adds (a regressor adds none: allowed there).
+        var probability = Assert.Throws<ArgumentException>(() => ml.BinaryClassification.Trainers.TextClassifier(predictedLabelColumnName: "Probability"));
+        Assert.Contains("TextTrainerOptions.PredictedLabelColumnName 'Probability' is the column a binary classifier adds", probability.Message);
+        Assert.Contains("TextTrainerOptions.ScoreColumnName 'Probability'",
+            Assert.Throws<ArgumentException>(() => ml.BinaryClassification.Trainers.TextClassifier(scoreColumnName: "Probability")).Message);
+        Assert.Equal("Probability", ml.Regression.Trainers.TextRegressor(scoreColumnName: "Probability")
+            .GetOutputSchema(MlNetLlm.MlNet.SchemaShapes.FromSchema(ml.Data.LoadFromEnumerable(TextData.CountGreat(8, seed: 1)).Schema)).Last().Name);
     }
 
     [Fact]

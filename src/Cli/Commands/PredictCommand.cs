@@ -68,7 +68,7 @@ public sealed class PredictCommand : ICliCommand
         var schema = scored.Schema;
         var predicted = schema.GetColumnOrNull("PredictedLabelValue");
         var score = schema.GetColumnOrNull("Score")!.Value;
-        var probability = schema.GetColumnOrNull("Probability");
+        var probability = schema.GetColumnOrNull(MlNetLlm.MlNet.PredictionColumns.Probability);
         var cols = new[] { predicted, score, probability }.Where(c => c is not null).Select(c => c!.Value).ToList();
         using var cursor = scored.GetRowCursor(cols);
         var sb = new StringBuilder(predicted is null ? "row,prediction\n" : "row,predicted_label,score\n");
