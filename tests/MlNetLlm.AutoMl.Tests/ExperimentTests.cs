@@ -12,12 +12,8 @@ namespace MlNetLlm.AutoMl.Tests;
 /// <summary>Model Builder style experiments: candidates, tuners, pruning, failures, OOM retry, resume, outputs.</summary>
 public class ExperimentTests
 {
-    private static string TopicsCsv(Fixtures.TempDir dir, int n = 120)
-    {
-        string path = dir.File("topics.csv");
-        File.WriteAllLines(path, ["text,label", .. TextData.Topics3(n, seed: 51).Select(r => $"\"{r.Text}\",{r.Label}")]);
-        return path;
-    }
+    private static string TopicsCsv(Fixtures.TempDir dir, int n = 120) =>
+        TextData.WriteCsv(dir.File("topics.csv"), TextData.Topics3(n, seed: 51));
 
     private static ExperimentOptions Options(string csv, int maxTrials, bool resume = false, IProgress<ExperimentEvent>? events = null) => new()
     {

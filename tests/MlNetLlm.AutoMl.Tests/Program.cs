@@ -39,7 +39,7 @@ public static class Program
             // GPU memory as NVML reports it, alone and recorded per trial by an experiment asked to run on CUDA
             // (tfidf+sdca never touches the GPU, so this needs no CUDA build of libtorch; the NVML may be a fake).
             string csv = Path.Combine(args[1], "topics.csv");
-            File.WriteAllLines(csv, ["text,label", .. TextData.Topics3(60, seed: 5).Select(r => $"\"{r.Text}\",{r.Label}")]);
+            TextData.WriteCsv(csv, TextData.Topics3(60, seed: 5));
             var result = MlNetLlm.AutoMl.Experiments.TextExperiment.Run(new MLContext(1), new MlNetLlm.AutoMl.Experiments.ExperimentOptions
             {
                 Data = new() { Dataset = csv, LabelColumn = "label", TextColumns = ["text"] }, Candidates = ["tfidf+sdca"], MaxTrials = 1,

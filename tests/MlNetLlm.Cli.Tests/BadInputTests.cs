@@ -46,12 +46,8 @@ public class BadInputTests
         }
     }
 
-    private static string TopicsCsv(Fixtures.TempDir dir, string name = "topics.csv", int n = 90)
-    {
-        string path = dir.File(name);
-        File.WriteAllLines(path, ["text,label", .. TextData.Topics3(n, seed: 43).Select(r => $"\"{r.Text}\",{r.Label}")]);
-        return path;
-    }
+    private static string TopicsCsv(Fixtures.TempDir dir, string name = "topics.csv", int n = 90) =>
+        TextData.WriteCsv(dir.File(name), TextData.Topics3(n, seed: 43));
 
     private static string TrainTfidf(Fixtures.TempDir dir, string csv)
     {

@@ -13,12 +13,8 @@ public class CliTests
         return root.Parse(args).Invoke();
     }
 
-    private static string TopicsCsv(Fixtures.TempDir dir, int n = 90)
-    {
-        string path = dir.File("topics.csv");
-        File.WriteAllLines(path, ["text,label", .. TextData.Topics3(n, seed: 41).Select(r => $"\"{r.Text}\",{r.Label}")]);
-        return path;
-    }
+    private static string TopicsCsv(Fixtures.TempDir dir, int n = 90) =>
+        TextData.WriteCsv(dir.File("topics.csv"), TextData.Topics3(n, seed: 41));
 
     [Fact]
     public void Train_writes_model_and_metrics_and_predict_scores_a_csv()

@@ -7,12 +7,8 @@ namespace MlNetLlm.Cli.Tests;
 /// <summary>The experiment's refusals as the CLI words them: its flags, not the option classes' names.</summary>
 public class ExperimentCliTests
 {
-    private static string TopicsCsv(Fixtures.TempDir dir)
-    {
-        string path = dir.File("topics.csv");
-        File.WriteAllLines(path, ["text,label", .. TextData.Topics3(120, seed: 51).Select(r => $"\"{r.Text}\",{r.Label}")]);
-        return path;
-    }
+    private static string TopicsCsv(Fixtures.TempDir dir) =>
+        TextData.WriteCsv(dir.File("topics.csv"), TextData.Topics3(120, seed: 51));
 
     [Fact]
     public void Bf16_with_an_lstm_candidate_is_refused_in_flags()

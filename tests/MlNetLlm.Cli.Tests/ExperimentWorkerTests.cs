@@ -20,7 +20,7 @@ public class ExperimentWorkerTests
     {
         using var dir = new Fixtures.TempDir();
         string csv = dir.File("topics.csv");
-        File.WriteAllLines(csv, ["text,label", .. TextData.Topics3(150, seed: 61).Select(r => $"\"{r.Text}\",{r.Label}")]);
+        TextData.WriteCsv(csv, TextData.Topics3(150, seed: 61));
         string store = PostgresFactAttribute.ConnectionString!, experiment = "cli-workers-" + Guid.NewGuid().ToString("N")[..8];
         string output = Path.Combine(dir.Path, "shared"); // one output folder: the workers share trial models through it
 

@@ -21,7 +21,7 @@ public class HostileProbeTests
 
     private static string TopicsCsv(string path, int n = 90)
     {
-        File.WriteAllLines(path, ["text,label", .. TextData.Topics3(n, seed: 45).Select(r => $"\"{r.Text}\",{r.Label}")]);
+        TextData.WriteCsv(path, TextData.Topics3(n, seed: 45));
         return path;
     }
 

@@ -25,12 +25,8 @@ public class PretrainCliTests
         }
     }
 
-    private static string TopicsCsv(Fixtures.TempDir dir)
-    {
-        string path = dir.File("topics.csv");
-        File.WriteAllLines(path, ["text,label", .. TextData.Topics3(60, seed: 43).Select(r => $"\"{r.Text}\",{r.Label}")]);
-        return path;
-    }
+    private static string TopicsCsv(Fixtures.TempDir dir) =>
+        TextData.WriteCsv(dir.File("topics.csv"), TextData.Topics3(60, seed: 43));
 
     [Fact]
     public void Pretrain_writes_a_folder_that_train_uses_as_its_encoder()

@@ -16,7 +16,7 @@ public static class Program
             Console.WriteLine(JsonSerializer.Serialize(new { native, what, auto = auto.Name }));
             return 0;
         }
-        Console.Error.WriteLine("usage: score MODEL.zip INPUT.csv OUTPUT.json | score-without-torch MODEL.zip INPUT.csv OUTPUT.json | cuda-capability");
+        Console.Error.WriteLine($"usage: {FreshProcess.Usage} | cuda-capability");
         return 2;
     }
 

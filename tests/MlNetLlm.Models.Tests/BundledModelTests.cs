@@ -188,7 +188,7 @@ public class BundledModelCliTests
     {
         using var dir = new Fixtures.TempDir();
         string csv = dir.File("topics.csv");
-        File.WriteAllLines(csv, ["text,label", .. TextData.Topics3(90, seed: 7).Select(r => $"\"{r.Text}\",{r.Label}")]);
+        TextData.WriteCsv(csv, TextData.Topics3(90, seed: 7));
         string output = dir.File("out");
         Assert.Equal(0, Run("train", "--dataset", csv, "--label-col", "label", "--text-col", "text", "--encoder", "checkpoint:minilm",
             "--epochs", "2", "--batch-size", "8", "--learning-rate", "1e-4", "--max-length", "32", "--test-fraction", "0.3", "--output", output));

@@ -12,7 +12,7 @@ public static class Program
             Console.WriteLine(MlNetLlm.Modeling.Checkpoints.CheckpointLocator.Resolve(args[1]));
             return 0;
         }
-        Console.Error.WriteLine("usage: score MODEL.zip INPUT.csv OUTPUT.json | score-without-torch MODEL.zip INPUT.csv OUTPUT.json | bundled-folder NAME");
+        Console.Error.WriteLine($"usage: {FreshProcess.Usage} | bundled-folder NAME");
         return 2;
     }
 

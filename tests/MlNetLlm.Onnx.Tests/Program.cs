@@ -6,13 +6,10 @@ public static class Program
     public static int Main(string[] args)
     {
         if (FreshProcess.Run(args) is { } code) return code;
-        Console.Error.WriteLine("usage: score MODEL.zip INPUT.csv OUTPUT.json | score-without-torch MODEL.zip INPUT.csv OUTPUT.json");
+        Console.Error.WriteLine($"usage: {FreshProcess.Usage}");
         return 2;
     }
 
     public static Dictionary<string, List<float[]>> ScoreInFreshProcess(string zip, string inputCsv, bool withoutTorch = false) =>
         TestProcesses.ScoreInFreshProcess(typeof(Program).Assembly, zip, inputCsv, withoutTorch);
-
-    public static string RunSelf(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
-        TestProcesses.RunSelf(typeof(Program).Assembly, args, environment);
 }

@@ -13,6 +13,9 @@ namespace MlNetLlm.TestSupport;
 /// </summary>
 public static class FreshProcess
 {
+    /// <summary>The modes <see cref="Run"/> answers, for a program's usage line.</summary>
+    public const string Usage = "score MODEL.zip INPUT.csv OUTPUT.json | score-without-torch MODEL.zip INPUT.csv OUTPUT.json";
+
     /// <summary>The exit code of the mode <paramref name="args"/> names, or null when it names none of these.</summary>
     public static int? Run(string[] args)
     {

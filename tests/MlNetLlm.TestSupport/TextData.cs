@@ -71,13 +71,18 @@ public static class TextData
         }).ToList();
     }
 
+    /// <summary>Writes <paramref name="rows"/> as a text,label CSV (texts quoted) at <paramref name="path"/>; returns the path.</summary>
+    public static string WriteCsv(string path, IEnumerable<Row> rows)
+    {
+        File.WriteAllLines(path, ["text,label", .. rows.Select(r => $"\"{r.Text}\",{r.Label}")]);
+        return path;
+    }
+
     /// <summary>Accuracy of a saved experiment model on 60 new Topics3 texts (majority class: 1/3).</summary>
     public static double FreshTopicAccuracy(Microsoft.ML.ITransformer model, Fixtures.TempDir dir)
     {
         var rows = TextData.Topics3(60, seed: 977);
-        string csv = dir.File("fresh-topics.csv");
-        File.WriteAllLines(csv, ["text,label", .. rows.Select(r => $"\"{r.Text}\",{r.Label}")]);
-        var table = MlNetLlm.MlNet.Data.CsvTable.Load(csv);
+        var table = MlNetLlm.MlNet.Data.CsvTable.Load(WriteCsv(dir.File("fresh-topics.csv"), rows));
         var scored = model.Transform(table.ToDataView(new Microsoft.ML.MLContext(), textColumns: table.Header));
         var predicted = Microsoft.ML.Data.ColumnCursorExtensions.GetColumn<ReadOnlyMemory<char>>(scored, "PredictedLabelValue").Select(v => v.ToString()).ToList();
         return predicted.Zip(rows).Count(p => p.First == p.Second.Label) / (double)rows.Count;

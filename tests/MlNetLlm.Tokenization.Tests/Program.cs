@@ -5,7 +5,6 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        if (FreshProcess.Run(args) is { } code) return code;
         if (args.Length == 2 && args[0] == "hf-char-classes")
         {
             // Regenerates src/Tokenization/HuggingFaceCharClasses.g.cs by probing Hugging Face's tokenizers.
@@ -17,10 +16,4 @@ public static class Program
         Console.Error.WriteLine("usage: hf-char-classes FILE");
         return 2;
     }
-
-    public static Dictionary<string, List<float[]>> ScoreInFreshProcess(string zip, string inputCsv, bool withoutTorch = false) =>
-        TestProcesses.ScoreInFreshProcess(typeof(Program).Assembly, zip, inputCsv, withoutTorch);
-
-    public static string RunSelf(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
-        TestProcesses.RunSelf(typeof(Program).Assembly, args, environment);
 }

@@ -21,7 +21,7 @@ public static class Program
             File.WriteAllText(output, TransformToText(zip, csv, label));
             return 0;
         }
-        Console.Error.WriteLine("usage: roundtrip MODEL.zip DATA.csv LABEL OUT.txt | score MODEL.zip INPUT.csv OUTPUT.json | score-without-torch MODEL.zip INPUT.csv OUTPUT.json");
+        Console.Error.WriteLine($"usage: roundtrip MODEL.zip DATA.csv LABEL OUT.txt | {FreshProcess.Usage}");
         return 2;
     }
 

@@ -6,7 +6,7 @@ namespace MlNetLlm.Cli.Commands;
 /// <summary>Options several commands share.</summary>
 public static class CliOptions
 {
-    /// <summary>A required string option: the files and folders every command reads or writes.</summary>
+    /// <summary>A required string option: a file or folder a command reads or writes, or a column it needs.</summary>
     public static Option<string> Required(string name, string description) => new(name) { Description = description, Required = true };
 
     /// <summary><c>--device cpu|cuda|cuda:N|auto</c> (default cpu), read with <see cref="DeviceOptions.Parse(string, int?)"/>.</summary>

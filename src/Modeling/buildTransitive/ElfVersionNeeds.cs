@@ -27,7 +27,7 @@ namespace MlNetLlm.Modeling.Runtime
     internal static class ElfVersionNeeds
     {
         private const uint ShtGnuVerneed = 0x6ffffffe;
-        internal const ushort VerFlgWeak = 2;
+        private const ushort VerFlgWeak = 2;
 
         public static IReadOnlyList<ElfVersionNeed> Read(string path) => Read(File.ReadAllBytes(path), path);
 
