@@ -164,7 +164,7 @@ public class LlmWireTests
         sw.Stop();
 
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"fit took {sw.Elapsed}");
-        Assert.Equal(2, server.RequestCount);
+        Assert.Equal(2, server.WaitForRequestCount(2, TimeSpan.FromSeconds(10)));
         Assert.True(t.Report.FellBackToData);
         Assert.Equal(FeatureSelectionMode.Data, t.Report.Mode);
         Assert.Contains(t.Report.Notes, x => x.Contains("no reply within 0.4 s"));

@@ -38,6 +38,16 @@ public sealed partial class FakeLlmServer : IDisposable
     public IReadOnlyList<FakeRequest> Requests => _requests.ToArray();
     public int RequestCount => _requests.Count;
 
+    /// <summary>The request count once it reaches <paramref name="expected"/> or <paramref name="timeout"/> passes. A
+    /// client that gave up on a request (its timeout) returns before this server's handler may have recorded it, most
+    /// of all on a loaded machine; counting at once would miss it.</summary>
+    public int WaitForRequestCount(int expected, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (_requests.Count < expected && DateTime.UtcNow < deadline) Thread.Sleep(10);
+        return _requests.Count;
+    }
+
     public FakeLlmServer(Func<FakeRequest, FakeReply> handler)
     {
         _handler = handler;
