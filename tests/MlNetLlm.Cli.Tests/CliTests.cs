@@ -4,7 +4,9 @@ using MlNetLlm.Cli.Commands;
 
 namespace MlNetLlm.Cli.Tests;
 
-/// <summary>The mlnet-llm commands, parsed and run in-process as a user would call them.</summary>
+/// <summary>The mlnet-llm commands, parsed and run in-process as a user would call them. In the "console" collection
+/// with the other classes that swap the process-wide AnsiConsole: one test's capture must not take another's output.</summary>
+[Collection("console")]
 public class CliTests
 {
     private static int Run(params string[] args)
